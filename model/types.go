@@ -1,0 +1,265 @@
+// Package model holds the Stepflow v1 task protocol's participants, the orchestrator and
+// its workers, as pure state machines in the manner of etcd's raft: a participant takes an
+// input together with the current virtual time, changes its state, and appends what it
+// wants done to an Effects value (messages to send, timers to set or cancel, components to
+// run, and lifecycle events for observers). It never reads a clock, sleeps, starts a
+// goroutine, takes a lock or does I/O, so the simulator (and later a real-time driver) can
+// run it unchanged, and a test can drive it with explicit times.
+package model
+
+import "time"
+
+// NodeID names a process: the orchestrator, the jetstream queue, or one worker process.
+// A restarted worker is a new process with a new NodeID (and so a new worker_id).
+type NodeID int32
+
+// TaskID identifies a task on the wire (a UUID string there). With task ids `reuse` one
+// TaskID serves every attempt of a step; with `per_attempt` each attempt gets a fresh one.
+type TaskID uint64
+
+// StepID identifies a logical step (a unit of submitted work) across all its attempts.
+type StepID uint32
+
+// RunID identifies the run a step belongs to; recovery after a restart is per run.
+type RunID uint32
+
+// TimerID is chosen by a participant and unique among that participant's live timers.
+type TimerID uint64
+
+// MsgType is the kind of a message between nodes. The protobuf ones map one to one onto
+// stepflow.v1 messages; Credit and Ack are transport-level (stream flow control, NATS ack)
+// and carry no protobuf bytes.
+type MsgType uint8
+
+const (
+	MsgPullTasks      MsgType = iota + 1 // PullTasksRequest: a worker opens its stream for a queue
+	MsgCredit                            // flow control: the worker will read Credit more assignments
+	MsgAssignment                        // TaskAssignment
+	MsgAck                               // jetstream: the worker acknowledges delivery Delivery
+	MsgHeartbeat                         // TaskHeartbeatRequest
+	MsgHeartbeatReply                    // TaskHeartbeatResponse, or an RPC error in Code
+	MsgComplete                          // CompleteTaskRequest
+	MsgCompleteReply                     // CompleteTaskResponse, or an RPC error in Code
+)
+
+var msgTypeNames = [...]string{"", "PullTasksRequest", "Credit", "TaskAssignment", "Ack",
+	"TaskHeartbeatRequest", "TaskHeartbeatResponse", "CompleteTaskRequest", "CompleteTaskResponse"}
+
+func (t MsgType) String() string {
+	if int(t) < len(msgTypeNames) {
+		return msgTypeNames[t]
+	}
+	return "MsgType(?)"
+}
+
+// OnWire reports whether the type is a protobuf message (and so costs encoded bytes).
+func (t MsgType) OnWire() bool { return t != MsgCredit && t != MsgAck }
+
+// Code is an RPC's outcome as the caller sees it (gRPC status codes that matter here).
+type Code uint8
+
+const (
+	CodeOK Code = iota
+	CodeNotFound
+	CodeUnavailable
+	CodeInvalidArgument
+	// CodeDeadlineExceeded is never sent: a worker concludes it locally when no answer
+	// came within the RPC timeout (its request or the answer was lost).
+	CodeDeadlineExceeded
+)
+
+func (c Code) String() string {
+	return [...]string{"OK", "NOT_FOUND", "UNAVAILABLE", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED"}[c]
+}
+
+// TaskStatus mirrors stepflow.v1.TaskStatus.
+type TaskStatus uint8
+
+const (
+	StatusUnspecified TaskStatus = iota
+	StatusInProgress
+	StatusAlreadyClaimed
+)
+
+// ErrorCode mirrors stepflow.v1.TaskErrorCode (same numbers).
+type ErrorCode uint8
+
+const (
+	ErrUnspecified ErrorCode = iota
+	ErrTimeout
+	ErrInvalidInput
+	ErrComponentFailed
+	ErrCancelled
+	ErrUnreachable
+	ErrComponentNotFound
+	ErrResourceUnavailable
+	ErrExpressionFailure
+	ErrOrchestratorError
+	ErrWorkerError
+)
+
+// ResultKind is which branch of CompleteTaskRequest.result a completion carries.
+type ResultKind uint8
+
+const (
+	ResultNone           ResultKind = iota
+	ResultResponse                  // response: ComponentExecuteResponse
+	ResultError                     // error: TaskError
+	ResultListComponents            // list_components: ListComponentsResult
+)
+
+// Message is one message between two nodes. It is a plain value: the fields that exist on
+// the wire are mapped to protobuf by model/wire; the rest (Step, Attempt on a completion,
+// Call) are bookkeeping that the real protocol carries implicitly (the RPC itself) or that
+// observers need as ground truth, never something a participant may rely on where the
+// real protocol does not carry it.
+type Message struct {
+	Type MsgType
+	From NodeID
+	To   NodeID
+	// Call pairs an RPC reply with its request (per sender).
+	Call uint32
+	// Worker is worker_id in PullTasks and heartbeats (a UUID on the wire).
+	Worker NodeID
+	// Pool is queue_name in PullTasks (index into the scenario's pools).
+	Pool int32
+	Task TaskID
+	Run  RunID
+	// Step and Attempt: in an assignment they are on the wire (observability.step_id,
+	// execute.attempt); in a heartbeat or completion they are ground truth for observers
+	// (which attempt the sender is really running), not on the wire.
+	Step    StepID
+	Attempt uint32
+	// Discovery marks a list_components assignment, and its list_components result.
+	Discovery bool
+	// Component indexes the scenario's components (component_id / path on the wire).
+	Component int32
+	// PayloadBytes is the encoded size of the input Value (assignment) or output (result).
+	PayloadBytes int32
+	// HeartbeatSecs is heartbeat_interval_secs in an assignment.
+	HeartbeatSecs uint32
+	// Result and ErrorCode describe a completion.
+	Result    ResultKind
+	ErrorCode ErrorCode
+	// Status and ShouldAbort answer a heartbeat.
+	Status      TaskStatus
+	ShouldAbort bool
+	// Code is an RPC reply's status; a reply whose Code is not OK has no protobuf body.
+	Code Code
+	// Credit is how many more assignments a worker will read (MsgCredit, MsgPullTasks).
+	Credit int32
+	// Delivery numbers a jetstream delivery, so an ack names what it acknowledges.
+	Delivery uint32
+}
+
+// TimerOp sets (or moves) or cancels one of the participant's timers.
+type TimerOp struct {
+	ID     TimerID
+	At     time.Duration
+	Cancel bool
+}
+
+// RunOp asks the driver to start a component execution (the driver samples its duration
+// and outcome and later calls the worker's ComponentDone), or to stop one (the worker
+// abandoned it; no ComponentDone follows).
+type RunOp struct {
+	Stop      bool
+	Task      TaskID
+	Step      StepID
+	Attempt   uint32
+	Component int32
+	// Exec numbers executions on this worker, so that two copies of one task are told apart.
+	Exec uint32
+}
+
+// Effects collects what a participant wants done in answer to one input. The driver owns
+// it, resets it between inputs and reuses its slices, so a steady state allocates nothing.
+type Effects struct {
+	Send   []Message
+	Timers []TimerOp
+	Runs   []RunOp
+	Events []Event
+}
+
+// Reset empties the effects, keeping capacity.
+func (e *Effects) Reset() {
+	e.Send = e.Send[:0]
+	e.Timers = e.Timers[:0]
+	e.Runs = e.Runs[:0]
+	e.Events = e.Events[:0]
+}
+
+// EventKind is a lifecycle observation, reported by participants for the simulator's
+// oracle, metrics and trace. Observers must not need a participant's internals.
+type EventKind uint8
+
+const (
+	EvStepSubmitted  EventKind = iota + 1 // orchestrator: a step arrived
+	EvDispatched                          // orchestrator: an attempt was queued for dispatch (Task, Attempt, Reason = why: first, transport, component, recovery)
+	EvDelivered                           // orchestrator or queue: an assignment was handed to worker Worker (Reason: DeliveryFirst or DeliveryRedelivery)
+	EvClaimed                             // orchestrator: first heartbeat moved Task to Executing for Worker
+	EvHeartbeatSeen                       // orchestrator: a heartbeat from the claiming worker
+	EvTimedOut                            // orchestrator: Task failed by a timer; Reason: TimeoutQueue/Heartbeat/Execution; Worker is the claimant (executing) if any; LastSeen is when the last heartbeat arrived; DeadlineAttempt is the attempt whose timer fired
+	EvCompleted                           // orchestrator: a CompleteTask was accepted for Task (Attempt = the sender's true attempt, CurrentAttempt = the orchestrator's)
+	EvRetryScheduled                      // orchestrator: next attempt of Step at time At; Reason: RetryTransport or RetryComponent
+	EvStepSettled                         // orchestrator: Step finished for good; Reason: SettledCompleted or SettledFailed
+	EvUnhealthy                           // orchestrator: Component flagged unhealthy
+	EvRecovered                           // orchestrator: a run's recovery finished (Run)
+	EvExecStarted                         // worker: began running Step/Attempt (Exec numbers it)
+	EvExecEnded                           // worker: stopped running it (finished or abandoned)
+	EvReply                               // worker: got an RPC reply (Code, Status) for Task; counts already_claimed/not_found/unavailable
+	EvTaskDropped                         // worker: dropped an assignment without running or completing it
+)
+
+// Reasons, by event kind.
+const (
+	DispatchFirst uint8 = iota
+	DispatchTransport
+	DispatchComponent
+	DispatchRecovery
+)
+
+const (
+	TimeoutQueue uint8 = iota + 1
+	TimeoutHeartbeat
+	TimeoutExecution
+)
+
+const (
+	RetryTransport uint8 = iota + 1
+	RetryComponent
+)
+
+const (
+	SettledCompleted uint8 = iota + 1
+	SettledFailed
+)
+
+const (
+	DeliveryFirst uint8 = iota + 1
+	DeliveryRedelivery
+)
+
+// Event is one lifecycle observation.
+type Event struct {
+	Kind            EventKind
+	Reason          uint8
+	Node            NodeID // who reports it
+	Worker          NodeID
+	Step            StepID
+	Run             RunID
+	Task            TaskID
+	Attempt         uint32
+	CurrentAttempt  uint32
+	DeadlineAttempt uint32
+	Component       int32
+	Exec            uint32
+	Code            Code
+	Status          TaskStatus
+	ErrorCode       ErrorCode
+	Discovery       bool
+	// LastSeen is when the last heartbeat of the timed-out task arrived (heartbeat timeouts).
+	LastSeen time.Duration
+	// At is a future time the event refers to (a retry's dispatch time).
+	At time.Duration
+}

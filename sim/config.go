@@ -1,0 +1,232 @@
+package sim
+
+import "time"
+
+// Config is one experiment, fully typed and with every default filled in. The scenarios
+// package builds it from a scenario file (SCENARIOS.md); the simulator only reads it.
+type Config struct {
+	Name        string
+	Description string
+	Seed        uint64
+	// Duration caps virtual time; a run ends earlier once every step has settled.
+	Duration     time.Duration
+	Orchestrator OrchestratorConfig
+	Network      NetworkConfig
+	Queue        QueueConfig
+	Workers      []PoolConfig
+	Components   []ComponentConfig
+	Load         []LoadConfig
+	Faults       []FaultConfig
+	Expect       []Expectation
+}
+
+// Detector is how the orchestrator notices a silent worker.
+type Detector string
+
+const (
+	DetectorScan     Detector = "scan"     // the reference's fixed cycle
+	DetectorDeadline Detector = "deadline" // per-task deadline at last heartbeat + timeout
+)
+
+// TaskIDs is how task ids relate to attempts.
+type TaskIDs string
+
+const (
+	TaskIDsReuse      TaskIDs = "reuse"       // one id per step (the reference)
+	TaskIDsPerAttempt TaskIDs = "per_attempt" // a fresh id per attempt
+)
+
+// OrchestratorConfig is the `orchestrator:` section.
+type OrchestratorConfig struct {
+	Detector            Detector
+	HeartbeatTimeout    time.Duration
+	HeartbeatInterval   time.Duration
+	QueueTimeout        time.Duration
+	ExecutionTimeout    time.Duration // 0 = none
+	MaxTransportRetries int
+	MaxComponentRetries int
+	Backoff             BackoffConfig
+	TaskIDs             TaskIDs
+	Discovery           bool // on_connect = true, off = false
+	UnhealthyAfter      int
+}
+
+// BackoffKind names a retry backoff schedule.
+type BackoffKind string
+
+const (
+	BackoffFibonacci   BackoffKind = "fibonacci"
+	BackoffExponential BackoffKind = "exponential"
+	BackoffConstant    BackoffKind = "constant"
+)
+
+// BackoffConfig is `orchestrator.backoff`.
+type BackoffConfig struct {
+	Kind   BackoffKind
+	Min    time.Duration
+	Max    time.Duration
+	Factor float64 // exponential only
+}
+
+// NetworkConfig is the `network:` section; it applies to every worker link, both ways.
+type NetworkConfig struct {
+	Latency    Dist
+	Loss       float64
+	Duplicate  float64
+	Wire       bool
+	RPCTimeout time.Duration
+}
+
+// QueueKind is how assignments reach workers.
+type QueueKind string
+
+const (
+	QueuePull      QueueKind = "pull"
+	QueueJetStream QueueKind = "jetstream"
+)
+
+// QueueConfig is the `queue:` section.
+type QueueConfig struct {
+	Kind    QueueKind
+	AckWait time.Duration
+}
+
+// Flavour is a worker implementation (PROTOCOL.md, Worker).
+type Flavour string
+
+const (
+	FlavourPython Flavour = "python"
+	FlavourRust   Flavour = "rust"
+	FlavourStrict Flavour = "strict"
+)
+
+// AckPoint is when a jetstream worker acknowledges an assignment.
+type AckPoint string
+
+const (
+	AckOnReceipt  AckPoint = "on_receipt"
+	AckOnComplete AckPoint = "on_complete"
+)
+
+// PoolConfig is one entry of `workers:`.
+type PoolConfig struct {
+	Pool              string
+	Count             int
+	Flavour           Flavour
+	Concurrency       int
+	Ack               AckPoint
+	HeartbeatInterval time.Duration // 0 = the assignment's suggestion
+	ClockDrift        float64       // 0.1 = this pool's timers run 10% slow
+	Start             Dist
+}
+
+// ComponentConfig is one entry of `components:`.
+type ComponentConfig struct {
+	Path      string
+	Pool      string
+	Duration  Dist
+	ErrorRate float64
+	Retriable bool
+}
+
+// Arrival is a load stream's arrival process.
+type Arrival string
+
+const (
+	ArrivalPoisson  Arrival = "poisson"
+	ArrivalConstant Arrival = "constant"
+	ArrivalBurst    Arrival = "burst"
+)
+
+// LoadConfig is one entry of `load:`.
+type LoadConfig struct {
+	Component    string
+	Tasks        int
+	Arrival      Arrival
+	RatePerSec   float64 // poisson and constant
+	At           time.Duration
+	PayloadBytes int
+}
+
+// DistKind names a distribution of durations.
+type DistKind string
+
+const (
+	DistConstant    DistKind = "constant"
+	DistUniform     DistKind = "uniform"
+	DistExponential DistKind = "exponential"
+	DistLognormal   DistKind = "lognormal"
+	DistPareto      DistKind = "pareto"
+)
+
+// Dist is a distribution of durations; which fields matter depends on Kind.
+type Dist struct {
+	Kind   DistKind
+	Value  time.Duration // constant
+	Min    time.Duration // uniform, pareto
+	Max    time.Duration // uniform
+	Mean   time.Duration // exponential
+	Median time.Duration // lognormal
+	P99    time.Duration // lognormal
+	Alpha  float64       // pareto
+}
+
+// FaultKind names what a fault does.
+type FaultKind string
+
+const (
+	FaultCrash               FaultKind = "crash"
+	FaultHeartbeatLoss       FaultKind = "heartbeat_loss"
+	FaultPartition           FaultKind = "partition"
+	FaultPause               FaultKind = "pause"
+	FaultDuplicateDelivery   FaultKind = "duplicate_delivery"
+	FaultOrchestratorRestart FaultKind = "orchestrator_restart"
+)
+
+// FaultConfig is one entry of `faults:`. Target picks workers of one pool.
+type FaultConfig struct {
+	Kind         FaultKind
+	At           time.Duration
+	For          time.Duration // windowed faults: heartbeat_loss, partition, pause, duplicate_delivery
+	Target       Target        // every kind but orchestrator_restart
+	Rate         float64       // heartbeat_loss, duplicate_delivery
+	RestartAfter time.Duration // crash: 0 = stays down
+	Downtime     time.Duration // orchestrator_restart
+}
+
+// Target selects workers of a pool: by Fraction, by Count, or by name (Workers, "pool-N",
+// 0-based N in start order). Exactly one of the three is set; none means the whole pool.
+type Target struct {
+	Pool     string
+	Fraction float64
+	Count    int
+	Workers  []string
+}
+
+// Expectation is one `expect:` line, parsed: Path is a summary.json path, Value is in the
+// summary's units (seconds for durations, a ratio for percentages).
+type Expectation struct {
+	Expr  string
+	Path  string
+	Op    string // == != < <= > >=
+	Value float64
+}
+
+// Holds reports whether observed satisfies the expectation.
+func (e Expectation) Holds(observed float64) bool {
+	switch e.Op {
+	case "==":
+		return observed == e.Value
+	case "!=":
+		return observed != e.Value
+	case "<":
+		return observed < e.Value
+	case "<=":
+		return observed <= e.Value
+	case ">":
+		return observed > e.Value
+	case ">=":
+		return observed >= e.Value
+	}
+	return false
+}
