@@ -1,0 +1,77 @@
+package model
+
+import (
+	"cmp"
+	"slices"
+	"time"
+)
+
+// Crash loses the orchestrator's in-memory state: tracked tasks, worker streams, pull
+// queues, health streaks, pending backoffs. The journal of unfinished steps (step, run,
+// task id, attempt, component, payload, budgets used) survives, a step waiting for its
+// backoff included. The driver drops the orchestrator's timers; until Restart every
+// input is ignored.
+func (o *Orchestrator) Crash() {
+	o.up = false
+	o.resetMemory()
+}
+
+// Restart brings the process back: the scan cycle starts again from now, every run with
+// an unfinished step is marked recovering (its unknown tasks answer UNAVAILABLE), and
+// after RecoveryTime each unfinished step is re-dispatched (see finishRecovery).
+func (o *Orchestrator) Restart(now time.Duration, out *Effects) {
+	if o.up {
+		o.resetMemory() // a restart without a reported crash still loses the memory
+	}
+	o.up = true
+	o.armScan(now, out)
+	o.recoverySteps = o.recoverySteps[:0]
+	for i := range o.steps {
+		if o.steps[i].live {
+			o.recoverySteps = append(o.recoverySteps, int32(i))
+		}
+	}
+	if len(o.recoverySteps) == 0 {
+		return
+	}
+	// Recover runs in id order and steps in id order within a run, independent of slots.
+	slices.SortFunc(o.recoverySteps, func(a, b int32) int {
+		sa, sb := &o.steps[a], &o.steps[b]
+		if c := cmp.Compare(sa.run, sb.run); c != 0 {
+			return c
+		}
+		return cmp.Compare(sa.id, sb.id)
+	})
+	o.recovering = make(map[RunID]bool)
+	for _, slot := range o.recoverySteps {
+		o.recovering[o.steps[slot].run] = true
+	}
+	if o.cfg.RecoveryTime <= 0 {
+		o.finishRecovery(now, out)
+		return
+	}
+	out.Timers = append(out.Timers, TimerOp{ID: orchTimerID(orchTimerRecovery, 0, 0), At: now + o.cfg.RecoveryTime})
+}
+
+// finishRecovery re-dispatches every unfinished step of the recovering runs (same task id
+// under reuse, attempt+1, no budget charged), in run then step order, and reports each
+// run recovered after its steps.
+func (o *Orchestrator) finishRecovery(now time.Duration, out *Effects) {
+	steps := o.recoverySteps
+	for i, slot := range steps {
+		run := o.steps[slot].run
+		reason := DispatchRecovery
+		if o.steps[slot].attempt == 0 {
+			reason = DispatchFirst // submitted while down: never dispatched yet
+		}
+		o.dispatch(now, slot, reason, out)
+		if i+1 == len(steps) || o.steps[steps[i+1]].run != run {
+			out.Events = append(out.Events, Event{Kind: EvRecovered, Node: o.cfg.Node, Run: run})
+		}
+	}
+	o.recoverySteps = o.recoverySteps[:0]
+	o.recovering = nil
+}
+
+// Recovering reports whether run is being recovered (its unknown tasks answer UNAVAILABLE).
+func (o *Orchestrator) Recovering(run RunID) bool { return o.recovering[run] }

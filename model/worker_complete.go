@@ -1,0 +1,102 @@
+package model
+
+import "time"
+
+// ComponentDone reports that the driver's execution exec ended (it sampled the duration
+// and outcome): the worker ends its heartbeat loop (reference flavours) and sends
+// CompleteTask. An execution the worker already abandoned is ignored.
+func (w *Worker) ComponentDone(now time.Duration, exec uint32, failed bool, outputBytes int32, out *Effects) {
+	i := w.find(exec)
+	if i < 0 || !w.execs[i].running {
+		return
+	}
+	e := &w.execs[i]
+	e.running = false
+	w.running--
+	ev := w.event(EvExecEnded, e)
+	ev.Reason = ExecFinished
+	if failed {
+		e.result, e.errorCode = ResultError, ErrComponentFailed
+		ev.ErrorCode = ErrComponentFailed
+	} else {
+		e.result, e.outputBytes = ResultResponse, outputBytes
+	}
+	out.Events = append(out.Events, ev)
+	if w.cfg.Flavour != FlavourStrict {
+		// The reference SDKs cancel the heartbeat task when the component returns; an
+		// answer to a heartbeat in flight is then never read.
+		e.beating = false
+		w.cancel(e, timerBeat, out)
+		if e.waitKind == rpcBeat {
+			w.answered(i, out)
+		}
+	}
+	// The strict loop goes on until CompleteTask is answered, so that a lost completion
+	// retried after its RPC timeout finds the task still alive.
+	w.sendComplete(now, i, out)
+}
+
+// sendComplete sends (or sends again) execution i's CompleteTask.
+func (w *Worker) sendComplete(now time.Duration, i int, out *Effects) {
+	e := &w.execs[i]
+	if e.phase != phaseCompleting {
+		e.phase, e.tries = phaseCompleting, 0
+	}
+	e.tries++
+	call := w.call()
+	m := Message{Type: MsgComplete, From: w.cfg.Node, To: w.cfg.Orchestrator, Call: call,
+		Task: e.task, Run: e.run, Step: e.step, Attempt: e.attempt, Discovery: e.discovery,
+		Component: e.component, Result: e.result, ErrorCode: e.errorCode}
+	if e.result == ResultResponse {
+		m.PayloadBytes = e.outputBytes
+	}
+	out.Send = append(out.Send, m)
+	if w.cfg.AckOnComplete {
+		w.ack(i, out)
+	}
+	w.await(now, i, call, rpcComplete, out)
+}
+
+// completeReply routes a CompleteTaskResponse to the execution that waits for it.
+func (w *Worker) completeReply(now time.Duration, m Message, out *Effects) {
+	i := w.awaiting(m.Call)
+	if i < 0 || w.execs[i].waitKind != rpcComplete {
+		return
+	}
+	w.answered(i, out)
+	w.reply(&w.execs[i], &m, out)
+	w.completeAnswered(now, i, m.Code, out)
+}
+
+// completeAnswered acts on the answer to execution i's CompleteTask (code
+// DEADLINE_EXCEEDED when none came in time): done, try again later, or give up.
+func (w *Worker) completeAnswered(now time.Duration, i int, code Code, out *Effects) {
+	e := &w.execs[i]
+	var delivered, again bool
+	var pause time.Duration
+	switch w.cfg.Flavour {
+	case FlavourPython:
+		// NOT_FOUND counts as delivered: the SDK assumes an earlier try got through.
+		delivered = code == CodeOK || code == CodeNotFound
+		if code == CodeUnavailable && e.tries <= len(pythonCompleteBackoff) {
+			again, pause = true, pythonCompleteBackoff[e.tries-1]
+		}
+	case FlavourRust:
+		delivered = code == CodeOK
+	default:
+		delivered = code == CodeOK || code == CodeNotFound
+		again = (code == CodeUnavailable || code == CodeDeadlineExceeded) && e.tries < StrictMaxTries
+		pause = StrictBackoff(e.tries)
+	}
+	switch {
+	case delivered:
+		w.finish(now, i, out)
+	case again:
+		w.setTimer(e, timerRetry, now+pause, out)
+	default:
+		ev := w.event(EvTaskDropped, e)
+		ev.Reason, ev.Code = DropCompleteFailed, code
+		out.Events = append(out.Events, ev)
+		w.finish(now, i, out)
+	}
+}

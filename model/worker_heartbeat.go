@@ -1,0 +1,101 @@
+package model
+
+import "time"
+
+// sendBeat sends one loop heartbeat of execution i. The reference loops then wait for the
+// answer (or the RPC deadline) before they sleep again; the strict loop sleeps at once, so
+// its period is fixed and it never waits.
+func (w *Worker) sendBeat(now time.Duration, i int, out *Effects) {
+	e := &w.execs[i]
+	call := w.call()
+	out.Send = append(out.Send, w.heartbeat(e, call))
+	if w.cfg.Flavour != FlavourStrict {
+		w.await(now, i, call, rpcBeat, out)
+		return
+	}
+	w.pruneBeats(now)
+	w.beats = append(w.beats, pendingBeat{call: call, exec: e.exec, sentAt: now})
+	w.setTimer(e, timerBeat, now+e.interval, out)
+}
+
+// beatAnswered acts on the answer to a reference loop heartbeat of execution i (code
+// DEADLINE_EXCEEDED when none came in time).
+func (w *Worker) beatAnswered(now time.Duration, i int, code Code, _ TaskStatus, abort bool, out *Effects) {
+	e := &w.execs[i]
+	if w.cfg.Flavour == FlavourPython && (abort || (code != CodeOK && code != CodeUnavailable)) {
+		// The python SDK stops heartbeating but lets the component run and still sends
+		// CompleteTask (hazard 5).
+		e.beating = false
+		return
+	}
+	// Rust ignores every answer; python goes on after OK or UNAVAILABLE.
+	w.setTimer(e, timerBeat, now+e.interval, out)
+}
+
+// strictBeatReply acts on the answer to a strict loop heartbeat, if it came within the
+// RPC timeout: a task the worker no longer owns is abandoned.
+func (w *Worker) strictBeatReply(now time.Duration, m Message, out *Effects) {
+	j := -1
+	for k := range w.beats {
+		if w.beats[k].call == m.Call {
+			j = k
+			break
+		}
+	}
+	if j < 0 {
+		return
+	}
+	b := w.beats[j]
+	w.beats = append(w.beats[:j], w.beats[j+1:]...)
+	if now >= b.sentAt+w.cfg.RPCTimeout {
+		return // the call already failed with DEADLINE_EXCEEDED, which the loop ignores
+	}
+	i := w.find(b.exec)
+	if i < 0 {
+		return
+	}
+	e := &w.execs[i]
+	w.reply(e, &m, out)
+	if m.ShouldAbort || m.Status == StatusAlreadyClaimed || m.Code == CodeNotFound {
+		w.abandon(now, i, out)
+	}
+}
+
+// abandon stops execution i for good without a CompleteTask (strict flavour): the
+// orchestrator has given the task to someone else or forgotten it.
+func (w *Worker) abandon(now time.Duration, i int, out *Effects) {
+	e := &w.execs[i]
+	if e.running {
+		e.running = false
+		w.running--
+		out.Runs = append(out.Runs, RunOp{Stop: true, Task: e.task, Step: e.step,
+			Attempt: e.attempt, Component: e.component, Exec: e.exec})
+		ev := w.event(EvExecEnded, e)
+		ev.Reason = ExecAbandoned
+		out.Events = append(out.Events, ev)
+	}
+	w.finish(now, i, out)
+}
+
+// pruneBeats forgets strict heartbeats whose answers can no longer count. They were sent
+// in time order with one timeout, so the expired ones are a prefix.
+func (w *Worker) pruneBeats(now time.Duration) {
+	n := 0
+	for n < len(w.beats) && now >= w.beats[n].sentAt+w.cfg.RPCTimeout {
+		n++
+	}
+	if n > 0 {
+		w.beats = append(w.beats[:0], w.beats[n:]...)
+	}
+}
+
+// dropBeats forgets the strict heartbeats of a finished execution.
+func (w *Worker) dropBeats(exec uint32) {
+	kept := w.beats[:0]
+	for _, b := range w.beats {
+		if b.exec != exec {
+			kept = append(kept, b)
+		}
+	}
+	w.beats = kept
+}
