@@ -190,3 +190,21 @@ func toTree(s *Summary) any {
 	}
 	return tree
 }
+
+// Check evaluates expectations against the summary, records each in s.Expectations, and
+// reports whether all held. A path that does not exist fails with an error: the loader
+// should have rejected it.
+func (s *Summary) Check(exps []Expectation) (bool, error) {
+	all := true
+	s.Expectations = s.Expectations[:0]
+	for _, e := range exps {
+		v, err := s.Value(e.Path)
+		if err != nil {
+			return false, fmt.Errorf("expectation %q: %w", e.Expr, err)
+		}
+		ok := e.Holds(v)
+		all = all && ok
+		s.Expectations = append(s.Expectations, ExpectationResult{Expr: e.Expr, Observed: v, OK: ok})
+	}
+	return all, nil
+}

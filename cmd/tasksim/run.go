@@ -1,0 +1,174 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/tasksim/tasksim/reports"
+	"github.com/tasksim/tasksim/scenarios"
+	"github.com/tasksim/tasksim/sim"
+)
+
+// defaultScenario is what `tasksim run` runs with no SCENARIO.
+const defaultScenario = "default"
+
+type runFlags struct {
+	seed  string
+	sets  []string
+	out   string
+	trace bool
+	json  bool
+}
+
+func newRunCmd() *cobra.Command {
+	var f runFlags
+	cmd := &cobra.Command{
+		Use:   "run [SCENARIO]",
+		Short: "Run a scenario (a file or a built-in name; default: the built-in default)",
+		Long: `Run simulates a scenario under virtual time and checks its expectations.
+
+SCENARIO is a scenario file or the name of a built-in scenario ('tasksim scenarios list').
+It prints the verdict and the key numbers, and writes summary.json (and with --trace,
+trace.jsonl) to --out (default out/NAME-SEED). Exit code 0: every expectation held;
+1: one failed; 2: bad input; 3: internal error.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name := defaultScenario
+			if len(args) == 1 {
+				name = args[0]
+			}
+			return runScenario(cmd, name, f)
+		},
+	}
+	cmd.Flags().StringVar(&f.seed, "seed", "", "seed (default: the scenario's seed)")
+	cmd.Flags().StringArrayVar(&f.sets, "set", nil, "override a scenario field, e.g. --set orchestrator.detector=deadline (repeatable)")
+	cmd.Flags().StringVar(&f.out, "out", "", "output directory (default out/NAME-SEED)")
+	cmd.Flags().BoolVar(&f.trace, "trace", false, "also write trace.jsonl, one line per event")
+	cmd.Flags().BoolVar(&f.json, "json", false, "print summary.json to stdout instead of the text summary")
+	return cmd
+}
+
+// loadScenario resolves and loads a scenario with overrides; errors are bad input.
+func loadScenario(name string, sets []string, seed string) (*sim.Config, error) {
+	file, data, err := scenarios.Resolve(name)
+	if err != nil {
+		return nil, badInput(err)
+	}
+	cfg, err := scenarios.Load(file, data, sets)
+	if err != nil {
+		return nil, badInput(fmt.Errorf("scenario %s is not valid:\n%w", file, err))
+	}
+	if seed != "" {
+		n, err := strconv.ParseUint(seed, 10, 64)
+		if err != nil {
+			return nil, badInput(fmt.Errorf("--seed %q: must be a whole number >= 0", seed))
+		}
+		cfg.Seed = n
+	}
+	return cfg, nil
+}
+
+func runScenario(cmd *cobra.Command, name string, f runFlags) error {
+	cfg, err := loadScenario(name, f.sets, f.seed)
+	if err != nil {
+		return err
+	}
+	dir := f.out
+	if dir == "" {
+		dir = filepath.Join("out", fmt.Sprintf("%s-%d", cfg.Name, cfg.Seed))
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create --out directory: %w", err)
+	}
+	var traceFile *os.File
+	opts := sim.Options{}
+	if f.trace {
+		traceFile, err = os.Create(filepath.Join(dir, "trace.jsonl"))
+		if err != nil {
+			return fmt.Errorf("create trace: %w", err)
+		}
+		defer traceFile.Close()
+		opts.Trace = traceFile
+	}
+	res, err := simulate(cfg, opts, cmd.ErrOrStderr(), isTerminal(cmd.OutOrStdout()))
+	if err != nil {
+		return err
+	}
+	ok, err := res.Summary.Check(cfg.Expect)
+	if err != nil {
+		return err
+	}
+	if err := reports.WriteRun(dir, res); err != nil {
+		return err
+	}
+	if f.json {
+		b, err := reports.MarshalSummary(&res.Summary)
+		if err != nil {
+			return err
+		}
+		if _, err := cmd.OutOrStdout().Write(b); err != nil {
+			return err
+		}
+	} else {
+		if err := reports.WriteText(cmd.OutOrStdout(), &res.Summary); err != nil {
+			return err
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "wrote      %s\n", dir)
+	}
+	if !ok {
+		return &exitError{code: exitFailed, err: fmt.Errorf("%s seed %d: expectations failed", cfg.Name, cfg.Seed)}
+	}
+	return nil
+}
+
+// simulate runs one scenario and fills the wall-clock figures of summary.perf.
+func simulate(cfg *sim.Config, opts sim.Options, progress io.Writer, tty bool) (*sim.Result, error) {
+	start := time.Now()
+	opts.Clock = func() time.Duration { return time.Since(start) }
+	if tty {
+		var shown bool
+		opts.ProgressEvery = 1 << 18
+		opts.Progress = func(virtual time.Duration, settled, submitted int64) {
+			if time.Since(start) < 2*time.Second {
+				return
+			}
+			shown = true
+			fmt.Fprintf(progress, "\r  virtual %s  settled %d/%d  ", virtual.Truncate(time.Second), settled, submitted)
+		}
+		defer func() {
+			if shown {
+				fmt.Fprint(progress, "\r\033[K")
+			}
+		}()
+	}
+	var peak uint64
+	res, err := sim.Run(cfg, opts)
+	if err != nil {
+		return nil, &exitError{code: exitInternal, err: fmt.Errorf("simulate %s: %w", cfg.Name, err)}
+	}
+	wall := time.Since(start).Seconds()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	peak = ms.HeapSys
+	p := &res.Summary.Perf
+	p.WallSeconds = wall
+	if wall > 0 {
+		p.EventsPerSecond = float64(p.Events) / wall
+		p.VirtualPerWallSecond = res.Summary.VirtualDuration / wall
+	}
+	p.PeakHeapBytes = int64(peak)
+	return res, nil
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}

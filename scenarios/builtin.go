@@ -1,0 +1,62 @@
+package scenarios
+
+import (
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"strings"
+)
+
+// builtinFS holds the built-in scenarios, so that the binary runs them with no files.
+//
+//go:embed builtin/*.yaml
+var builtinFS embed.FS
+
+// Names lists the built-in scenarios, sorted.
+func Names() []string {
+	entries, err := builtinFS.ReadDir("builtin")
+	if err != nil {
+		return nil // the directory is embedded at build time; it cannot be missing
+	}
+	var names []string
+	for _, e := range entries {
+		if name, ok := strings.CutSuffix(e.Name(), ".yaml"); ok {
+			names = append(names, name)
+		}
+	}
+	return names // ReadDir sorts by file name
+}
+
+// Builtin returns the file of the built-in scenario name.
+func Builtin(name string) ([]byte, bool) {
+	if !fs.ValidPath(name) || strings.Contains(name, "/") {
+		return nil, false
+	}
+	data, err := builtinFS.ReadFile(path.Join("builtin", name+".yaml"))
+	if err != nil {
+		return nil, false
+	}
+	return data, true
+}
+
+// Resolve reads a scenario given as a file path or a built-in name. An existing file
+// wins over a built-in of the same name. file is what errors should call it: the path,
+// or NAME.yaml for a built-in.
+func Resolve(arg string) (file string, data []byte, err error) {
+	data, err = os.ReadFile(arg)
+	if err == nil {
+		return arg, data, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return "", nil, fmt.Errorf("reading scenario: %w", err)
+	}
+	name := strings.TrimSuffix(arg, ".yaml")
+	if b, ok := Builtin(name); ok {
+		return name + ".yaml", b, nil
+	}
+	return "", nil, fmt.Errorf("scenario %q: no such file and no built-in scenario of that name (built-ins: %s): %w",
+		arg, strings.Join(Names(), ", "), err)
+}

@@ -1,0 +1,364 @@
+package eventq
+
+import (
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+type popped struct {
+	at int64
+	v  int
+}
+
+func drain(q *Queue[int]) []popped {
+	var out []popped
+	for {
+		at, v, ok := q.Pop()
+		if !ok {
+			return out
+		}
+		out = append(out, popped{at, v})
+	}
+}
+
+func TestOrderByTimeThenInsertion(t *testing.T) {
+	var q Queue[int]
+	times := []int64{50, 10, 30, 10, 20, 50, 0, 30, 10}
+	for i, at := range times {
+		q.Push(at, i)
+	}
+	if q.Len() != len(times) {
+		t.Fatalf("Len = %d, want %d", q.Len(), len(times))
+	}
+	want := []popped{{0, 6}, {10, 1}, {10, 3}, {10, 8}, {20, 4}, {30, 2}, {30, 7}, {50, 0}, {50, 5}}
+	if got := drain(&q); !slices.Equal(got, want) {
+		t.Fatalf("order = %v, want %v", got, want)
+	}
+	if _, _, ok := q.Pop(); ok {
+		t.Fatal("Pop on empty queue reported ok")
+	}
+	if _, _, ok := q.Peek(); ok {
+		t.Fatal("Peek on empty queue reported ok")
+	}
+}
+
+func TestSameInstantFIFO(t *testing.T) {
+	var q Queue[int]
+	const n = 1000
+	for i := range n {
+		q.Push(7, i)
+	}
+	for i := range n {
+		at, v, ok := q.Pop()
+		if !ok || at != 7 || v != i {
+			t.Fatalf("pop %d = (%d, %d, %v), want (7, %d, true)", i, at, v, ok, i)
+		}
+	}
+}
+
+func TestResetLater(t *testing.T) {
+	var q Queue[int]
+	h := q.Push(10, 0)
+	q.Push(20, 1)
+	q.Push(30, 2)
+	if !q.Reset(h, 25) {
+		t.Fatal("Reset of live handle reported false")
+	}
+	if at, ok := q.When(h); !ok || at != 25 {
+		t.Fatalf("When = (%d, %v), want (25, true)", at, ok)
+	}
+	// Peek must see the true minimum even though entry 0 still sits at the top with key 10.
+	if at, v, ok := q.Peek(); !ok || at != 20 || v != 1 {
+		t.Fatalf("Peek = (%d, %d, %v), want (20, 1, true)", at, v, ok)
+	}
+	want := []popped{{20, 1}, {25, 0}, {30, 2}}
+	if got := drain(&q); !slices.Equal(got, want) {
+		t.Fatalf("order = %v, want %v", got, want)
+	}
+}
+
+func TestResetTakesNewSequence(t *testing.T) {
+	// A timer reset to an instant where others are already queued goes after them, and
+	// before entries pushed after the Reset: it orders as if pushed at the Reset.
+	var q Queue[int]
+	h := q.Push(5, 0)
+	q.Push(10, 1)
+	q.Push(10, 2)
+	q.Reset(h, 10)
+	q.Push(10, 3)
+	want := []popped{{10, 1}, {10, 2}, {10, 0}, {10, 3}}
+	if got := drain(&q); !slices.Equal(got, want) {
+		t.Fatalf("order = %v, want %v", got, want)
+	}
+
+	// Reset to the same time moves the entry behind its same-instant peers too.
+	h = q.Push(10, 0)
+	q.Push(10, 1)
+	q.Reset(h, 10)
+	want = []popped{{10, 1}, {10, 0}}
+	if got := drain(&q); !slices.Equal(got, want) {
+		t.Fatalf("same-time reset order = %v, want %v", got, want)
+	}
+}
+
+func TestResetEarlier(t *testing.T) {
+	var q Queue[int]
+	q.Push(10, 0)
+	q.Push(20, 1)
+	h := q.Push(30, 2)
+	if !q.Reset(h, 5) {
+		t.Fatal("Reset of live handle reported false")
+	}
+	if at, v, ok := q.Peek(); !ok || at != 5 || v != 2 {
+		t.Fatalf("Peek = (%d, %d, %v), want (5, 2, true)", at, v, ok)
+	}
+	// Later then earlier again, but still after the stale heap key.
+	h2 := q.Push(40, 3)
+	q.Reset(h2, 100)
+	q.Reset(h2, 15)
+	want := []popped{{5, 2}, {10, 0}, {15, 3}, {20, 1}}
+	if got := drain(&q); !slices.Equal(got, want) {
+		t.Fatalf("order = %v, want %v", got, want)
+	}
+}
+
+func TestCancel(t *testing.T) {
+	var q Queue[int]
+	var hs []Handle
+	for i := range 10 {
+		hs = append(hs, q.Push(int64(i), i))
+	}
+	for _, i := range []int{0, 9, 4, 5} {
+		if !q.Cancel(hs[i]) {
+			t.Fatalf("Cancel(%d) of live handle reported false", i)
+		}
+	}
+	if q.Len() != 6 {
+		t.Fatalf("Len = %d, want 6", q.Len())
+	}
+	want := []popped{{1, 1}, {2, 2}, {3, 3}, {6, 6}, {7, 7}, {8, 8}}
+	if got := drain(&q); !slices.Equal(got, want) {
+		t.Fatalf("order = %v, want %v", got, want)
+	}
+}
+
+func TestStaleHandles(t *testing.T) {
+	var q Queue[int]
+	if q.Reset(Handle{}, 1) || q.Cancel(Handle{}) {
+		t.Fatal("zero Handle on empty queue reported live")
+	}
+	fired := q.Push(1, 1)
+	cancelled := q.Push(2, 2)
+	q.Pop()
+	q.Cancel(cancelled)
+	// Both slots are now reused by new entries; the old handles must not reach them.
+	a := q.Push(3, 3)
+	b := q.Push(4, 4)
+	if a.slot != fired.slot && a.slot != cancelled.slot {
+		t.Fatalf("slot not reused: %v", a)
+	}
+	for _, h := range []Handle{fired, cancelled, {}, {slot: 99, gen: 1}} {
+		if q.Reset(h, 0) {
+			t.Errorf("Reset(%v) of stale handle reported true", h)
+		}
+		if q.Cancel(h) {
+			t.Errorf("Cancel(%v) of stale handle reported true", h)
+		}
+		if _, ok := q.When(h); ok {
+			t.Errorf("When(%v) of stale handle reported live", h)
+		}
+	}
+	if q.Cancel(b) != true || q.Cancel(b) != false {
+		t.Fatal("second Cancel of the same handle must report false")
+	}
+	want := []popped{{3, 3}}
+	if got := drain(&q); !slices.Equal(got, want) {
+		t.Fatalf("order = %v, want %v", got, want)
+	}
+}
+
+func TestPopReleasesValue(t *testing.T) {
+	// A popped value must not stay reachable from the queue.
+	var q Queue[*int]
+	x := new(int)
+	q.Push(1, x)
+	q.Pop()
+	for i := range q.slots {
+		if q.slots[i].v != nil {
+			t.Fatal("popped value still referenced by slot table")
+		}
+	}
+}
+
+func TestSteadyStateNoAllocs(t *testing.T) {
+	q := New[int](0)
+	r := rand.New(rand.NewPCG(1, 2))
+	hs := make([]Handle, 256)
+	for i := range hs {
+		hs[i] = q.Push(r.Int64N(1000), i)
+	}
+	now := int64(0)
+	allocs := testing.AllocsPerRun(1000, func() {
+		at, v, _ := q.Pop()
+		now = at
+		hs[v] = q.Push(now+r.Int64N(1000), v)
+		w := r.IntN(len(hs))
+		q.Reset(hs[w], now+r.Int64N(2000))
+		if r.IntN(4) == 0 {
+			w := r.IntN(len(hs))
+			if q.Cancel(hs[w]) {
+				hs[w] = q.Push(now+r.Int64N(1000), w)
+			}
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("steady state allocates %v per op, want 0", allocs)
+	}
+}
+
+// refQueue is the reference model: a plain slice scanned for the minimum key.
+type refQueue struct {
+	entries []refEntry
+	seq     uint64
+}
+
+type refEntry struct {
+	id  int // index into the test's handle list
+	at  int64
+	seq uint64
+	v   int
+}
+
+func (r *refQueue) push(id int, at int64, v int) {
+	r.seq++
+	r.entries = append(r.entries, refEntry{id, at, r.seq, v})
+}
+
+func (r *refQueue) find(id int) int {
+	for i, e := range r.entries {
+		if e.id == id {
+			return i
+		}
+	}
+	return -1
+}
+
+func (r *refQueue) reset(id int, at int64) bool {
+	i := r.find(id)
+	if i < 0 {
+		return false
+	}
+	r.seq++
+	r.entries[i].at, r.entries[i].seq = at, r.seq
+	return true
+}
+
+func (r *refQueue) cancel(id int) bool {
+	i := r.find(id)
+	if i < 0 {
+		return false
+	}
+	r.entries = slices.Delete(r.entries, i, i+1)
+	return true
+}
+
+func (r *refQueue) min() int {
+	m := -1
+	for i, e := range r.entries {
+		if m < 0 || e.at < r.entries[m].at || (e.at == r.entries[m].at && e.seq < r.entries[m].seq) {
+			m = i
+		}
+	}
+	return m
+}
+
+func TestDifferentialAgainstReference(t *testing.T) {
+	for seed := uint64(1); seed <= 20; seed++ {
+		r := rand.New(rand.NewPCG(seed, 0x5eed))
+		var q Queue[int]
+		var ref refQueue
+		var handles []Handle
+		now := int64(0)
+		// A small time range makes same-instant ties common.
+		span := int64(1 + r.IntN(50))
+		for op := range 20000 {
+			switch k := r.IntN(100); {
+			case k < 35:
+				id := len(handles)
+				at := now + r.Int64N(span)
+				handles = append(handles, q.Push(at, id))
+				ref.push(id, at, id)
+			case k < 60:
+				if len(handles) == 0 {
+					continue
+				}
+				id := r.IntN(len(handles))
+				at := now + r.Int64N(span*2)
+				if got, want := q.Reset(handles[id], at), ref.reset(id, at); got != want {
+					t.Fatalf("seed %d op %d: Reset(%d) = %v, want %v", seed, op, id, got, want)
+				}
+			case k < 70:
+				if len(handles) == 0 {
+					continue
+				}
+				id := r.IntN(len(handles))
+				if got, want := q.Cancel(handles[id]), ref.cancel(id); got != want {
+					t.Fatalf("seed %d op %d: Cancel(%d) = %v, want %v", seed, op, id, got, want)
+				}
+			case k < 75:
+				at, v, ok := q.Peek()
+				m := ref.min()
+				if ok != (m >= 0) || (ok && (at != ref.entries[m].at || v != ref.entries[m].v)) {
+					t.Fatalf("seed %d op %d: Peek = (%d, %d, %v), want %v", seed, op, at, v, ok, ref.entries[m])
+				}
+			default:
+				at, v, ok := q.Pop()
+				m := ref.min()
+				if ok != (m >= 0) {
+					t.Fatalf("seed %d op %d: Pop ok = %v, reference has %d entries", seed, op, ok, len(ref.entries))
+				}
+				if !ok {
+					continue
+				}
+				want := ref.entries[m]
+				if at != want.at || v != want.v {
+					t.Fatalf("seed %d op %d: Pop = (%d, %d), want (%d, %d)", seed, op, at, v, want.at, want.v)
+				}
+				ref.entries = slices.Delete(ref.entries, m, m+1)
+				now = at // time never runs backwards, as in the simulator
+			}
+			if q.Len() != len(ref.entries) {
+				t.Fatalf("seed %d op %d: Len = %d, want %d", seed, op, q.Len(), len(ref.entries))
+			}
+		}
+		q.checkInvariants(t)
+		for len(ref.entries) > 0 {
+			m := ref.min()
+			at, v, _ := q.Pop()
+			if at != ref.entries[m].at || v != ref.entries[m].v {
+				t.Fatalf("seed %d drain: Pop = (%d, %d), want %v", seed, at, v, ref.entries[m])
+			}
+			ref.entries = slices.Delete(ref.entries, m, m+1)
+		}
+	}
+}
+
+// checkInvariants verifies the heap order on heap keys, the index back-links, and that
+// every heap key is a lower bound of its entry's true key.
+func (q *Queue[T]) checkInvariants(t *testing.T) {
+	t.Helper()
+	for i := range q.heap {
+		k := &q.heap[i]
+		if i > 0 && less(k, &q.heap[(i-1)/4]) {
+			t.Fatalf("heap order violated at %d", i)
+		}
+		s := &q.slots[k.slot]
+		if int(s.idx) != i {
+			t.Fatalf("slot %d idx = %d, want %d", k.slot, s.idx, i)
+		}
+		if less(&key{at: s.at, seq: s.seq}, k) {
+			t.Fatalf("heap key of slot %d is later than its true key", k.slot)
+		}
+	}
+}

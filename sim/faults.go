@@ -1,0 +1,199 @@
+package sim
+
+import (
+	"math"
+	"strconv"
+	"strings"
+)
+
+// faultTargets remembers which slots a windowed fault hit, to undo it at the window's end.
+type faultTargets map[int][]*slot
+
+func (w *world) poolIndex(name string) int32 {
+	for i, p := range w.cfg.Workers {
+		if p.Pool == name {
+			return int32(i)
+		}
+	}
+	return -1
+}
+
+// pick chooses the slots a fault hits. Random choices come from the faults stream, over
+// candidates in slot order, so the choice is reproducible.
+func (w *world) pick(t Target, liveOnly bool) []*slot {
+	pool := w.poolIndex(t.Pool)
+	if pool < 0 {
+		return nil
+	}
+	var cands []*slot
+	for _, s := range w.slots[pool] {
+		if !liveOnly || (s.current != nil && s.current.alive) {
+			cands = append(cands, s)
+		}
+	}
+	if len(t.Workers) > 0 {
+		var chosen []*slot
+		for _, name := range t.Workers {
+			i := strings.LastIndexByte(name, '-')
+			n, err := strconv.Atoi(name[i+1:])
+			if i < 0 || err != nil || n < 0 || n >= len(w.slots[pool]) {
+				continue // the loader already rejected such names
+			}
+			s := w.slots[pool][n]
+			if !liveOnly || (s.current != nil && s.current.alive) {
+				chosen = append(chosen, s)
+			}
+		}
+		return chosen
+	}
+	n := len(cands)
+	switch {
+	case t.Count > 0:
+		n = min(t.Count, len(cands))
+	case t.Fraction > 0:
+		n = min(int(math.Round(t.Fraction*float64(len(w.slots[pool])))), len(cands))
+	}
+	// A partial Fisher-Yates shuffle picks n of them.
+	for i := 0; i < n; i++ {
+		j := i + w.rFaults.IntN(len(cands)-i)
+		cands[i], cands[j] = cands[j], cands[i]
+	}
+	return cands[:n]
+}
+
+func (w *world) faultStart(i int) error {
+	f := &w.cfg.Faults[i]
+	w.hash.Event(int64(w.now), uint8(evFaultStart), int32(i), 0, 0, 0, nil)
+	w.traceEvent("fault_start:"+string(f.Kind), -1, uint64(i), 0, "", 0)
+	w.oracle.faultWindow(i, f, w.now)
+	switch f.Kind {
+	case FaultOrchestratorRestart:
+		return w.orchestratorDown(f)
+	case FaultCrash:
+		for _, s := range w.pick(f.Target, true) {
+			if err := w.crash(s.current); err != nil {
+				return err
+			}
+			if f.RestartAfter > 0 {
+				w.push(w.now+f.RestartAfter, event{kind: evWorkerStart, a: uint32(int(s.pool)<<20 | s.index)})
+			}
+		}
+		return nil
+	}
+	targets := w.pick(f.Target, false)
+	if w.faultHits == nil {
+		w.faultHits = faultTargets{}
+	}
+	w.faultHits[i] = targets
+	for _, s := range targets {
+		switch f.Kind {
+		case FaultHeartbeatLoss:
+			s.hbLoss = f.Rate
+		case FaultPartition:
+			s.partitioned++
+		case FaultPause:
+			if until := w.now + f.For; until > s.pausedUntil {
+				s.pausedUntil = until
+				if s.current != nil && s.current.alive {
+					w.oracle.paused(s.current, w.now, until)
+				}
+			}
+		case FaultDuplicateDelivery:
+			s.dupRate = f.Rate
+		}
+	}
+	if f.For > 0 {
+		w.push(w.now+f.For, event{kind: evFaultEnd, a: uint32(i)})
+	}
+	return nil
+}
+
+func (w *world) faultEnd(i int) error {
+	f := &w.cfg.Faults[i]
+	w.hash.Event(int64(w.now), uint8(evFaultEnd), int32(i), 0, 0, 0, nil)
+	w.traceEvent("fault_end:"+string(f.Kind), -1, uint64(i), 0, "", 0)
+	for _, s := range w.faultHits[i] {
+		switch f.Kind {
+		case FaultHeartbeatLoss:
+			s.hbLoss = 0
+		case FaultPartition:
+			s.partitioned--
+			if s.partitioned == 0 && s.current != nil && s.current.alive {
+				// The broken stream is noticed and re-opened once the network heals.
+				w.push(w.now+w.latency.Sample(w.rNetwork), event{kind: evReconnect, node: s.current.node})
+			}
+		case FaultDuplicateDelivery:
+			s.dupRate = 0
+		}
+	}
+	delete(w.faultHits, i)
+	return nil
+}
+
+// crash kills a worker process: it does nothing more, and whatever reaches it is lost.
+func (w *world) crash(p *proc) error {
+	if p == nil || !p.alive {
+		return nil
+	}
+	p.alive = false
+	w.oracle.crashed(p, w.now)
+	w.hash.Event(int64(w.now), hashCrash, int32(p.node), 0, 0, 0, nil)
+	w.traceEvent("crash", p.node, 0, 0, "", 0)
+	// The stream from the assignment source breaks with the process.
+	w.out.Reset()
+	if w.queue != nil {
+		w.queue.Disconnect(w.now, p.node, &w.out)
+		if err := w.apply(w.queueNode); err != nil {
+			return err
+		}
+	} else if !w.orchDown {
+		w.orch.Disconnect(w.now, p.node, &w.out)
+		if err := w.apply(w.orchNode); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+const hashCrash = 102
+
+// orchestratorDown crashes the orchestrator; it comes back after the downtime.
+func (w *world) orchestratorDown(f *FaultConfig) error {
+	if w.orchDown {
+		return nil
+	}
+	w.orch.Crash()
+	w.orchDown = true
+	w.orchGen++
+	w.oracle.orchestratorCrashed(w.now)
+	w.push(w.now+f.Downtime, event{kind: evOrchestratorUp})
+	return nil
+}
+
+func (w *world) orchestratorUp() error {
+	w.orchDown = false
+	w.hash.Event(int64(w.now), uint8(evOrchestratorUp), int32(w.orchNode), 0, 0, 0, nil)
+	w.traceEvent("orchestrator_up", w.orchNode, 0, 0, "", 0)
+	w.out.Reset()
+	w.orch.Restart(w.now, &w.out)
+	if err := w.apply(w.orchNode); err != nil {
+		return err
+	}
+	for _, spec := range w.oracle.pendingSubmits {
+		w.out.Reset()
+		w.orch.Submit(w.now, spec, &w.out)
+		if err := w.apply(w.orchNode); err != nil {
+			return err
+		}
+	}
+	w.oracle.pendingSubmits = w.oracle.pendingSubmits[:0]
+	if w.queue == nil {
+		// Pull streams broke with the orchestrator; every live worker re-opens its own.
+		for _, p := range w.procs {
+			if p != nil && p.alive {
+				w.push(w.now+w.latency.Sample(w.rNetwork), event{kind: evReconnect, node: p.node})
+			}
+		}
+	}
+	return nil
+}

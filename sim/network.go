@@ -1,0 +1,172 @@
+package sim
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/tasksim/tasksim/model"
+)
+
+// send puts a message on the simulated network: it is encoded (wire on), counted, hashed,
+// and then dropped, duplicated or delivered after a sampled one-way latency.
+func (w *world) send(m *model.Message) error {
+	var data []byte
+	if w.cfg.Network.Wire && m.Type.OnWire() && m.Code == model.CodeOK {
+		b, err := w.bridge.encode(m)
+		if err != nil {
+			return fmt.Errorf("encode %v: %w", m.Type, err)
+		}
+		data = b
+	}
+	if m.Type.OnWire() && m.Code == model.CodeOK {
+		w.oracle.message(m.Type, len(data))
+	}
+	w.hash.Event(int64(w.now), hashSend, int32(m.From), uint64(m.Task), m.Attempt, uint8(m.Type), data)
+	w.traceEvent("send", m.From, uint64(m.Task), m.Attempt, m.Type.String(), len(data))
+
+	workerEnd := w.workerEnd(m)
+	if workerEnd == nil {
+		// Orchestrator <-> jetstream queue: one process's view of a local broker; reliable.
+		w.deliverLater(m, data, w.latency.Sample(w.rNetwork))
+		return nil
+	}
+	if workerEnd.slot.partitioned > 0 {
+		return nil
+	}
+	if m.Type == model.MsgHeartbeat && workerEnd.slot.hbLoss > 0 && w.rNetwork.Float64() < workerEnd.slot.hbLoss {
+		return nil
+	}
+	if isRPC(m.Type) && w.cfg.Network.Loss > 0 && w.rNetwork.Float64() < w.cfg.Network.Loss {
+		return nil
+	}
+	w.deliverLater(m, data, w.latency.Sample(w.rNetwork))
+	if isRPC(m.Type) && w.cfg.Network.Duplicate > 0 && w.rNetwork.Float64() < w.cfg.Network.Duplicate {
+		w.deliverLater(m, data, w.latency.Sample(w.rNetwork))
+	}
+	if m.Type == model.MsgAssignment && workerEnd.slot.dupRate > 0 && w.rFaults.Float64() < workerEnd.slot.dupRate {
+		w.duplicateAssignment(m, data, workerEnd)
+	}
+	return nil
+}
+
+// hash kinds beside the event kinds.
+const (
+	hashSend    = 100
+	hashDeliver = 101
+)
+
+// isRPC reports whether a message is a unary RPC request or answer: the messages that
+// independent loss applies to. Stream messages (assignments, credit, acks, PullTasks)
+// ride a connection that loses them only when it breaks, which partitions model.
+func isRPC(t model.MsgType) bool {
+	switch t {
+	case model.MsgHeartbeat, model.MsgHeartbeatReply, model.MsgComplete, model.MsgCompleteReply:
+		return true
+	}
+	return false
+}
+
+// workerEnd returns the worker process at either end of m, if any.
+func (w *world) workerEnd(m *model.Message) *proc {
+	if p := w.proc(m.From); p != nil {
+		return p
+	}
+	return w.proc(m.To)
+}
+
+// duplicateAssignment models the queue handing one assignment to a second worker of the
+// same pool (a duplicate_delivery fault).
+func (w *world) duplicateAssignment(m *model.Message, data []byte, first *proc) {
+	slots := w.slots[first.pool]
+	var live []*proc
+	for _, s := range slots {
+		if p := s.current; p != nil && p.alive && p != first {
+			live = append(live, p)
+		}
+	}
+	if len(live) == 0 {
+		return
+	}
+	other := live[w.rFaults.IntN(len(live))]
+	dup := *m
+	dup.To = other.node
+	w.oracle.duplicateDeliveries++
+	w.deliverLater(&dup, data, w.latency.Sample(w.rNetwork))
+}
+
+func (w *world) deliverLater(m *model.Message, data []byte, delay time.Duration) {
+	var slot uint32
+	if n := len(w.freeMsgs); n > 0 {
+		slot = w.freeMsgs[n-1]
+		w.freeMsgs = w.freeMsgs[:n-1]
+	} else {
+		w.msgs = append(w.msgs, inflight{})
+		slot = uint32(len(w.msgs) - 1)
+	}
+	f := &w.msgs[slot]
+	f.m = *m
+	f.wire = append(f.wire[:0], data...)
+	w.q.Push(int64(w.now+delay), event{kind: evDeliver, node: m.To, a: slot})
+}
+
+// deliver hands an arrived message to its destination.
+func (w *world) deliver(slot uint32) error {
+	f := &w.msgs[slot]
+	m := f.m
+	to := m.To
+	if p := w.proc(to); p != nil {
+		if !p.alive || p.slot.partitioned > 0 {
+			w.freeMsgs = append(w.freeMsgs, slot)
+			return nil
+		}
+		if w.paused(to, event{kind: evDeliver, node: to, a: slot}) {
+			return nil
+		}
+	}
+	if len(f.wire) > 0 {
+		if err := w.bridge.check(&m, f.wire); err != nil {
+			return fmt.Errorf("deliver %v to node %d: %w", m.Type, to, err)
+		}
+	}
+	w.hash.Event(int64(w.now), hashDeliver, int32(to), uint64(m.Task), m.Attempt, uint8(m.Type), nil)
+	w.traceEvent("deliver", to, uint64(m.Task), m.Attempt, m.Type.String(), len(f.wire))
+	w.freeMsgs = append(w.freeMsgs, slot)
+
+	w.out.Reset()
+	switch {
+	case to == w.orchNode:
+		if w.orchDown {
+			return w.refuse(&m)
+		}
+		w.orch.Receive(w.now, m, &w.out)
+	case w.queue != nil && to == w.queueNode:
+		w.queue.Receive(w.now, m, &w.out)
+	default:
+		p := w.proc(to)
+		if p == nil {
+			return fmt.Errorf("message %v to unknown node %d", m.Type, to)
+		}
+		w.oracle.received(&m)
+		p.w.Receive(w.now, m, &w.out)
+	}
+	return w.apply(to)
+}
+
+// refuse answers a request that reached a down orchestrator: the connection is refused,
+// which gRPC reports as UNAVAILABLE.
+func (w *world) refuse(m *model.Message) error {
+	var reply model.MsgType
+	switch m.Type {
+	case model.MsgHeartbeat:
+		reply = model.MsgHeartbeatReply
+	case model.MsgComplete:
+		reply = model.MsgCompleteReply
+	default:
+		return nil
+	}
+	r := model.Message{Type: reply, From: w.orchNode, To: m.From, Call: m.Call, Task: m.Task,
+		Run: m.Run, Step: m.Step, Attempt: m.Attempt, Code: model.CodeUnavailable}
+	w.out.Reset()
+	w.out.Send = append(w.out.Send, r)
+	return w.apply(w.orchNode)
+}

@@ -1,0 +1,420 @@
+package sim
+
+import (
+	"time"
+
+	"github.com/tasksim/tasksim/model"
+	"github.com/tasksim/tasksim/sim/latency"
+)
+
+// oracle knows the ground truth the participants do not: which worker really crashed or
+// paused and when, which executions really ran. From it and the participants' lifecycle
+// events it fills the summary. Its memory grows with steps in flight; settled steps keep
+// two bits each.
+type oracle struct {
+	cfg *Config
+
+	submitted, settled, completed, failed int64
+	attempts                              int64
+	retries                               Retries
+	timeouts                              Timeouts
+	falseDetections, pauseDetections      int64
+	duplicateResults, doubleExecutions    int64
+	staleResults, earlyTimeouts           int64
+	alreadyClaimed, notFound, unavailable int64
+	redeliveries, unhealthy               int64
+	duplicateDeliveries                   int64
+	lastSettle                            time.Duration
+
+	steps       map[model.StepID]*stepTruth
+	settledBits bitset
+	dupBits     bitset
+
+	// executions running now, per worker, and the crash-orphaned ones not yet detected
+	running  map[model.NodeID]map[uint32]execTruth
+	orphans  map[model.StepID]orphan // by step: the execution a crash left behind
+	crashAt  map[model.NodeID]time.Duration
+	pauses   map[model.NodeID]pauseWindow
+	messages [16]MessageStat
+
+	sinceLastHeartbeat, sinceCrash *latency.Recorder
+	endToEnd, queueWait, execution *latency.Recorder
+
+	timeline       Timeline
+	pendingSubmits []model.StepSpec
+}
+
+type stepTruth struct {
+	submitted  time.Duration
+	dispatched time.Duration
+	claimed    time.Duration
+	accepted   int
+	active     int
+	doubled    bool
+}
+
+type execTruth struct {
+	step    model.StepID
+	attempt uint32
+}
+
+// orphan is an execution whose worker crashed: some timer should fail its task.
+type orphan struct {
+	attempt uint32
+	crashAt time.Duration
+}
+
+type pauseWindow struct{ from, until time.Duration }
+
+// bitset is a growable set of step ids.
+type bitset []uint64
+
+func (b *bitset) set(i model.StepID) {
+	for int(i>>6) >= len(*b) {
+		*b = append(*b, 0)
+	}
+	(*b)[i>>6] |= 1 << (i & 63)
+}
+
+func (b bitset) has(i model.StepID) bool {
+	return int(i>>6) < len(b) && b[i>>6]&(1<<(i&63)) != 0
+}
+
+func newOracle(cfg *Config) *oracle {
+	return &oracle{
+		cfg:                cfg,
+		steps:              map[model.StepID]*stepTruth{},
+		running:            map[model.NodeID]map[uint32]execTruth{},
+		orphans:            map[model.StepID]orphan{},
+		crashAt:            map[model.NodeID]time.Duration{},
+		pauses:             map[model.NodeID]pauseWindow{},
+		sinceLastHeartbeat: latency.New(),
+		sinceCrash:         latency.New(),
+		endToEnd:           latency.New(),
+		queueWait:          latency.New(),
+		execution:          latency.New(),
+		timeline:           newTimeline(),
+	}
+}
+
+func (o *oracle) totalSteps() int64 {
+	var n int64
+	for _, l := range o.cfg.Load {
+		n += int64(l.Tasks)
+	}
+	return n
+}
+
+func (o *oracle) allSettled() bool {
+	return o.submitted > 0 && o.settled == o.totalSteps() && len(o.pendingSubmits) == 0
+}
+
+func (o *oracle) advance(now time.Duration) {
+	o.timeline.advance(now, o.submitted-o.settled)
+}
+
+func (o *oracle) submit(now time.Duration, s model.StepSpec) {
+	o.submitted++
+	o.steps[s.Step] = &stepTruth{submitted: now}
+}
+
+func (o *oracle) message(t model.MsgType, n int) {
+	o.messages[t].Count++
+	o.messages[t].Bytes += int64(n)
+}
+
+func (o *oracle) workerStarted(p *proc) {}
+
+func (o *oracle) received(m *model.Message) {}
+
+func (o *oracle) faultWindow(i int, f *FaultConfig, now time.Duration) {
+	end := now + f.For
+	if f.Kind == FaultOrchestratorRestart {
+		end = now + f.Downtime
+	}
+	o.timeline.Faults = append(o.timeline.Faults, FaultWindow{Kind: string(f.Kind), Start: now.Seconds(), End: end.Seconds()})
+}
+
+func (o *oracle) paused(p *proc, from, until time.Duration) {
+	o.pauses[p.node] = pauseWindow{from, until}
+}
+
+func (o *oracle) isPaused(node model.NodeID, now time.Duration) bool {
+	pw, ok := o.pauses[node]
+	return ok && now >= pw.from && now < pw.until
+}
+
+// crashed records a worker's death; every execution it was running becomes an orphan
+// that some timer must fail.
+func (o *oracle) crashed(p *proc, now time.Duration) {
+	o.crashAt[p.node] = now
+	for _, e := range o.running[p.node] {
+		o.orphans[e.step] = orphan{attempt: e.attempt, crashAt: now}
+		o.endExec(e.step)
+	}
+	delete(o.running, p.node)
+}
+
+func (o *oracle) orchestratorCrashed(now time.Duration) {}
+
+func (o *oracle) endExec(step model.StepID) {
+	if st := o.steps[step]; st != nil && st.active > 0 {
+		st.active--
+	}
+}
+
+// observe takes one lifecycle event.
+func (o *oracle) observe(now time.Duration, e *model.Event, w *world) {
+	if e.Discovery {
+		if e.Kind == model.EvReply {
+			o.countReply(e)
+		}
+		return
+	}
+	st := o.steps[e.Step]
+	switch e.Kind {
+	case model.EvDispatched:
+		o.attempts++
+		switch e.Reason {
+		case model.DispatchTransport:
+			o.retries.Transport++
+		case model.DispatchComponent:
+			o.retries.Component++
+		case model.DispatchRecovery:
+			o.retries.Recovery++
+			// Recovery re-dispatches what a crash orphaned: no timer will fail it now.
+			delete(o.orphans, e.Step)
+		}
+		if st != nil {
+			st.dispatched = now
+		}
+	case model.EvDelivered:
+		if e.Reason == model.DeliveryRedelivery {
+			o.redeliveries++
+		}
+	case model.EvClaimed:
+		if st != nil {
+			st.claimed = now
+			o.queueWait.Record(now - st.dispatched)
+		}
+	case model.EvTimedOut:
+		o.timedOut(now, e, w)
+	case model.EvCompleted:
+		if e.Attempt < e.CurrentAttempt {
+			o.staleResults++
+		}
+		if st == nil {
+			if e.ErrorCode == model.ErrUnspecified && o.settledBits.has(e.Step) && !o.dupBits.has(e.Step) {
+				o.dupBits.set(e.Step)
+				o.duplicateResults++
+			}
+			return
+		}
+		if e.ErrorCode != model.ErrUnspecified {
+			// An error result ends an attempt, not the step: a retry may follow.
+			return
+		}
+		st.accepted++
+		if st.accepted == 2 {
+			o.duplicateResults++
+			o.dupBits.set(e.Step)
+		}
+		if st.claimed > 0 || st.dispatched > 0 {
+			from := st.claimed
+			if from < st.dispatched {
+				from = st.dispatched
+			}
+			o.execution.Record(now - from)
+		}
+	case model.EvStepSettled:
+		if st == nil {
+			return
+		}
+		o.settled++
+		o.lastSettle = now
+		o.timeline.settle(now)
+		if e.Reason == model.SettledCompleted {
+			o.completed++
+			o.endToEnd.Record(now - st.submitted)
+		} else {
+			o.failed++
+		}
+		o.settledBits.set(e.Step)
+		if st.accepted >= 2 {
+			o.dupBits.set(e.Step)
+		}
+		// Keep the step's truth while executions of it still run, so doubles are seen.
+		if st.active == 0 {
+			delete(o.steps, e.Step)
+		}
+		delete(o.orphans, e.Step)
+	case model.EvUnhealthy:
+		o.unhealthy++
+	case model.EvExecStarted:
+		m := o.running[e.Node]
+		if m == nil {
+			m = map[uint32]execTruth{}
+			o.running[e.Node] = m
+		}
+		m[e.Exec] = execTruth{e.Step, e.Attempt}
+		if st == nil {
+			// A step that settled already is running again: a copy nobody needed.
+			if o.settledBits.has(e.Step) {
+				st = &stepTruth{}
+				o.steps[e.Step] = st
+			} else {
+				return
+			}
+		}
+		st.active++
+		if st.active >= 2 && !st.doubled {
+			st.doubled = true
+			o.doubleExecutions++
+		}
+	case model.EvExecEnded:
+		if m := o.running[e.Node]; m != nil {
+			if _, ok := m[e.Exec]; ok {
+				delete(m, e.Exec)
+				o.endExec(e.Step)
+				if st != nil && st.active == 0 && o.settledBits.has(e.Step) {
+					delete(o.steps, e.Step)
+				}
+			}
+		}
+	case model.EvReply:
+		o.countReply(e)
+	}
+}
+
+func (o *oracle) countReply(e *model.Event) {
+	switch {
+	case e.Code == model.CodeNotFound:
+		o.notFound++
+	case e.Code == model.CodeUnavailable:
+		o.unavailable++
+	case e.Code == model.CodeOK && e.Status == model.StatusAlreadyClaimed:
+		o.alreadyClaimed++
+	}
+}
+
+// timedOut classifies a timer's failure of a task against the ground truth.
+func (o *oracle) timedOut(now time.Duration, e *model.Event, w *world) {
+	if e.DeadlineAttempt < e.Attempt {
+		o.earlyTimeouts++
+	}
+	orph, orphaned := o.orphans[e.Step]
+	orphaned = orphaned && orph.attempt == e.Attempt
+	if orphaned {
+		// Any timer failing a crash-orphaned task counts as its detection.
+		delete(o.orphans, e.Step)
+	}
+	switch e.Reason {
+	case model.TimeoutQueue:
+		o.timeouts.Queue++
+	case model.TimeoutExecution:
+		o.timeouts.Execution++
+	case model.TimeoutHeartbeat:
+		o.timeouts.Heartbeat++
+		o.sinceLastHeartbeat.Record(now - e.LastSeen)
+		if orphaned {
+			o.sinceCrash.Record(now - orph.crashAt)
+			return
+		}
+		if _, dead := o.crashAt[e.Worker]; dead {
+			o.sinceCrash.Record(now - o.crashAt[e.Worker])
+			return
+		}
+		if o.isPaused(e.Worker, now) {
+			o.pauseDetections++
+			return
+		}
+		if o.runs(e.Worker, e.Step, e.Attempt) {
+			o.falseDetections++
+		}
+	}
+}
+
+// runs reports whether worker is executing attempt of step right now.
+func (o *oracle) runs(worker model.NodeID, step model.StepID, attempt uint32) bool {
+	for _, x := range o.running[worker] {
+		if x.step == step && x.attempt == attempt {
+			return true
+		}
+	}
+	return false
+}
+
+func quantiles(r *latency.Recorder) Quantiles {
+	if r.Count() == 0 {
+		return Quantiles{}
+	}
+	return Quantiles{
+		Count: r.Count(),
+		Min:   r.Min().Seconds(),
+		P50:   r.Quantile(0.50).Seconds(),
+		P90:   r.Quantile(0.90).Seconds(),
+		P99:   r.Quantile(0.99).Seconds(),
+		Max:   r.Max().Seconds(),
+	}
+}
+
+// result builds the run's result.
+func (o *oracle) result(w *world) *Result {
+	o.timeline.finish(w.now, o.submitted-o.settled)
+	steps := o.totalSteps()
+	s := Summary{
+		Scenario:            o.cfg.Name,
+		Seed:                o.cfg.Seed,
+		VirtualDuration:     o.lastSettle.Seconds(),
+		Steps:               steps,
+		Completed:           o.completed,
+		Failed:              o.failed,
+		Lost:                steps - o.completed - o.failed,
+		Attempts:            o.attempts,
+		Retries:             o.retries,
+		Timeouts:            o.timeouts,
+		FalseDetections:     o.falseDetections,
+		PauseDetections:     o.pauseDetections,
+		MissedDetections:    int64(len(o.orphans)),
+		DuplicateResults:    o.duplicateResults,
+		DoubleExecutions:    o.doubleExecutions,
+		StaleResults:        o.staleResults,
+		EarlyTimeouts:       o.earlyTimeouts,
+		AlreadyClaimed:      o.alreadyClaimed,
+		NotFound:            o.notFound,
+		Unavailable:         o.unavailable,
+		Redeliveries:        o.redeliveries,
+		UnhealthyComponents: o.unhealthy,
+		Detection: Detection{
+			SinceLastHeartbeat: quantiles(o.sinceLastHeartbeat),
+			SinceCrash:         quantiles(o.sinceCrash),
+		},
+		Latency: Latencies{
+			EndToEnd:  quantiles(o.endToEnd),
+			QueueWait: quantiles(o.queueWait),
+			Execution: quantiles(o.execution),
+		},
+		Messages: map[string]MessageStat{},
+	}
+	if steps > 0 {
+		s.CompletedRatio = float64(o.completed) / float64(steps)
+	}
+	if s.VirtualDuration == 0 {
+		s.VirtualDuration = w.now.Seconds()
+	}
+	for t := model.MsgType(1); t < model.MsgType(len(o.messages)); t++ {
+		if t.OnWire() && t.String() != "MsgType(?)" {
+			s.Messages[t.String()] = o.messages[t]
+		}
+	}
+	return &Result{
+		Summary:                     s,
+		Timeline:                    o.timeline,
+		DetectionSinceLastHeartbeat: o.sinceLastHeartbeat,
+		DetectionSinceCrash:         o.sinceCrash,
+		EndToEnd:                    o.endToEnd,
+		QueueWait:                   o.queueWait,
+		Execution:                   o.execution,
+		Metrics:                     RunMetrics{DuplicateDeliveries: o.duplicateDeliveries},
+	}
+}

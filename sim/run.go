@@ -1,0 +1,598 @@
+package sim
+
+import (
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"time"
+
+	"github.com/tasksim/tasksim/model"
+	"github.com/tasksim/tasksim/model/wire"
+	"github.com/tasksim/tasksim/sim/eventq"
+	"github.com/tasksim/tasksim/sim/latency"
+	"github.com/tasksim/tasksim/sim/rng"
+	"github.com/tasksim/tasksim/sim/trace"
+)
+
+// Options are the caller's hooks into a run. None of them changes what the run does.
+type Options struct {
+	// Trace, if set, receives trace.jsonl: one JSON object per event.
+	Trace io.Writer
+	// Progress, if set, is called every ProgressEvery events with the virtual time, the
+	// steps settled and the steps submitted so far.
+	Progress      func(virtual time.Duration, settled, submitted int64)
+	ProgressEvery int64
+	// Clock, if set, is a monotonic wall clock used only to time a sample of codec calls
+	// for summary.perf. The simulation never reads it otherwise.
+	Clock func() time.Duration
+}
+
+// Result is everything a run produced: the summary and the data behind the plots.
+type Result struct {
+	Summary  Summary
+	Timeline Timeline
+	// Latencies for histograms and CDFs (virtual time).
+	DetectionSinceLastHeartbeat *latency.Recorder
+	DetectionSinceCrash         *latency.Recorder
+	EndToEnd                    *latency.Recorder
+	QueueWait                   *latency.Recorder
+	Execution                   *latency.Recorder
+	// Gauges and counters that metrics need beyond the summary.
+	Metrics RunMetrics
+}
+
+// evKind is what an event in the kernel's queue does.
+type evKind uint8
+
+const (
+	evDeliver evKind = iota + 1
+	evTimer
+	evExecDone
+	evArrival
+	evWorkerStart
+	evFaultStart
+	evFaultEnd
+	evOrchestratorUp
+	evReconnect
+	evRecoveryCheck
+)
+
+// event is a value in the heap: small, so that heap moves stay cheap.
+type event struct {
+	kind evKind
+	// failed marks a component execution that ends in an error.
+	failed bool
+	comp   int32 // component of an execution
+	node   model.NodeID
+	// gen is the orchestrator's incarnation for its timers (a restart drops them).
+	gen   uint32
+	a     uint32 // message slot, exec number, stream, fault or worker slot index
+	timer model.TimerID
+}
+
+// inflight is a message on the network.
+type inflight struct {
+	m    model.Message
+	wire []byte
+}
+
+// world is one run's whole state. It is single-threaded and deterministic.
+type world struct {
+	cfg  *Config
+	opts Options
+	now  time.Duration
+	q    *eventq.Queue[event]
+
+	orch      *model.Orchestrator
+	orchNode  model.NodeID
+	orchGen   uint32
+	orchDown  bool
+	queue     *model.JetStreamQueue
+	queueNode model.NodeID
+
+	procs []*proc   // indexed by NodeID; nil for the orchestrator and queue
+	slots [][]*slot // per pool, per worker slot
+
+	timers map[timerKey]eventq.Handle
+	execs  map[execKey]eventq.Handle
+
+	msgs     []inflight
+	freeMsgs []uint32
+
+	out model.Effects
+
+	// random streams, one per purpose
+	rArrivals, rService, rNetwork, rFaults, rStart *rand.Rand
+	latency                                        Sampler
+	serviceTimes                                   []Sampler
+	// outputBytes is each component's result size: its load's payload size.
+	outputBytes []int32
+
+	streams []streamState
+
+	bridge *wireBridge
+	codec  *wire.Codec
+	hash   *trace.Hasher
+	tw     *trace.Writer
+
+	oracle    *oracle
+	events    int64
+	faultHits faultTargets
+}
+
+type timerKey struct {
+	node model.NodeID
+	id   model.TimerID
+}
+
+type execKey struct {
+	node model.NodeID
+	exec uint32
+}
+
+// proc is one worker process.
+type proc struct {
+	w     *model.Worker
+	node  model.NodeID
+	pool  int32
+	slot  *slot
+	alive bool
+	drift float64
+}
+
+// slot is one worker position in a pool; a crashed worker restarts in its slot as a new
+// process. Faults target slots.
+type slot struct {
+	pool        int32
+	index       int
+	current     *proc
+	partitioned int
+	pausedUntil time.Duration
+	hbLoss      float64
+	dupRate     float64
+}
+
+type streamState struct {
+	cfg       *LoadConfig
+	component int32
+	sent      int
+	interval  Sampler
+}
+
+// Run simulates cfg and returns its result. It is deterministic: the same Config gives the
+// same Summary (perf aside) and trace hash, on any machine.
+func Run(cfg *Config, opts Options) (*Result, error) {
+	w, err := newWorld(cfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := w.loop(); err != nil {
+		return nil, err
+	}
+	return w.finish()
+}
+
+func newWorld(cfg *Config, opts Options) (*world, error) {
+	if len(cfg.Workers) == 0 {
+		return nil, fmt.Errorf("scenario %s has no worker pools", cfg.Name)
+	}
+	w := &world{
+		cfg:    cfg,
+		opts:   opts,
+		q:      eventq.New[event](1024),
+		timers: map[timerKey]eventq.Handle{},
+		execs:  map[execKey]eventq.Handle{},
+		codec:  wire.NewCodec(),
+		hash:   trace.NewHasher(),
+	}
+	if opts.Clock != nil {
+		w.codec.SetClock(opts.Clock, 16)
+	}
+	w.bridge = newWireBridge(cfg, w.codec)
+	if opts.Trace != nil {
+		w.tw = trace.NewWriter(opts.Trace)
+	}
+	seed := cfg.Seed
+	w.rArrivals = rng.New(seed, "arrivals")
+	w.rService = rng.New(seed, "service")
+	w.rNetwork = rng.New(seed, "network")
+	w.rFaults = rng.New(seed, "faults")
+	w.rStart = rng.New(seed, "start")
+	w.latency = NewSampler(cfg.Network.Latency)
+	for _, c := range cfg.Components {
+		w.serviceTimes = append(w.serviceTimes, NewSampler(c.Duration))
+		out := int32(0)
+		for _, l := range cfg.Load {
+			if l.Component == c.Path {
+				out = int32(l.PayloadBytes)
+				break
+			}
+		}
+		w.outputBytes = append(w.outputBytes, out)
+	}
+	w.oracle = newOracle(cfg)
+
+	// Node 0 is the orchestrator; node 1 the jetstream queue when there is one; workers after.
+	w.orchNode = 0
+	w.procs = append(w.procs, nil)
+	w.queueNode = w.orchNode
+	if cfg.Queue.Kind == QueueJetStream {
+		w.queueNode = 1
+		w.procs = append(w.procs, nil)
+		w.queue = model.NewJetStreamQueue(w.queueNode, cfg.Queue.AckWait)
+		if cfg.Orchestrator.Discovery {
+			w.queue.ForwardConnects(w.orchNode)
+		}
+	}
+	w.orch = model.NewOrchestrator(orchestratorConfig(cfg, w.orchNode, w.queueNode))
+	w.out.Reset()
+	w.orch.Start(0, &w.out)
+	if err := w.apply(w.orchNode); err != nil {
+		return nil, err
+	}
+
+	for pi, p := range cfg.Workers {
+		var slots []*slot
+		start := NewSampler(p.Start)
+		for i := 0; i < p.Count; i++ {
+			s := &slot{pool: int32(pi), index: i}
+			slots = append(slots, s)
+			w.push(start.Sample(w.rStart), event{kind: evWorkerStart, a: uint32(len(w.slots)<<20 | i)})
+		}
+		w.slots = append(w.slots, slots)
+	}
+	for i := range cfg.Load {
+		l := &cfg.Load[i]
+		st := streamState{cfg: l, component: componentIndex(cfg, l.Component)}
+		if l.RatePerSec > 0 {
+			mean := time.Duration(float64(time.Second) / l.RatePerSec)
+			switch l.Arrival {
+			case ArrivalPoisson:
+				st.interval = NewSampler(Dist{Kind: DistExponential, Mean: mean})
+			default:
+				st.interval = NewSampler(Dist{Kind: DistConstant, Value: mean})
+			}
+		}
+		w.streams = append(w.streams, st)
+		if l.Tasks > 0 {
+			w.push(l.At, event{kind: evArrival, a: uint32(i)})
+		}
+	}
+	for i, f := range cfg.Faults {
+		w.push(f.At, event{kind: evFaultStart, a: uint32(i)})
+	}
+	return w, nil
+}
+
+func componentIndex(cfg *Config, path string) int32 {
+	for i, c := range cfg.Components {
+		if c.Path == path {
+			return int32(i)
+		}
+	}
+	return -1
+}
+
+func orchestratorConfig(cfg *Config, node, queue model.NodeID) model.OrchestratorConfig {
+	o := cfg.Orchestrator
+	mc := model.OrchestratorConfig{
+		Node: node, Queue: queue, JetStream: cfg.Queue.Kind == QueueJetStream,
+		HeartbeatTimeout: o.HeartbeatTimeout, HeartbeatInterval: o.HeartbeatInterval,
+		QueueTimeout: o.QueueTimeout, DiscoveryQueueTimeout: 5 * time.Second,
+		ExecutionTimeout:    o.ExecutionTimeout,
+		MaxTransportRetries: o.MaxTransportRetries, MaxComponentRetries: o.MaxComponentRetries,
+		Backoff:        model.Backoff{Kind: backoffKind(o.Backoff.Kind), Min: o.Backoff.Min, Max: o.Backoff.Max, Factor: o.Backoff.Factor},
+		PerAttemptIDs:  o.TaskIDs == TaskIDsPerAttempt,
+		Discovery:      o.Discovery,
+		UnhealthyAfter: o.UnhealthyAfter,
+		RecoveryTime:   time.Second,
+	}
+	if o.Detector == DetectorDeadline {
+		mc.Detector = model.DetectorDeadline
+	}
+	pools := map[string]int32{}
+	for i, p := range cfg.Workers {
+		pools[p.Pool] = int32(i)
+	}
+	for _, c := range cfg.Components {
+		mc.Components = append(mc.Components, model.ComponentSpec{Pool: pools[c.Pool], Retriable: c.Retriable})
+	}
+	return mc
+}
+
+func backoffKind(k BackoffKind) model.BackoffKind {
+	switch k {
+	case BackoffExponential:
+		return model.BackoffExponential
+	case BackoffConstant:
+		return model.BackoffConstant
+	}
+	return model.BackoffFibonacci
+}
+
+func flavour(f Flavour) model.Flavour {
+	switch f {
+	case FlavourRust:
+		return model.FlavourRust
+	case FlavourStrict:
+		return model.FlavourStrict
+	}
+	return model.FlavourPython
+}
+
+func (w *world) push(at time.Duration, e event) eventq.Handle {
+	return w.q.Push(int64(at), e)
+}
+
+// loop runs events until none is left, every step has settled, or the duration cap.
+func (w *world) loop() error {
+	limit := int64(w.cfg.Duration)
+	every := w.opts.ProgressEvery
+	if every <= 0 {
+		every = 1 << 16
+	}
+	for {
+		at, e, ok := w.q.Pop()
+		if !ok || at > limit {
+			if ok {
+				w.now = time.Duration(limit)
+			}
+			return nil
+		}
+		w.now = time.Duration(at)
+		w.oracle.advance(w.now)
+		if err := w.dispatch(e); err != nil {
+			return fmt.Errorf("at %v: %w", w.now, err)
+		}
+		w.events++
+		if w.opts.Progress != nil && w.events%every == 0 {
+			w.opts.Progress(w.now, w.oracle.settled, w.oracle.submitted)
+		}
+		if w.oracle.allSettled() {
+			return nil
+		}
+	}
+}
+
+func (w *world) dispatch(e event) error {
+	switch e.kind {
+	case evDeliver:
+		return w.deliver(e.a)
+	case evTimer:
+		return w.fire(e)
+	case evExecDone:
+		return w.execDone(e)
+	case evArrival:
+		return w.arrival(e.a)
+	case evWorkerStart:
+		return w.startWorker(int32(e.a>>20), int(e.a&(1<<20-1)))
+	case evFaultStart:
+		return w.faultStart(int(e.a))
+	case evFaultEnd:
+		return w.faultEnd(int(e.a))
+	case evOrchestratorUp:
+		return w.orchestratorUp()
+	case evReconnect:
+		return w.reconnect(e.node)
+	}
+	return fmt.Errorf("unknown event kind %d", e.kind)
+}
+
+// paused defers an event of a paused worker to the end of its pause: the process stalls,
+// so its timers fire late and what arrives is read late, then it acts on stale state.
+func (w *world) paused(node model.NodeID, e event) bool {
+	p := w.proc(node)
+	if p == nil || p.slot.pausedUntil <= w.now {
+		return false
+	}
+	w.push(p.slot.pausedUntil, e)
+	return true
+}
+
+func (w *world) proc(node model.NodeID) *proc {
+	if int(node) < len(w.procs) {
+		return w.procs[node]
+	}
+	return nil
+}
+
+func (w *world) arrival(stream uint32) error {
+	st := &w.streams[stream]
+	n := 1
+	if st.cfg.Arrival == ArrivalBurst || st.interval == (Sampler{}) {
+		n = st.cfg.Tasks
+	}
+	for i := 0; i < n && st.sent < st.cfg.Tasks; i++ {
+		step := model.StepID(w.oracle.submitted)
+		spec := model.StepSpec{Step: step, Run: model.RunID(step), Component: st.component, PayloadBytes: int32(st.cfg.PayloadBytes)}
+		w.oracle.submit(w.now, spec)
+		w.hash.Event(int64(w.now), uint8(evArrival), int32(w.orchNode), uint64(step), 0, 0, nil)
+		st.sent++
+		if w.orchDown {
+			// A step submitted while the orchestrator is down waits in its journal.
+			w.oracle.pendingSubmits = append(w.oracle.pendingSubmits, spec)
+			continue
+		}
+		w.out.Reset()
+		w.orch.Submit(w.now, spec, &w.out)
+		if err := w.apply(w.orchNode); err != nil {
+			return err
+		}
+	}
+	if st.sent < st.cfg.Tasks {
+		w.push(w.now+st.interval.Sample(w.rArrivals), event{kind: evArrival, a: stream})
+	}
+	return nil
+}
+
+func (w *world) startWorker(pool int32, index int) error {
+	s := w.slots[pool][index]
+	pc := w.cfg.Workers[pool]
+	node := model.NodeID(len(w.procs))
+	p := &proc{node: node, pool: pool, slot: s, alive: true, drift: pc.ClockDrift}
+	p.w = model.NewWorker(model.WorkerConfig{
+		Node: node, Orchestrator: w.orchNode, Source: w.queueNode, Pool: pool,
+		Flavour: flavour(pc.Flavour), Concurrency: pc.Concurrency,
+		JetStream: w.cfg.Queue.Kind == QueueJetStream, AckOnComplete: pc.Ack == AckOnComplete,
+		HeartbeatInterval: pc.HeartbeatInterval, RPCTimeout: w.cfg.Network.RPCTimeout,
+	})
+	w.procs = append(w.procs, p)
+	s.current = p
+	w.oracle.workerStarted(p)
+	w.hash.Event(int64(w.now), uint8(evWorkerStart), int32(node), 0, 0, 0, nil)
+	w.out.Reset()
+	p.w.Start(w.now, &w.out)
+	return w.apply(node)
+}
+
+func (w *world) reconnect(node model.NodeID) error {
+	p := w.proc(node)
+	if p == nil || !p.alive {
+		return nil
+	}
+	if w.paused(node, event{kind: evReconnect, node: node}) {
+		return nil
+	}
+	w.out.Reset()
+	p.w.Reconnect(w.now, &w.out)
+	return w.apply(node)
+}
+
+// fire runs a participant's timer.
+func (w *world) fire(e event) error {
+	key := timerKey{e.node, e.timer}
+	if e.node == w.orchNode || (w.queue != nil && e.node == w.queueNode) {
+		if e.node == w.orchNode && (e.gen != w.orchGen || w.orchDown) {
+			return nil
+		}
+		delete(w.timers, key)
+		w.hash.Event(int64(w.now), uint8(evTimer), int32(e.node), uint64(e.timer), 0, 0, nil)
+		w.traceEvent("timer", e.node, uint64(e.timer), 0, "", 0)
+		w.out.Reset()
+		if e.node == w.orchNode {
+			w.orch.Fire(w.now, e.timer, &w.out)
+		} else {
+			w.queue.Fire(w.now, e.timer, &w.out)
+		}
+		return w.apply(e.node)
+	}
+	p := w.proc(e.node)
+	if p == nil || !p.alive {
+		return nil
+	}
+	if w.paused(e.node, e) {
+		// Keep the handle valid: the timer now lives at the pause's end.
+		return nil
+	}
+	delete(w.timers, key)
+	w.hash.Event(int64(w.now), uint8(evTimer), int32(e.node), uint64(e.timer), 0, 0, nil)
+	w.traceEvent("timer", e.node, uint64(e.timer), 0, "", 0)
+	w.out.Reset()
+	p.w.Fire(w.now, e.timer, &w.out)
+	return w.apply(e.node)
+}
+
+func (w *world) execDone(e event) error {
+	p := w.proc(e.node)
+	if p == nil || !p.alive {
+		return nil
+	}
+	if w.paused(e.node, e) {
+		return nil
+	}
+	delete(w.execs, execKey{e.node, e.a})
+	failed := e.failed
+	var output int32
+	if !failed {
+		output = w.outputBytes[e.comp]
+	}
+	w.hash.Event(int64(w.now), uint8(evExecDone), int32(e.node), uint64(e.a), 0, 0, nil)
+	w.out.Reset()
+	p.w.ComponentDone(w.now, e.a, failed, output, &w.out)
+	return w.apply(e.node)
+}
+
+// apply carries out the effects a participant at node asked for.
+func (w *world) apply(node model.NodeID) error {
+	out := &w.out
+	for i := range out.Events {
+		w.oracle.observe(w.now, &out.Events[i], w)
+	}
+	for _, t := range out.Timers {
+		w.timer(node, t)
+	}
+	for _, r := range out.Runs {
+		w.run(node, r)
+	}
+	for i := range out.Send {
+		if err := w.send(&out.Send[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (w *world) timer(node model.NodeID, t model.TimerOp) {
+	key := timerKey{node, t.ID}
+	h, exists := w.timers[key]
+	if t.Cancel {
+		if exists {
+			w.q.Cancel(h)
+			delete(w.timers, key)
+		}
+		return
+	}
+	at := t.At
+	if p := w.proc(node); p != nil && p.drift != 0 && at > w.now {
+		// A slow clock stretches every delay it measures.
+		at = w.now + time.Duration(float64(at-w.now)*(1+p.drift))
+	}
+	if exists && w.q.Reset(h, int64(at)) {
+		return
+	}
+	gen := uint32(0)
+	if node == w.orchNode {
+		gen = w.orchGen
+	}
+	w.timers[key] = w.push(at, event{kind: evTimer, node: node, gen: gen, timer: t.ID})
+}
+
+// run starts or stops a component execution on a worker.
+func (w *world) run(node model.NodeID, r model.RunOp) {
+	key := execKey{node, r.Exec}
+	if r.Stop {
+		if h, ok := w.execs[key]; ok {
+			w.q.Cancel(h)
+			delete(w.execs, key)
+		}
+		return
+	}
+	c := w.cfg.Components[r.Component]
+	d := w.serviceTimes[r.Component].Sample(w.rService)
+	failed := c.ErrorRate > 0 && w.rService.Float64() < c.ErrorRate
+	w.execs[key] = w.push(w.now+d, event{kind: evExecDone, node: node, a: r.Exec, failed: failed, comp: r.Component})
+}
+
+// finish closes the trace and computes the summary.
+func (w *world) finish() (*Result, error) {
+	if w.tw != nil {
+		if err := w.tw.Flush(); err != nil {
+			return nil, fmt.Errorf("write trace: %w", err)
+		}
+	}
+	res := w.oracle.result(w)
+	res.Summary.TraceHash = w.hash.Sum()
+	res.Summary.Perf.Events = w.events
+	st := w.codec.Stats()
+	res.Summary.Perf.CodecNsPerMessage = st.NsPerMessage()
+	res.Summary.Perf.CodecEncodeNsPerMsg = st.EncodeNsPerMessage()
+	res.Summary.Perf.CodecDecodeNsPerMsg = st.DecodeNsPerMessage()
+	res.Summary.Perf.CodecMBPerSecond = st.MBPerSecond()
+	return res, nil
+}
+
+func (w *world) traceEvent(kind string, node model.NodeID, task uint64, attempt uint32, msg string, n int) {
+	if w.tw != nil {
+		w.tw.Write(int64(w.now), kind, int32(node), task, attempt, msg, n)
+	}
+}

@@ -1,0 +1,224 @@
+package sim_test
+
+import (
+	"fmt"
+	"math"
+	"runtime"
+	"testing"
+
+	"github.com/tasksim/tasksim/scenarios"
+	"github.com/tasksim/tasksim/sim"
+)
+
+// load loads a built-in scenario with overrides, failing the test on any error.
+func load(t testing.TB, name string, sets ...string) *sim.Config {
+	t.Helper()
+	data, ok := scenarios.Builtin(name)
+	if !ok {
+		t.Fatalf("no built-in scenario %q", name)
+	}
+	cfg, err := scenarios.Load(name+".yaml", data, sets)
+	if err != nil {
+		t.Fatalf("load %s: %v", name, err)
+	}
+	return cfg
+}
+
+// loadYAML loads a scenario written in the test.
+func loadYAML(t testing.TB, yaml string, sets ...string) *sim.Config {
+	t.Helper()
+	cfg, err := scenarios.Load("test.yaml", []byte(yaml), sets)
+	if err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	return cfg
+}
+
+func run(t testing.TB, cfg *sim.Config) *sim.Result {
+	t.Helper()
+	res, err := sim.Run(cfg, sim.Options{})
+	if err != nil {
+		t.Fatalf("run %s: %v", cfg.Name, err)
+	}
+	return res
+}
+
+// TestBuiltinsHoldTheirExpectations runs every built-in scenario but scale and checks
+// that its expectations hold.
+func TestBuiltinsHoldTheirExpectations(t *testing.T) {
+	for _, name := range scenarios.Names() {
+		if name == "scale" {
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			cfg := load(t, name)
+			res := run(t, cfg)
+			ok, err := res.Summary.Check(cfg.Expect)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !ok {
+				for _, e := range res.Summary.Expectations {
+					if !e.OK {
+						t.Errorf("%s: observed %v", e.Expr, e.Observed)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestDeterminism runs each built-in twice, under GOMAXPROCS 1 and 2, and with another
+// seed: the same scenario and seed must give the same trace hash and summary.
+func TestDeterminism(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs every built-in scenario four times")
+	}
+	for _, name := range scenarios.Names() {
+		if name == "scale" {
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			prev := runtime.GOMAXPROCS(1)
+			a := run(t, load(t, name)).Summary
+			runtime.GOMAXPROCS(2)
+			b := run(t, load(t, name)).Summary
+			runtime.GOMAXPROCS(prev)
+			if a.TraceHash != b.TraceHash {
+				t.Fatalf("same seed, different trace hash: %s vs %s", a.TraceHash, b.TraceHash)
+			}
+			a.Perf, b.Perf = sim.Perf{}, sim.Perf{}
+			if fmt.Sprint(a) != fmt.Sprint(b) {
+				t.Fatalf("same seed, different summary:\n%v\n%v", a, b)
+			}
+			other := load(t, name)
+			other.Seed++
+			if c := run(t, other).Summary; c.TraceHash == a.TraceHash {
+				t.Fatalf("seeds %d and %d gave the same trace hash %s", a.Seed, other.Seed, a.TraceHash)
+			}
+		})
+	}
+}
+
+// crashes is a scenario where a third of the workers crash mid-run, with fixed latency so
+// that detection times are exact.
+const crashes = `
+name: crashes
+duration: 10m
+network:
+  latency: 1ms
+workers:
+  - pool: p
+    count: 30
+    flavour: strict
+    start: 0s
+components:
+  - path: /c
+    duration: 60s
+load:
+  - component: /c
+    tasks: 100
+    arrival: {process: burst}
+faults:
+  - at: 12500ms
+    crash: {pool: p, fraction: 30%}
+`
+
+func TestDeadlineDetectsExactlyAtTheTimeout(t *testing.T) {
+	s := run(t, loadYAML(t, crashes, "orchestrator.detector=deadline")).Summary
+	d := s.Detection.SinceLastHeartbeat
+	if d.Count == 0 || d.Count != s.Timeouts.Heartbeat {
+		t.Fatalf("heartbeat timeouts %d, detections %d", s.Timeouts.Heartbeat, d.Count)
+	}
+	if d.Min != 5 || d.Max != 5 {
+		t.Fatalf("deadline detection since last heartbeat in [%v, %v], want exactly 5s", d.Min, d.Max)
+	}
+	// Heartbeats are sent on whole seconds after each claim (+1ms latency), the crash is at
+	// 12.5s, so the last heartbeat arrived 0.5s or less before it: detection since crash is
+	// 4.5s to 5s.
+	c := s.Detection.SinceCrash
+	if c.Count != d.Count || c.Min < 4.5 || c.Max > 5 {
+		t.Fatalf("since crash: %+v", c)
+	}
+	if s.MissedDetections != 0 || s.FalseDetections != 0 {
+		t.Fatalf("missed %d, false %d", s.MissedDetections, s.FalseDetections)
+	}
+}
+
+func TestScanDetectsWithinTwiceTheTimeout(t *testing.T) {
+	s := run(t, loadYAML(t, crashes, "orchestrator.detector=scan")).Summary
+	d := s.Detection.SinceLastHeartbeat
+	if d.Count == 0 || d.Count != s.Timeouts.Heartbeat {
+		t.Fatalf("heartbeat timeouts %d, detections %d", s.Timeouts.Heartbeat, d.Count)
+	}
+	if d.Min <= 5 || d.Max > 10 {
+		t.Fatalf("scan detection since last heartbeat in [%v, %v], want within (5s, 10s]", d.Min, d.Max)
+	}
+	// The crash at 12.5s is detected by the scan at 20s (the scan at 15s still saw the
+	// heartbeats of 12-12.5s): 7.5s after the crash for every task.
+	c := s.Detection.SinceCrash
+	if c.Min != 7.5 || c.Max != 7.5 {
+		t.Fatalf("since crash in [%v, %v], want exactly 7.5s", c.Min, c.Max)
+	}
+}
+
+// TestFalseDetectionsMatchTheory compares the simulator with the closed form. Strict
+// workers heartbeat every i = 1s without waiting for answers; each heartbeat is lost
+// independently with probability p; the deadline detector fails a task T = 5s after the
+// last heartbeat that arrived. With a fixed latency, heartbeat k+5 arrives exactly at the
+// deadline set by heartbeat k, and the deadline (set earlier) runs first: so a live task
+// is failed when the T/i - 1 = 4 heartbeats after an arrived one are all lost, with
+// probability p^4 per arrived heartbeat (not p^5).
+func TestFalseDetectionsMatchTheory(t *testing.T) {
+	const p = 0.3
+	cfg := loadYAML(t, `
+name: theory
+duration: 2h
+orchestrator: {detector: deadline, task_ids: per_attempt, max_transport_retries: 1000}
+network: {latency: 1ms}
+workers:
+  - {pool: p, count: 50, flavour: strict, start: 0s}
+components:
+  - {path: /c, duration: 600s}
+load:
+  - {component: /c, tasks: 200, arrival: {process: burst}}
+faults:
+  - {at: 0s, for: 2h, heartbeat_loss: {pool: p, rate: 30%}}
+`)
+	s := run(t, cfg).Summary
+	sent := float64(s.Messages["TaskHeartbeatRequest"].Count)
+	// Every arrived heartbeat of an executing task opens one window of 4 (claims are
+	// heartbeats too; the few windows cut short by a task's end are under 1%).
+	arrived := sent * (1 - p)
+	want := arrived * math.Pow(p, 4)
+	sigma := math.Sqrt(want * (1 - math.Pow(p, 4)))
+	got := float64(s.FalseDetections)
+	t.Logf("heartbeats sent %.0f, false detections %.0f, theory p^4: %.1f ± %.1f, p^5 would give %.1f", sent, got, want, sigma, arrived*math.Pow(p, 5))
+	if math.Abs(got-want) > 4*sigma+0.01*want {
+		t.Fatalf("false detections %.0f, theory %.1f ± %.1f (4 sigma + 1%% end effects)", got, want, 4*sigma)
+	}
+}
+
+// TestHazardsVanishUnderStrictSettings runs hazard scenarios with the stricter choice
+// their description names and checks that the hazard is gone.
+func TestHazardsVanishUnderStrictSettings(t *testing.T) {
+	cases := []struct {
+		scenario string
+		set      []string
+		paths    []string
+	}{
+		{"hazard-reused-ids", []string{"orchestrator.task_ids=per_attempt"}, []string{"early_timeouts", "stale_results"}},
+		{"hazard-python-abort", []string{"workers[0].flavour=strict", "orchestrator.task_ids=per_attempt"}, []string{"stale_results", "duplicate_results"}},
+		{"scan-vs-deadline", []string{"orchestrator.detector=deadline"}, []string{"false_detections"}},
+	}
+	for _, c := range cases {
+		t.Run(c.scenario, func(t *testing.T) {
+			s := run(t, load(t, c.scenario, c.set...)).Summary
+			for _, p := range c.paths {
+				if v, err := s.Value(p); err != nil || v != 0 {
+					t.Errorf("%s with %v: %s = %v (%v), want 0", c.scenario, c.set, p, v, err)
+				}
+			}
+		})
+	}
+}

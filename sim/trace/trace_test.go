@@ -1,0 +1,207 @@
+package trace
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"math"
+	"strings"
+	"testing"
+)
+
+type event struct {
+	t       int64
+	kind    uint8
+	node    int32
+	task    uint64
+	attempt uint32
+	msgType uint8
+	msg     []byte
+}
+
+var events = []event{
+	{0, 1, 0, 0, 0, 0, nil},
+	{1_500_000_000, 100, 3, 42, 1, 7, []byte{0x0a, 0x03, 'a', 'b', 'c'}},
+	{1_500_000_000, 101, 0, 42, 1, 7, nil},
+	{2_000_000_001, 4, 3, 42, 2, 0, nil},
+}
+
+func hashOf(evs []event) string {
+	h := NewHasher()
+	for _, e := range evs {
+		h.Event(e.t, e.kind, e.node, e.task, e.attempt, e.msgType, e.msg)
+	}
+	return h.Sum()
+}
+
+func TestHashDeterministic(t *testing.T) {
+	a, b := hashOf(events), hashOf(events)
+	if a != b {
+		t.Fatalf("same events hashed to %s and %s", a, b)
+	}
+	if len(a) != 16 {
+		t.Fatalf("Sum = %q, want 16 hex digits", a)
+	}
+}
+
+// TestHashGolden pins the hash of a fixed trace: a change to the record layout, the seed
+// or the hash function changes every run's trace_hash, and must be deliberate.
+func TestHashGolden(t *testing.T) {
+	if got, want := hashOf(events), goldenHash; got != want {
+		t.Fatalf("hash = %s, want %s", got, want)
+	}
+	if got, want := NewHasher().Sum(), goldenEmpty; got != want {
+		t.Fatalf("empty hash = %s, want %s", got, want)
+	}
+}
+
+const (
+	goldenHash  = "8b279bd30c77cb55"
+	goldenEmpty = "a679f08acf3d73df"
+)
+
+func TestHashSeesEveryField(t *testing.T) {
+	base := hashOf(events)
+	mutations := map[string]func(e *event){
+		"time":          func(e *event) { e.t++ },
+		"kind":          func(e *event) { e.kind++ },
+		"node":          func(e *event) { e.node++ },
+		"node sign":     func(e *event) { e.node = -e.node - 1 },
+		"task":          func(e *event) { e.task ^= 1 << 63 },
+		"attempt":       func(e *event) { e.attempt++ },
+		"message type":  func(e *event) { e.msgType++ },
+		"message byte":  func(e *event) { e.msg = append([]byte{}, e.msg...); e.msg[2]++ },
+		"message short": func(e *event) { e.msg = e.msg[:len(e.msg)-1] },
+		"message nil":   func(e *event) { e.msg = nil },
+	}
+	for name, mutate := range mutations {
+		evs := append([]event{}, events...)
+		mutate(&evs[1])
+		if hashOf(evs) == base {
+			t.Errorf("changing the %s did not change the hash", name)
+		}
+	}
+	// Order, dropping and adding events.
+	swapped := append([]event{}, events...)
+	swapped[1], swapped[2] = swapped[2], swapped[1]
+	for name, evs := range map[string][]event{
+		"order":   swapped,
+		"dropped": events[:3],
+		"added":   append(append([]event{}, events...), events[0]),
+	} {
+		if hashOf(evs) == base {
+			t.Errorf("%s events did not change the hash", name)
+		}
+	}
+	// Moving bytes between the message and the next record must not collide.
+	a := []event{{1, 1, 1, 1, 1, 1, []byte{1, 2}}, {2, 2, 2, 2, 2, 2, []byte{3}}}
+	b := []event{{1, 1, 1, 1, 1, 1, []byte{1}}, {2, 2, 2, 2, 2, 2, []byte{2, 3}}}
+	if hashOf(a) == hashOf(b) {
+		t.Error("message boundaries are ambiguous")
+	}
+}
+
+func TestHashNoAllocs(t *testing.T) {
+	h := NewHasher()
+	msg := make([]byte, 200)
+	if n := testing.AllocsPerRun(1000, func() { h.Event(1, 2, 3, 4, 5, 6, msg) }); n != 0 {
+		t.Fatalf("Event allocates %v times", n)
+	}
+	if h.Events() != 1001 {
+		t.Fatalf("Events = %d, want 1001", h.Events())
+	}
+}
+
+type line struct {
+	T       float64 `json:"t"`
+	Kind    string  `json:"kind"`
+	Node    int32   `json:"node"`
+	Task    uint64  `json:"task"`
+	Attempt uint32  `json:"attempt"`
+	Msg     string  `json:"msg"`
+	Bytes   int     `json:"bytes"`
+}
+
+func TestWriterLinesParse(t *testing.T) {
+	var buf bytes.Buffer
+	w := NewWriter(&buf)
+	in := []struct {
+		ns   int64
+		want line
+	}{
+		{0, line{0, "arrival", 0, 7, 0, "", 0}},
+		{1_250_000_000, line{1.25, "send", 3, 42, 1, "TaskHeartbeatRequest", 57}},
+		{86_400_000_000_001, line{86400.000000001, "deliver", -1, math.MaxUint64, math.MaxUint32, "TaskAssignment", 1 << 20}},
+		{5, line{5e-9, "odd \"kind\"\\\n\x01", math.MaxInt32, 1, 1, "caf\xc3\xa9 \xff", 1}},
+	}
+	for _, c := range in {
+		l := c.want
+		w.Write(c.ns, l.Kind, l.Node, l.Task, l.Attempt, l.Msg, l.Bytes)
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.SplitN(buf.String(), "\n", 3)[1],
+		`{"t":1.250000000,"kind":"send","node":3,"task":42,"attempt":1,"msg":"TaskHeartbeatRequest","bytes":57}`; got != want {
+		t.Errorf("line 2 = %s\nwant     %s", got, want)
+	}
+	sc := bufio.NewScanner(&buf)
+	for i := 0; sc.Scan(); i++ {
+		var got line
+		if err := json.Unmarshal(sc.Bytes(), &got); err != nil {
+			t.Fatalf("line %d %q: %v", i+1, sc.Text(), err)
+		}
+		want := in[i].want
+		if i == 3 {
+			want.Msg = "café \ufffd" // invalid UTF-8 is replaced
+		}
+		if got != want {
+			t.Errorf("line %d = %+v, want %+v", i+1, got, want)
+		}
+	}
+}
+
+func TestWriterManyLinesNoAllocs(t *testing.T) {
+	w := NewWriter(io.Discard)
+	n := testing.AllocsPerRun(100_000, func() {
+		w.Write(123_456_789_012, "deliver", 17, 1<<40, 3, "TaskHeartbeatRequest", 64)
+	})
+	if n != 0 {
+		t.Fatalf("Write allocates %v times per line", n)
+	}
+}
+
+type failWriter struct{}
+
+func (failWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
+
+func TestWriterStickyError(t *testing.T) {
+	w := NewWriter(failWriter{})
+	for range 10_000 { // more than the buffer holds
+		w.Write(1, "send", 1, 1, 1, "TaskAssignment", 10)
+	}
+	if err := w.Flush(); err == nil || err.Error() != "disk full" {
+		t.Fatalf("Flush = %v, want disk full", err)
+	}
+	if w.Err() == nil {
+		t.Fatal("Err = nil after a failed write")
+	}
+}
+
+func BenchmarkHasherEvent(b *testing.B) {
+	h := NewHasher()
+	msg := make([]byte, 64)
+	b.SetBytes(int64(recordSize + len(msg)))
+	for b.Loop() {
+		h.Event(1, 2, 3, 4, 5, 6, msg)
+	}
+}
+
+func BenchmarkWriter(b *testing.B) {
+	w := NewWriter(io.Discard)
+	for b.Loop() {
+		w.Write(123_456_789_012, "deliver", 17, 1<<40, 3, "TaskHeartbeatRequest", 64)
+	}
+}
