@@ -171,6 +171,15 @@ func (o *oracle) observe(now time.Duration, e *model.Event, w *world) {
 		}
 		return
 	}
+	switch e.Kind {
+	case model.EvHeartbeatSeen, model.EvClaimed, model.EvTaskDropped, model.EvRetryScheduled, model.EvRecovered, model.EvStepSubmitted:
+		if e.Kind != model.EvClaimed {
+			return
+		}
+	case model.EvReply:
+		o.countReply(e)
+		return
+	}
 	st := o.steps[e.Step]
 	switch e.Kind {
 	case model.EvDispatched:

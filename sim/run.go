@@ -93,8 +93,8 @@ type world struct {
 	procs []*proc   // indexed by NodeID; nil for the orchestrator and queue
 	slots [][]*slot // per pool, per worker slot
 
+	// Timers of the orchestrator and the queue; workers keep theirs in proc.timers.
 	timers map[timerKey]eventq.Handle
-	execs  map[execKey]eventq.Handle
 
 	msgs     []inflight
 	freeMsgs []uint32
@@ -115,6 +115,8 @@ type world struct {
 	hash   *trace.Hasher
 	tw     *trace.Writer
 
+	// lastPush is the handle of the latest push, for re-pointing deferred events.
+	lastPush  eventq.Handle
 	oracle    *oracle
 	events    int64
 	faultHits faultTargets
@@ -125,9 +127,25 @@ type timerKey struct {
 	id   model.TimerID
 }
 
-type execKey struct {
-	node model.NodeID
-	exec uint32
+// handleOf is one live timer or execution of a worker and its place in the queue. A
+// worker has a handful at a time, so a slice searched linearly beats a shared map.
+type handleOf struct {
+	id uint64
+	h  eventq.Handle
+}
+
+func findHandle(hs []handleOf, id uint64) int {
+	for i := range hs {
+		if hs[i].id == id {
+			return i
+		}
+	}
+	return -1
+}
+
+func dropHandle(hs []handleOf, i int) []handleOf {
+	hs[i] = hs[len(hs)-1]
+	return hs[:len(hs)-1]
 }
 
 // proc is one worker process.
@@ -138,6 +156,9 @@ type proc struct {
 	slot  *slot
 	alive bool
 	drift float64
+	// timers (by TimerID) and execs (by exec number) are the worker's live queue entries.
+	timers []handleOf
+	execs  []handleOf
 }
 
 // slot is one worker position in a pool; a crashed worker restarts in its slot as a new
@@ -181,7 +202,6 @@ func newWorld(cfg *Config, opts Options) (*world, error) {
 		opts:   opts,
 		q:      eventq.New[event](1024),
 		timers: map[timerKey]eventq.Handle{},
-		execs:  map[execKey]eventq.Handle{},
 		codec:  wire.NewCodec(),
 		hash:   trace.NewHasher(),
 	}
@@ -321,7 +341,8 @@ func flavour(f Flavour) model.Flavour {
 }
 
 func (w *world) push(at time.Duration, e event) eventq.Handle {
-	return w.q.Push(int64(at), e)
+	w.lastPush = w.q.Push(int64(at), e)
+	return w.lastPush
 }
 
 // loop runs events until none is left, every step has settled, or the duration cap.
@@ -481,10 +502,16 @@ func (w *world) fire(e event) error {
 		return nil
 	}
 	if w.paused(e.node, e) {
-		// Keep the handle valid: the timer now lives at the pause's end.
+		// The deferred copy is a new entry; point the timer at it so that a later
+		// reset or cancel still finds it.
+		if i := findHandle(p.timers, uint64(e.timer)); i >= 0 {
+			p.timers[i].h = w.lastPush
+		}
 		return nil
 	}
-	delete(w.timers, key)
+	if i := findHandle(p.timers, uint64(e.timer)); i >= 0 {
+		p.timers = dropHandle(p.timers, i)
+	}
 	w.hash.Event(int64(w.now), uint8(evTimer), int32(e.node), uint64(e.timer), 0, 0, nil)
 	w.traceEvent("timer", e.node, uint64(e.timer), 0, "", 0)
 	w.out.Reset()
@@ -498,9 +525,14 @@ func (w *world) execDone(e event) error {
 		return nil
 	}
 	if w.paused(e.node, e) {
+		if i := findHandle(p.execs, uint64(e.a)); i >= 0 {
+			p.execs[i].h = w.lastPush
+		}
 		return nil
 	}
-	delete(w.execs, execKey{e.node, e.a})
+	if i := findHandle(p.execs, uint64(e.a)); i >= 0 {
+		p.execs = dropHandle(p.execs, i)
+	}
 	failed := e.failed
 	var output int32
 	if !failed {
@@ -533,6 +565,10 @@ func (w *world) apply(node model.NodeID) error {
 }
 
 func (w *world) timer(node model.NodeID, t model.TimerOp) {
+	if p := w.proc(node); p != nil {
+		w.workerTimer(p, t)
+		return
+	}
 	key := timerKey{node, t.ID}
 	h, exists := w.timers[key]
 	if t.Cancel {
@@ -542,35 +578,55 @@ func (w *world) timer(node model.NodeID, t model.TimerOp) {
 		}
 		return
 	}
-	at := t.At
-	if p := w.proc(node); p != nil && p.drift != 0 && at > w.now {
-		// A slow clock stretches every delay it measures.
-		at = w.now + time.Duration(float64(at-w.now)*(1+p.drift))
-	}
-	if exists && w.q.Reset(h, int64(at)) {
+	if exists && w.q.Reset(h, int64(t.At)) {
 		return
 	}
 	gen := uint32(0)
 	if node == w.orchNode {
 		gen = w.orchGen
 	}
-	w.timers[key] = w.push(at, event{kind: evTimer, node: node, gen: gen, timer: t.ID})
+	w.timers[key] = w.push(t.At, event{kind: evTimer, node: node, gen: gen, timer: t.ID})
+}
+
+func (w *world) workerTimer(p *proc, t model.TimerOp) {
+	i := findHandle(p.timers, uint64(t.ID))
+	if t.Cancel {
+		if i >= 0 {
+			w.q.Cancel(p.timers[i].h)
+			p.timers = dropHandle(p.timers, i)
+		}
+		return
+	}
+	at := t.At
+	if p.drift != 0 && at > w.now {
+		// A slow clock stretches every delay it measures.
+		at = w.now + time.Duration(float64(at-w.now)*(1+p.drift))
+	}
+	if i >= 0 {
+		if w.q.Reset(p.timers[i].h, int64(at)) {
+			return
+		}
+		p.timers = dropHandle(p.timers, i)
+	}
+	h := w.push(at, event{kind: evTimer, node: p.node, timer: t.ID})
+	p.timers = append(p.timers, handleOf{uint64(t.ID), h})
 }
 
 // run starts or stops a component execution on a worker.
 func (w *world) run(node model.NodeID, r model.RunOp) {
-	key := execKey{node, r.Exec}
+	p := w.proc(node)
 	if r.Stop {
-		if h, ok := w.execs[key]; ok {
-			w.q.Cancel(h)
-			delete(w.execs, key)
+		if i := findHandle(p.execs, uint64(r.Exec)); i >= 0 {
+			w.q.Cancel(p.execs[i].h)
+			p.execs = dropHandle(p.execs, i)
 		}
 		return
 	}
 	c := w.cfg.Components[r.Component]
 	d := w.serviceTimes[r.Component].Sample(w.rService)
 	failed := c.ErrorRate > 0 && w.rService.Float64() < c.ErrorRate
-	w.execs[key] = w.push(w.now+d, event{kind: evExecDone, node: node, a: r.Exec, failed: failed, comp: r.Component})
+	h := w.push(w.now+d, event{kind: evExecDone, node: node, a: r.Exec, failed: failed, comp: r.Component})
+	p.execs = append(p.execs, handleOf{uint64(r.Exec), h})
 }
 
 // finish closes the trace and computes the summary.

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"time"
 
@@ -26,6 +27,8 @@ type runFlags struct {
 	out   string
 	trace bool
 	json  bool
+	// cpuProfile names a file for a Go CPU profile of the run.
+	cpuProfile string
 }
 
 func newRunCmd() *cobra.Command {
@@ -53,6 +56,7 @@ trace.jsonl) to --out (default out/NAME-SEED). Exit code 0: every expectation he
 	cmd.Flags().StringVar(&f.out, "out", "", "output directory (default out/NAME-SEED)")
 	cmd.Flags().BoolVar(&f.trace, "trace", false, "also write trace.jsonl, one line per event")
 	cmd.Flags().BoolVar(&f.json, "json", false, "print summary.json to stdout instead of the text summary")
+	cmd.Flags().StringVar(&f.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the simulation to this file")
 	return cmd
 }
 
@@ -97,6 +101,17 @@ func runScenario(cmd *cobra.Command, name string, f runFlags) error {
 		}
 		defer traceFile.Close()
 		opts.Trace = traceFile
+	}
+	if f.cpuProfile != "" {
+		pf, err := os.Create(f.cpuProfile)
+		if err != nil {
+			return badInput(fmt.Errorf("--cpuprofile: %w", err))
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return fmt.Errorf("start CPU profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	res, err := simulate(cfg, opts, cmd.ErrOrStderr(), isTerminal(cmd.OutOrStdout()))
 	if err != nil {
