@@ -1,6 +1,8 @@
 package sim_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"math"
 	"runtime"
@@ -220,5 +222,70 @@ func TestHazardsVanishUnderStrictSettings(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestClockDriftStretchesHeartbeats: a pool whose clocks run 100% slow heartbeats every
+// 6s instead of 3s, longer than the 5s timeout, so the deadline detector fails its live
+// tasks; the same pool on true clocks keeps every task.
+func TestClockDriftStretchesHeartbeats(t *testing.T) {
+	const yaml = `
+name: drift
+orchestrator: {detector: deadline}
+network: {latency: 1ms}
+workers:
+  - {pool: p, count: 5, flavour: strict, heartbeat_interval: 3s, start: 0s}
+components:
+  - {path: /c, duration: 20s}
+load:
+  - {component: /c, tasks: 5, arrival: {process: burst}}
+`
+	steady := run(t, loadYAML(t, yaml)).Summary
+	if steady.FalseDetections != 0 || steady.Completed != 5 {
+		t.Fatalf("true clocks: false detections %d, completed %d", steady.FalseDetections, steady.Completed)
+	}
+	slow := run(t, loadYAML(t, yaml, "workers[0].clock_drift=100%")).Summary
+	if slow.FalseDetections == 0 {
+		t.Fatalf("clocks 100%% slow: no false detections")
+	}
+	// The first heartbeat after the claim is due 6s later; the deadline is 5s after the
+	// claim arrived, so every detection is exactly 5s after the last heartbeat.
+	if d := slow.Detection.SinceLastHeartbeat; d.Min != 5 || d.Max != 5 {
+		t.Fatalf("detections since last heartbeat in [%v, %v], want 5s", d.Min, d.Max)
+	}
+}
+
+// TestTraceMatchesTheRun writes trace.jsonl and checks it has one parseable line per event.
+func TestTraceMatchesTheRun(t *testing.T) {
+	var buf bytes.Buffer
+	cfg := loadYAML(t, crashes)
+	res, err := sim.Run(cfg, sim.Options{Trace: &buf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := bytes.Split(bytes.TrimSpace(buf.Bytes()), []byte("\n"))
+	if len(lines) < 1000 {
+		t.Fatalf("trace has %d lines", len(lines))
+	}
+	kinds := map[string]int{}
+	for _, l := range lines {
+		var ev struct {
+			T    float64 `json:"t"`
+			Kind string  `json:"kind"`
+		}
+		if err := json.Unmarshal(l, &ev); err != nil {
+			t.Fatalf("trace line %q: %v", l, err)
+		}
+		kinds[ev.Kind]++
+	}
+	if kinds["crash"] != 9 {
+		t.Errorf("trace shows %d crashes, want 9 (30%% of 30 workers)", kinds["crash"])
+	}
+	if kinds["send"] == 0 || kinds["deliver"] == 0 || kinds["timer"] == 0 {
+		t.Errorf("trace kinds %v", kinds)
+	}
+	// Tracing must not change the run.
+	if plain := run(t, loadYAML(t, crashes)).Summary; plain.TraceHash != res.Summary.TraceHash {
+		t.Fatalf("trace hash with --trace %s, without %s", res.Summary.TraceHash, plain.TraceHash)
 	}
 }
