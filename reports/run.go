@@ -1,19 +1,115 @@
 package reports
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	"github.com/tasksim/tasksim/sim"
 )
 
-// SummaryFile and TimelineFile are the names of a run's saved data in its out directory.
+// The files of a run's out directory that reports read back (`tasksim plot`).
 const (
 	SummaryFile  = "summary.json"
 	TimelineFile = "timeline.json"
+	LatencyFile  = "latency.json"
+	InfoFile     = "run.json"
 )
+
+// Run is one run as the reports need it: what ran, its summary, and the data behind the
+// plots. It comes from a live result (NewRun) or from a saved out directory (ReadRun), so
+// that a re-drawn plot is the same as the first.
+type Run struct {
+	Info     Info
+	Summary  sim.Summary
+	Timeline sim.Timeline
+	Latency  Latencies
+	// Dir is the out directory the run was written to or read from; empty if neither.
+	Dir string
+}
+
+// Info is run.json: the scenario facts that plots and reports show beside the numbers.
+type Info struct {
+	Scenario    string `json:"scenario"`
+	Description string `json:"description,omitempty"`
+	Seed        uint64 `json:"seed"`
+	// Source is the SCENARIO argument the run was started with (a built-in name or a file).
+	Source           string   `json:"source"`
+	Sets             []string `json:"sets,omitempty"`
+	Detector         string   `json:"detector"`
+	HeartbeatTimeout float64  `json:"heartbeat_timeout"`
+	TaskIDs          string   `json:"task_ids"`
+	Workers          int64    `json:"workers"`
+}
+
+// Replay is the command line that reproduces the run.
+func (i *Info) Replay() string { return ReplayCommand(i.Source, i.Seed, i.Sets) }
+
+// Latencies is latency.json: every recorder of the run, named like its summary path.
+type Latencies struct {
+	Detection struct {
+		SinceLastHeartbeat Distribution `json:"since_last_heartbeat"`
+		SinceCrash         Distribution `json:"since_crash"`
+	} `json:"detection"`
+	Latency struct {
+		EndToEnd  Distribution `json:"end_to_end"`
+		QueueWait Distribution `json:"queue_wait"`
+		Execution Distribution `json:"execution"`
+	} `json:"latency"`
+}
+
+// each visits every distribution with its summary path.
+func (l *Latencies) each(f func(path string, d *Distribution) error) error {
+	for _, e := range []struct {
+		path string
+		d    *Distribution
+	}{
+		{"detection.since_last_heartbeat", &l.Detection.SinceLastHeartbeat},
+		{"detection.since_crash", &l.Detection.SinceCrash},
+		{"latency.end_to_end", &l.Latency.EndToEnd},
+		{"latency.queue_wait", &l.Latency.QueueWait},
+		{"latency.execution", &l.Latency.Execution},
+	} {
+		if err := f(e.path, e.d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// NewRun gathers what the reports need from a finished run. source and sets are how it
+// was started (for the replay line and legends).
+func NewRun(cfg *sim.Config, res *sim.Result, source string, sets []string) *Run {
+	r := &Run{
+		Info: Info{
+			Scenario:         cfg.Name,
+			Description:      strings.TrimSpace(cfg.Description),
+			Seed:             cfg.Seed,
+			Source:           source,
+			Sets:             append([]string(nil), sets...),
+			Detector:         string(cfg.Orchestrator.Detector),
+			HeartbeatTimeout: cfg.Orchestrator.HeartbeatTimeout.Seconds(),
+			TaskIDs:          string(cfg.Orchestrator.TaskIDs),
+		},
+		Summary:  res.Summary,
+		Timeline: res.Timeline,
+	}
+	for _, p := range cfg.Workers {
+		r.Info.Workers += int64(p.Count)
+	}
+	r.Latency.Detection.SinceLastHeartbeat = FromRecorder(res.DetectionSinceLastHeartbeat)
+	r.Latency.Detection.SinceCrash = FromRecorder(res.DetectionSinceCrash)
+	r.Latency.Latency.EndToEnd = FromRecorder(res.EndToEnd)
+	r.Latency.Latency.QueueWait = FromRecorder(res.QueueWait)
+	r.Latency.Latency.Execution = FromRecorder(res.Execution)
+	return r
+}
 
 // MarshalSummary renders summary.json.
 func MarshalSummary(s *sim.Summary) ([]byte, error) {
@@ -24,25 +120,93 @@ func MarshalSummary(s *sim.Summary) ([]byte, error) {
 	return append(b, '\n'), nil
 }
 
-// WriteRun writes a run's files to dir: summary.json and timeline.json (what `tasksim
-// plot` re-draws from).
-func WriteRun(dir string, res *sim.Result) error {
+// WriteRun writes a run's data files to dir: summary.json, timeline.json, latency.json
+// and run.json, everything `tasksim plot` re-draws from.
+func WriteRun(dir string, run *Run) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create out directory: %w", err)
 	}
-	b, err := MarshalSummary(&res.Summary)
+	b, err := MarshalSummary(&run.Summary)
 	if err != nil {
 		return err
 	}
+	files := []struct {
+		name string
+		v    any
+	}{{TimelineFile, &run.Timeline}, {LatencyFile, &run.Latency}, {InfoFile, &run.Info}}
 	if err := os.WriteFile(filepath.Join(dir, SummaryFile), b, 0o644); err != nil {
 		return fmt.Errorf("write summary: %w", err)
 	}
-	tl, err := json.Marshal(&res.Timeline)
-	if err != nil {
-		return fmt.Errorf("render timeline: %w", err)
+	for _, f := range files {
+		b, err := json.Marshal(f.v)
+		if err != nil {
+			return fmt.Errorf("render %s: %w", f.name, err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f.name), append(b, '\n'), 0o644); err != nil {
+			return fmt.Errorf("write %s: %w", f.name, err)
+		}
 	}
-	if err := os.WriteFile(filepath.Join(dir, TimelineFile), tl, 0o644); err != nil {
-		return fmt.Errorf("write timeline: %w", err)
+	run.Dir = dir
+	return nil
+}
+
+// ReadRun loads a saved run from its out directory, or from the path of its summary.json.
+// Errors name the file and what is wrong with it.
+func ReadRun(path string) (*Run, error) {
+	dir := path
+	if st, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, errors.Unwrap(err))
+	} else if !st.IsDir() {
+		dir = filepath.Dir(path)
+	}
+	run := &Run{Dir: dir}
+	s, err := ReadSummary(filepath.Join(dir, SummaryFile))
+	if err != nil {
+		return nil, err
+	}
+	run.Summary = *s
+	for _, f := range []struct {
+		name string
+		v    any
+	}{{TimelineFile, &run.Timeline}, {LatencyFile, &run.Latency}, {InfoFile, &run.Info}} {
+		if err := readJSON(filepath.Join(dir, f.name), f.v); err != nil {
+			return nil, err
+		}
+	}
+	file := filepath.Join(dir, LatencyFile)
+	if err := run.Latency.each(func(p string, d *Distribution) error {
+		if err := d.validate(); err != nil {
+			return fmt.Errorf("%s: %s: %w", file, p, err)
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	if run.Info.Scenario != run.Summary.Scenario || run.Info.Seed != run.Summary.Seed {
+		return nil, fmt.Errorf("%s: scenario %s seed %d, but %s says %s seed %d: files of different runs",
+			filepath.Join(dir, InfoFile), run.Info.Scenario, run.Info.Seed, SummaryFile, run.Summary.Scenario, run.Summary.Seed)
+	}
+	if bs := run.Timeline.BucketSeconds; bs <= 0 || len(run.Timeline.InFlight) != len(run.Timeline.Settled) {
+		return nil, fmt.Errorf("%s: bucket_seconds %g and %d in_flight for %d settled samples: not a timeline",
+			filepath.Join(dir, TimelineFile), bs, len(run.Timeline.InFlight), len(run.Timeline.Settled))
+	}
+	return run, nil
+}
+
+// readJSON decodes a file strictly: a missing file, bad JSON or an unknown field is named.
+func readJSON(path string, v any) error {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%s: missing (is %s the out directory of a tasksim run?)", path, filepath.Dir(path))
+	}
+	if err != nil {
+		return fmt.Errorf("read %w", err)
+	}
+	defer f.Close()
+	dec := json.NewDecoder(f)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("%s: not valid: %w", path, err)
 	}
 	return nil
 }
@@ -50,6 +214,9 @@ func WriteRun(dir string, res *sim.Result) error {
 // ReadSummary loads a summary.json.
 func ReadSummary(path string) (*sim.Summary, error) {
 	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%s: missing (is %s the out directory of a tasksim run?)", path, filepath.Dir(path))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read summary: %w", err)
 	}
@@ -58,4 +225,56 @@ func ReadSummary(path string) (*sim.Summary, error) {
 		return nil, fmt.Errorf("%s: not a summary.json: %w", path, err)
 	}
 	return &s, nil
+}
+
+// ReplayCommand is the `tasksim run` line that reproduces one seed, quoted for a shell.
+func ReplayCommand(source string, seed uint64, sets []string) string {
+	parts := []string{"tasksim", "run", shellQuote(source), "--seed", strconv.FormatUint(seed, 10)}
+	for _, s := range sets {
+		parts = append(parts, "--set", shellQuote(s))
+	}
+	return strings.Join(parts, " ")
+}
+
+// shellQuote leaves plain words alone and single-quotes anything else.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,%") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// WriteAll writes everything a run leaves in its out directory: the data files
+// (WriteRun), metrics.prom, the plots as PNG and SVG, report.html and report.md.
+func WriteAll(dir string, run *Run) error {
+	if err := WriteRun(dir, run); err != nil {
+		return err
+	}
+	if err := WriteMetricsFile(dir, run); err != nil {
+		return err
+	}
+	plots, err := RenderPlots([]*Run{run})
+	if err != nil {
+		return err
+	}
+	if _, err := WritePlotFiles(dir, plots); err != nil {
+		return err
+	}
+	var html, md bytes.Buffer
+	if err := WriteHTML(&html, run, plots); err != nil {
+		return err
+	}
+	var pngs []string
+	for _, name := range PlotNames {
+		pngs = append(pngs, name+".png")
+	}
+	if err := WriteMarkdown(&md, run, pngs); err != nil {
+		return err
+	}
+	for name, b := range map[string][]byte{HTMLFile: html.Bytes(), MarkdownFile: md.Bytes()} {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			return fmt.Errorf("write %s: %w", name, err)
+		}
+	}
+	return nil
 }

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -27,6 +29,7 @@ type runFlags struct {
 	out   string
 	trace bool
 	json  bool
+	push  string
 	// cpuProfile names a file for a Go CPU profile of the run.
 	cpuProfile string
 }
@@ -39,9 +42,13 @@ func newRunCmd() *cobra.Command {
 		Long: `Run simulates a scenario under virtual time and checks its expectations.
 
 SCENARIO is a scenario file or the name of a built-in scenario ('tasksim scenarios list').
-It prints the verdict and the key numbers, and writes summary.json (and with --trace,
-trace.jsonl) to --out (default out/NAME-SEED). Exit code 0: every expectation held;
-1: one failed; 2: bad input; 3: internal error.`,
+It prints the verdict and the key numbers and writes to --out (default out/NAME-SEED):
+summary.json, metrics.prom (Prometheus text format), the plots as PNG and SVG,
+report.html (one self-contained page), report.md (for a CI job summary), and the data
+'tasksim plot' re-draws from (timeline.json, latency.json, run.json); with --trace also
+trace.jsonl. --push URL sends the metrics to a Prometheus Pushgateway (job tasksim,
+grouped by scenario and seed). Exit code 0: every expectation held; 1: one failed;
+2: bad input; 3: internal error.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := defaultScenario
@@ -57,6 +64,7 @@ trace.jsonl) to --out (default out/NAME-SEED). Exit code 0: every expectation he
 	cmd.Flags().BoolVar(&f.trace, "trace", false, "also write trace.jsonl, one line per event")
 	cmd.Flags().BoolVar(&f.json, "json", false, "print summary.json to stdout instead of the text summary")
 	cmd.Flags().StringVar(&f.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the simulation to this file")
+	cmd.Flags().StringVar(&f.push, "push", "", "also push the metrics to this Pushgateway URL (e.g. http://localhost:9091)")
 	return cmd
 }
 
@@ -84,6 +92,11 @@ func runScenario(cmd *cobra.Command, name string, f runFlags) error {
 	cfg, err := loadScenario(name, f.sets, f.seed)
 	if err != nil {
 		return err
+	}
+	if f.push != "" {
+		if u, err := url.Parse(f.push); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return badInput(fmt.Errorf("--push %q: want the Pushgateway's http(s) URL, e.g. http://localhost:9091", f.push))
+		}
 	}
 	dir := f.out
 	if dir == "" {
@@ -121,8 +134,16 @@ func runScenario(cmd *cobra.Command, name string, f runFlags) error {
 	if err != nil {
 		return err
 	}
-	if err := reports.WriteRun(dir, res); err != nil {
-		return err
+	run := reports.NewRun(cfg, res, name, f.sets)
+	if err := reports.WriteAll(dir, run); err != nil {
+		return &exitError{code: exitInternal, err: err}
+	}
+	if f.push != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := reports.Push(ctx, f.push, run, nil); err != nil {
+			return &exitError{code: exitInternal, err: err}
+		}
 	}
 	if f.json {
 		b, err := reports.MarshalSummary(&res.Summary)
@@ -136,7 +157,7 @@ func runScenario(cmd *cobra.Command, name string, f runFlags) error {
 		if err := reports.WriteText(cmd.OutOrStdout(), &res.Summary); err != nil {
 			return err
 		}
-		fmt.Fprintf(cmd.OutOrStdout(), "wrote      %s\n", dir)
+		fmt.Fprintf(cmd.OutOrStdout(), "wrote      %s\n", filepath.Join(dir, reports.HTMLFile))
 	}
 	if !ok {
 		return &exitError{code: exitFailed, err: fmt.Errorf("%s seed %d: expectations failed", cfg.Name, cfg.Seed)}

@@ -1,0 +1,132 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tasksim/tasksim/reports"
+	"github.com/tasksim/tasksim/scenarios"
+	"github.com/tasksim/tasksim/sim"
+)
+
+// checkSkipped are built-ins that `tasksim check` leaves out by default: too big for CI.
+var checkSkipped = []string{"scale"}
+
+type checkFlags struct {
+	baseline string
+	sets     []string
+	junit    string
+	update   bool
+	out      string
+	parallel int
+}
+
+func newCheckCmd() *cobra.Command {
+	var f checkFlags
+	cmd := &cobra.Command{
+		Use:   "check [SCENARIO...] --baseline FILE",
+		Short: "Gate CI: run scenarios and compare them with a committed baseline",
+		Long: `Check runs each SCENARIO (default: every built-in but scale) with its own seed and
+compares it with the baseline file: the trace hash, and the summary paths the file lists,
+each with its tolerance (abs, rel, and which way is worse). It prints what changed,
+writes report.md to --out (default out/check) and, with --junit, JUnit XML with one test
+case per scenario. Exit code 1 when a scenario regressed, failed an expectation or is
+missing from the baseline; a changed trace hash alone fails only with "strict_hash": true.
+
+--update records what ran as the new baseline (keeping the file's paths and tolerances,
+or starting from the defaults) and still fails on a failed expectation.`,
+		RunE: func(cmd *cobra.Command, args []string) error { return runCheck(cmd, args, f) },
+	}
+	cmd.Flags().StringVar(&f.baseline, "baseline", "", "baseline file (required)")
+	cmd.Flags().StringArrayVar(&f.sets, "set", nil, "override a field of every scenario (repeatable)")
+	cmd.Flags().StringVar(&f.junit, "junit", "", "also write JUnit XML to this file")
+	cmd.Flags().BoolVar(&f.update, "update", false, "rewrite the baseline from this run")
+	cmd.Flags().StringVar(&f.out, "out", filepath.Join("out", "check"), "directory for report.md")
+	cmd.Flags().IntVar(&f.parallel, "parallel", runtime.GOMAXPROCS(0), "scenarios at a time")
+	return cmd
+}
+
+func runCheck(cmd *cobra.Command, names []string, f checkFlags) error {
+	if f.baseline == "" {
+		return badInput(errors.New("check: --baseline FILE is required"))
+	}
+	if f.parallel < 1 {
+		return badInput(fmt.Errorf("--parallel %d: must be at least 1", f.parallel))
+	}
+	if len(names) == 0 {
+		for _, n := range scenarios.Names() {
+			if !slices.Contains(checkSkipped, n) {
+				names = append(names, n)
+			}
+		}
+	}
+	base, err := reports.ReadBaseline(f.baseline, f.update)
+	if err != nil {
+		return badInput(err)
+	}
+	// Load every scenario first, so that a bad name or --set is bad input, not a failed check.
+	cfgs := map[string]*sim.Config{}
+	for _, n := range names {
+		cfg, err := loadScenario(n, f.sets, "")
+		if err != nil {
+			return err
+		}
+		cfgs[n] = cfg
+	}
+	rep := reports.RunCheck(names, base, f.parallel, f.update, func(name string) (*sim.Summary, error) {
+		cfg := cfgs[name]
+		res, err := simulate(cfg, sim.Options{}, nil, false)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := res.Summary.Check(cfg.Expect); err != nil {
+			return nil, err
+		}
+		return &res.Summary, nil
+	})
+	rep.Sets = f.sets
+	if err := reports.WriteCheckText(cmd.OutOrStdout(), rep); err != nil {
+		return err
+	}
+	var md bytes.Buffer
+	if err := reports.WriteCheckMarkdown(&md, rep); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(f.out, 0o755); err != nil {
+		return fmt.Errorf("create --out directory: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(f.out, reports.MarkdownFile), md.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("write report.md: %w", err)
+	}
+	if f.junit != "" {
+		var x bytes.Buffer
+		if err := reports.WriteJUnit(&x, rep); err != nil {
+			return err
+		}
+		if err := os.WriteFile(f.junit, x.Bytes(), 0o644); err != nil {
+			return fmt.Errorf("write --junit file: %w", err)
+		}
+	}
+	if f.update {
+		if err := reports.WriteBaseline(f.baseline, base); err != nil {
+			return err
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "wrote %s\n", f.baseline)
+	}
+	for _, r := range rep.Results {
+		if r.Err != nil {
+			return &exitError{code: exitInternal, err: fmt.Errorf("check: scenario %s did not run: %w", r.Scenario, r.Err)}
+		}
+	}
+	if !rep.Passed() {
+		return &exitError{code: exitFailed, err: errors.New("check failed")}
+	}
+	return nil
+}

@@ -1,0 +1,129 @@
+package reports
+
+import (
+	"bytes"
+	"encoding/base64"
+	"fmt"
+	"html/template"
+	"io"
+)
+
+// HTMLFile is the run's one-page report.
+const HTMLFile = "report.html"
+
+// htmlPlot is a plot as the page embeds it.
+type htmlPlot struct {
+	Name, Caption string
+	Src           template.URL
+}
+
+// WriteHTML writes report.html: one self-contained page (styles inline, plots as data
+// URLs, nothing fetched) with the verdict, every expectation, the key numbers and the
+// plots, so that it can be mailed, attached to a CI run or opened offline.
+func WriteHTML(w io.Writer, run *Run, plots map[string]RenderedPlot) error {
+	data := struct {
+		*view
+		Plots []htmlPlot
+	}{view: newView(run)}
+	for _, name := range PlotNames {
+		p, ok := plots[name]
+		if !ok {
+			continue
+		}
+		// The PNG, not the SVG: it looks the same in every browser, with or without fonts.
+		src := template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(p.PNG))
+		data.Plots = append(data.Plots, htmlPlot{Name: name, Caption: plotCaptions[name], Src: src})
+	}
+	var b bytes.Buffer
+	if err := htmlTemplate.Execute(&b, data); err != nil {
+		return fmt.Errorf("render %s: %w", HTMLFile, err)
+	}
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+var htmlTemplate = template.Must(template.New("report").Parse(`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Verdict}} · {{.Title}} · tasksim</title>
+<style>
+  :root { --ok: #1a7f37; --bad: #cf222e; --muted: #57606a; --line: #d0d7de; --bg2: #f6f8fa; }
+  * { box-sizing: border-box; }
+  body { font: 15px/1.5 -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; color: #1f2328;
+         max-width: 1240px; margin: 0 auto; padding: 24px 32px 64px; }
+  h1 { font-size: 26px; margin: 0 0 4px; }
+  h2 { font-size: 19px; margin: 36px 0 10px; padding-bottom: 4px; border-bottom: 1px solid var(--line); }
+  .badge { display: inline-block; padding: 2px 12px; border-radius: 14px; color: #fff; font-weight: 600;
+           font-size: 15px; vertical-align: 4px; margin-right: 10px; }
+  .badge.ok { background: var(--ok); } .badge.bad { background: var(--bad); }
+  .sub { color: var(--muted); margin: 2px 0 10px; }
+  .desc { max-width: 900px; }
+  code, pre { font: 13px/1.45 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
+  pre { background: var(--bg2); border: 1px solid var(--line); border-radius: 6px; padding: 10px 14px;
+        overflow-x: auto; margin: 8px 0; }
+  table { border-collapse: collapse; margin: 6px 0; }
+  th, td { text-align: left; padding: 5px 14px 5px 0; border-bottom: 1px solid var(--line); vertical-align: top; }
+  th { font-weight: 600; color: var(--muted); font-size: 13px; }
+  td.num { text-align: right; font-variant-numeric: tabular-nums; padding-right: 18px; }
+  th.num { text-align: right; padding-right: 18px; }
+  td.note { color: var(--muted); }
+  .mark { font-weight: 700; width: 64px; }
+  .mark.ok { color: var(--ok); } .mark.bad { color: var(--bad); }
+  tr.bad td { background: #ffebe9; }
+  .grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(520px, 1fr)); gap: 8px 40px; }
+  .plots { display: grid; grid-template-columns: repeat(auto-fit, minmax(560px, 1fr)); gap: 8px 24px; }
+  figure { margin: 10px 0 18px; }
+  figure img { width: 100%; max-width: 1200px; border: 1px solid var(--line); border-radius: 6px; }
+  figcaption { color: var(--muted); font-size: 14px; margin-top: 4px; }
+  footer { margin-top: 40px; color: var(--muted); font-size: 13px; }
+</style>
+</head>
+<body>
+<h1><span class="badge {{if .OK}}ok{{else}}bad{{end}}">{{.Verdict}}</span>{{.Scenario}} <span class="sub">seed {{.Seed}}</span></h1>
+<p class="sub">{{.VerdictLine}}</p>
+{{with .Description}}<p class="desc">{{.}}</p>{{end}}
+{{with .Replay}}<pre>{{.}}</pre>{{end}}
+
+<h2>Expectations</h2>
+{{if .Expect}}
+<table>
+<tr><th></th><th>expectation</th><th class="num">observed</th></tr>
+{{range .Expect}}<tr{{if not .OK}} class="bad"{{end}}><td class="mark {{if .OK}}ok{{else}}bad{{end}}">{{if .OK}}✓ ok{{else}}✗ FAIL{{end}}</td><td><code>{{.Expr}}</code></td><td class="num">{{.Observed}}</td></tr>
+{{end}}</table>
+{{else}}<p class="sub">The scenario states no expectations.</p>{{end}}
+
+<h2>Key numbers</h2>
+<div class="grid">
+<div>
+<table>
+{{range .Counts}}<tr><td>{{.Key}}</td><td class="num">{{.Value}}</td><td class="note">{{.Note}}</td></tr>
+{{end}}</table>
+</div>
+<div>
+<table>
+<tr><th>detection</th><th class="num">n</th><th class="num">min</th><th class="num">p50</th><th class="num">p90</th><th class="num">p99</th><th class="num">max</th></tr>
+{{range .Detection}}<tr><td>{{.Name}}</td><td class="num">{{.Count}}</td><td class="num">{{.Min}}</td><td class="num">{{.P50}}</td><td class="num">{{.P90}}</td><td class="num">{{.P99}}</td><td class="num">{{.Max}}</td></tr>
+{{end}}
+<tr><th>latency</th><th class="num">n</th><th class="num">min</th><th class="num">p50</th><th class="num">p90</th><th class="num">p99</th><th class="num">max</th></tr>
+{{range .Latency}}<tr><td>{{.Name}}</td><td class="num">{{.Count}}</td><td class="num">{{.Min}}</td><td class="num">{{.P50}}</td><td class="num">{{.P90}}</td><td class="num">{{.P99}}</td><td class="num">{{.Max}}</td></tr>
+{{end}}</table>
+<table>
+<tr><th>message</th><th class="num">count</th><th class="num">bytes</th><th class="num">average</th></tr>
+{{range .Messages}}<tr><td>{{.Type}}</td><td class="num">{{.Count}}</td><td class="num">{{.Bytes}}</td><td class="num">{{.Avg}}</td></tr>
+{{end}}</table>
+<table>
+{{range .Run}}<tr><td>{{.Key}}</td><td><code>{{.Value}}</code></td><td class="note">{{.Note}}</td></tr>
+{{end}}</table>
+</div>
+</div>
+
+{{if .Plots}}<h2>Plots</h2>
+<div class="plots">
+{{range .Plots}}<figure id="{{.Name}}"><img alt="{{.Name}}" src="{{.Src}}"><figcaption>{{.Caption}}</figcaption></figure>
+{{end}}</div>{{end}}
+<footer>tasksim · durations are virtual seconds · the same scenario and seed reproduce this page's numbers exactly</footer>
+</body>
+</html>
+`))

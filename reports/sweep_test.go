@@ -1,0 +1,124 @@
+package reports
+
+import (
+	"bytes"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/tasksim/tasksim/sim"
+)
+
+func TestParseSeeds(t *testing.T) {
+	tests := []struct {
+		spec string
+		want []uint64
+		err  string
+	}{
+		{"1..5", []uint64{1, 2, 3, 4, 5}, ""},
+		{"7", []uint64{7}, ""},
+		{"3,1,2,3", []uint64{1, 2, 3}, ""},
+		{"1..3,10, 20..21", []uint64{1, 2, 3, 10, 20, 21}, ""},
+		{"5..1", nil, `range "5..1" must be A..B`},
+		{"x", nil, `"x" is not a seed`},
+		{"", nil, `"" is not a seed`},
+		{"1..100000000000", nil, "more than"},
+	}
+	for _, tt := range tests {
+		got, err := ParseSeeds(tt.spec)
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("ParseSeeds(%q) error %v, want %q", tt.spec, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("ParseSeeds(%q) = %v, %v; want %v", tt.spec, got, err, tt.want)
+		}
+	}
+	for _, bad := range []string{"0/2", "3/2", "1", "a/b", "1/0"} {
+		if _, _, err := ParseShard(bad); err == nil {
+			t.Errorf("ParseShard(%q) accepted", bad)
+		}
+	}
+}
+
+// sweepRun runs the small crash-storm with a given seed; the sets make some seeds fail.
+func sweepRun(t *testing.T, sets []string) SweepRunFunc {
+	return func(seed uint64) (*sim.Summary, error) {
+		_, res := simulateScenario(t, "crash-storm", seed, sets)
+		return &res.Summary, nil
+	}
+}
+
+func TestShardedSweepMergedEqualsUnsharded(t *testing.T) {
+	// A failing expectation on some seeds, so that failures survive the merge too.
+	sets := append(append([]string(nil), smallSets...), "expect[0]=detection.since_crash.max <= 7s")
+	opts := SweepOptions{Scenario: "crash-storm", Source: "crash-storm", Sets: sets, SeedSpec: "1..7", Parallel: 3}
+	whole, err := RunSweep(opts, sweepRun(t, sets))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(whole.Seeds) != 7 {
+		t.Fatalf("%d seeds, want 7", len(whole.Seeds))
+	}
+	var shards []*Sweep
+	var names []string
+	for i := 3; i >= 1; i-- { // out of order on purpose
+		o := opts
+		o.Shard, o.Shards, o.Parallel = i, 3, 1
+		sw, err := RunSweep(o, sweepRun(t, sets))
+		if err != nil {
+			t.Fatal(err)
+		}
+		shards = append(shards, sw)
+		names = append(names, fmt.Sprintf("shard%d/sweep.json", i))
+	}
+	merged, err := MergeSweeps(shards, names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := MarshalSweep(whole)
+	b, _ := MarshalSweep(merged)
+	if !bytes.Equal(a, b) {
+		t.Errorf("merged sweep differs from the unsharded one:\n%s\nvs\n%s", a, b)
+	}
+	if len(whole.Failed()) == 0 || len(whole.Failed()) == 7 {
+		t.Logf("note: %d of 7 seeds failed; the test wants a mix", len(whole.Failed()))
+	}
+	var text bytes.Buffer
+	if err := WriteSweepText(&text, whole); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range whole.Failed() {
+		want := fmt.Sprintf("tasksim run crash-storm --seed %d --set 'load[0].tasks=300' --set 'workers[0].count=20'", f.Seed)
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("sweep text lacks the replay line %q:\n%s", want, text.String())
+		}
+	}
+
+	// A missing or doubled shard is named.
+	if _, err := MergeSweeps(shards[:2], names[:2]); err == nil || !strings.Contains(err.Error(), "shards missing: 1/3") {
+		t.Errorf("merge without shard 1: %v", err)
+	}
+	if _, err := MergeSweeps([]*Sweep{shards[0], shards[0], shards[1]}, names); err == nil || !strings.Contains(err.Error(), "given twice") {
+		t.Errorf("merge with a doubled shard: %v", err)
+	}
+}
+
+func TestSweepParallelDoesNotChangeResult(t *testing.T) {
+	opts := SweepOptions{Scenario: "crash-storm", Source: "crash-storm", Sets: smallSets, SeedSpec: "1..4", Parallel: 1}
+	one, err := RunSweep(opts, sweepRun(t, smallSets))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Parallel = 4
+	four, err := RunSweep(opts, sweepRun(t, smallSets))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(one, four) {
+		t.Error("--parallel 4 gives another sweep than --parallel 1")
+	}
+}

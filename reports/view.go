@@ -1,0 +1,184 @@
+package reports
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/tasksim/tasksim/sim"
+)
+
+// view is what report.html and report.md show, computed once so that both say the same.
+type view struct {
+	Title       string
+	Scenario    string
+	Seed        uint64
+	Description string
+	Replay      string
+	Verdict     string // PASS, FAIL or NO EXPECTATIONS
+	OK          bool
+	VerdictLine string
+	Expect      []expectRow
+	Counts      []kv
+	Detection   []quantileRow
+	Latency     []quantileRow
+	Messages    []messageRow
+	Run         []kv
+}
+
+type expectRow struct {
+	OK       bool
+	Expr     string
+	Observed string
+}
+
+type kv struct{ Key, Value, Note string }
+
+type quantileRow struct {
+	Name                          string
+	Count                         int64
+	Min, P50, P90, P99, Max, Mean string
+}
+
+type messageRow struct {
+	Type  string
+	Count int64
+	Bytes string
+	Avg   string
+}
+
+// verdict is the one-word outcome and a sentence about it.
+func verdict(s *sim.Summary) (word string, ok bool, line string) {
+	failed := 0
+	for _, e := range s.Expectations {
+		if !e.OK {
+			failed++
+		}
+	}
+	switch {
+	case len(s.Expectations) == 0:
+		return "NO EXPECTATIONS", true, "the scenario states no expectations"
+	case failed == 0:
+		return "PASS", true, fmt.Sprintf("all %d expectations hold", len(s.Expectations))
+	}
+	return "FAIL", false, fmt.Sprintf("%d of %d expectations failed", failed, len(s.Expectations))
+}
+
+// durationPath reports whether a summary path holds seconds.
+func durationPath(path string) bool {
+	if path == "virtual_duration" {
+		return true
+	}
+	return (strings.HasPrefix(path, "detection.") || strings.HasPrefix(path, "latency.")) && !strings.HasSuffix(path, ".count")
+}
+
+// observedText shows an expectation's observed value in its unit.
+func observedText(expr string, v float64) string {
+	path, _, _ := strings.Cut(strings.TrimSpace(expr), " ")
+	switch {
+	case durationPath(path):
+		return seconds(v)
+	case strings.HasSuffix(path, "_ratio"):
+		return fmt.Sprintf("%s (%.2f%%)", FormatNumber(v), 100*v)
+	}
+	return FormatNumber(v)
+}
+
+func newView(run *Run) *view {
+	s := &run.Summary
+	v := &view{
+		Title:       fmt.Sprintf("%s, seed %d", s.Scenario, s.Seed),
+		Scenario:    s.Scenario,
+		Seed:        s.Seed,
+		Description: run.Info.Description,
+	}
+	if run.Info.Source != "" {
+		v.Replay = run.Info.Replay()
+	}
+	v.Verdict, v.OK, v.VerdictLine = verdict(s)
+	for _, e := range s.Expectations {
+		v.Expect = append(v.Expect, expectRow{OK: e.OK, Expr: e.Expr, Observed: observedText(e.Expr, e.Observed)})
+	}
+	pct := func(n int64) string {
+		if s.Steps == 0 {
+			return ""
+		}
+		return fmt.Sprintf("%.2f%% of steps", 100*float64(n)/float64(s.Steps))
+	}
+	v.Counts = []kv{
+		{"steps", fmt.Sprint(s.Steps), "submitted"},
+		{"completed", fmt.Sprint(s.Completed), pct(s.Completed)},
+		{"failed", fmt.Sprint(s.Failed), pct(s.Failed)},
+		{"lost", fmt.Sprint(s.Lost), "never settled"},
+		{"attempts", fmt.Sprint(s.Attempts), fmt.Sprintf("retries: %d transport, %d component, %d recovery", s.Retries.Transport, s.Retries.Component, s.Retries.Recovery)},
+		{"timeouts", fmt.Sprint(s.Timeouts.Queue + s.Timeouts.Heartbeat + s.Timeouts.Execution), fmt.Sprintf("%d queue, %d heartbeat, %d execution", s.Timeouts.Queue, s.Timeouts.Heartbeat, s.Timeouts.Execution)},
+		{"false detections", fmt.Sprint(s.FalseDetections), "heartbeat timeouts of live, running workers"},
+		{"pause detections", fmt.Sprint(s.PauseDetections), "heartbeat timeouts of paused workers"},
+		{"missed detections", fmt.Sprint(s.MissedDetections), "crashed workers' tasks no timer failed"},
+		{"duplicate results", fmt.Sprint(s.DuplicateResults), "steps whose result was accepted twice"},
+		{"double executions", fmt.Sprint(s.DoubleExecutions), "steps run twice at the same time"},
+		{"stale results", fmt.Sprint(s.StaleResults), "an old attempt's result taken for a newer one"},
+		{"early timeouts", fmt.Sprint(s.EarlyTimeouts), "failed by an earlier attempt's deadline"},
+		{"redeliveries", fmt.Sprint(s.Redeliveries), "jetstream re-sent an unacknowledged assignment"},
+		{"answers", fmt.Sprint(s.AlreadyClaimed + s.NotFound + s.Unavailable), fmt.Sprintf("%d already claimed, %d not found, %d unavailable", s.AlreadyClaimed, s.NotFound, s.Unavailable)},
+		{"unhealthy components", fmt.Sprint(s.UnhealthyComponents), "flagged by the health tracker"},
+	}
+	qrow := func(name string, q sim.Quantiles, d *Distribution) quantileRow {
+		r := quantileRow{Name: name, Count: q.Count, Min: "–", P50: "–", P90: "–", P99: "–", Max: "–", Mean: "–"}
+		if q.Count > 0 {
+			r.Min, r.P50, r.P90, r.P99, r.Max = seconds(q.Min), seconds(q.P50), seconds(q.P90), seconds(q.P99), seconds(q.Max)
+		}
+		if d.Count > 0 {
+			r.Mean = seconds(d.Sum / float64(d.Count))
+		}
+		return r
+	}
+	l := &run.Latency
+	v.Detection = []quantileRow{
+		qrow("since last heartbeat", s.Detection.SinceLastHeartbeat, &l.Detection.SinceLastHeartbeat),
+		qrow("since crash", s.Detection.SinceCrash, &l.Detection.SinceCrash),
+	}
+	v.Latency = []quantileRow{
+		qrow("end to end", s.Latency.EndToEnd, &l.Latency.EndToEnd),
+		qrow("queue wait", s.Latency.QueueWait, &l.Latency.QueueWait),
+		qrow("execution", s.Latency.Execution, &l.Latency.Execution),
+	}
+	var types []string
+	for t := range s.Messages {
+		types = append(types, t)
+	}
+	sort.Strings(types)
+	for _, t := range types {
+		m := s.Messages[t]
+		avg := "–"
+		if m.Count > 0 {
+			avg = fmt.Sprintf("%.0f B", float64(m.Bytes)/float64(m.Count))
+		}
+		v.Messages = append(v.Messages, messageRow{Type: t, Count: m.Count, Bytes: bytesText(m.Bytes), Avg: avg})
+	}
+	v.Run = []kv{
+		{"virtual time", seconds(s.VirtualDuration), "start to the last settled step"},
+		{"detector", run.Info.Detector, "heartbeat timeout " + seconds(run.Info.HeartbeatTimeout)},
+		{"task ids", run.Info.TaskIDs, ""},
+		{"workers", fmt.Sprint(run.Info.Workers), "all pools"},
+		{"trace hash", s.TraceHash, "same scenario and seed give the same hash"},
+	}
+	if s.Perf.WallSeconds > 0 {
+		v.Run = append(v.Run, kv{"wall time", fmt.Sprintf("%.2fs", s.Perf.WallSeconds),
+			fmt.Sprintf("%d events, %.2fM events/s, %.0fx real time", s.Perf.Events, s.Perf.EventsPerSecond/1e6, s.Perf.VirtualPerWallSecond)})
+	}
+	if s.Perf.CodecNsPerMessage > 0 {
+		v.Run = append(v.Run, kv{"codec", fmt.Sprintf("%.0f ns/message", s.Perf.CodecNsPerMessage),
+			fmt.Sprintf("encode %.0f, decode %.0f ns; %.0f MB/s", s.Perf.CodecEncodeNsPerMsg, s.Perf.CodecDecodeNsPerMsg, s.Perf.CodecMBPerSecond)})
+	}
+	return v
+}
+
+// plotCaptions say in a line what each plot is for.
+var plotCaptions = map[string]string{
+	PlotInFlight:           "Steps submitted and not yet settled, over virtual time; fault windows shaded.",
+	PlotThroughput:         "Steps settled per virtual second; fault windows shaded.",
+	PlotDetectionHistogram: "How long after its last heartbeat each task was failed by the heartbeat timer.",
+	PlotDetectionCDF:       "Detection latency since the last heartbeat (solid) and since the crash (dashed).",
+	PlotEndToEndCDF:        "Submission to final result, retries included, on a log axis.",
+}
