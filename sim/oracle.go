@@ -129,8 +129,12 @@ func (o *oracle) received(m *model.Message) {}
 
 func (o *oracle) faultWindow(i int, f *FaultConfig, now time.Duration) {
 	end := now + f.For
-	if f.Kind == FaultOrchestratorRestart {
+	switch f.Kind {
+	case FaultOrchestratorRestart:
 		end = now + f.Downtime
+	case FaultCrash:
+		// A crash with a restart is down for a window; without one it is an instant.
+		end = now + f.RestartAfter
 	}
 	o.timeline.Faults = append(o.timeline.Faults, FaultWindow{Kind: string(f.Kind), Start: now.Seconds(), End: end.Seconds()})
 }
