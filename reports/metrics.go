@@ -10,6 +10,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
+
+	"github.com/tasksim/tasksim/sim"
 )
 
 // MetricsFile is the Prometheus text exposition of a run in its out directory.
@@ -43,14 +45,51 @@ func Metrics(run *Run) (*prometheus.Registry, error) {
 	c.histogram("tasksim_detection_since_crash_seconds",
 		"For tasks whose worker had really crashed: time from the crash to the failure, in virtual seconds.", &l.Detection.SinceCrash)
 
-	c.counter("tasksim_task_queue_timeout_total", "Tasks failed by the queue timer (no first heartbeat in time).", s.Timeouts.Queue)
-	c.counter("tasksim_task_heartbeat_timeout_total", "Tasks failed by the heartbeat timer (crash detection).", s.Timeouts.Heartbeat)
-	c.counter("tasksim_task_execution_timeout_total", "Tasks failed by the execution-time cap.", s.Timeouts.Execution)
-	c.counter("tasksim_task_success_total", "Steps that completed successfully.", s.Completed)
-	c.counter("tasksim_task_failure_total", "Steps that failed for good (retry budget spent or a non-retriable error).", s.Failed)
-	c.counter("tasksim_component_unhealthy_total", "Times a component was flagged unhealthy by the health tracker.", s.UnhealthyComponents)
-	c.counterVec("tasksim_step_retries_total", "Assignments made beyond each step's first, by why they were made.", "reason",
-		[]string{"transport_error", "component_error", "recovery"}, []int64{s.Retries.Transport, s.Retries.Component, s.Retries.Recovery})
+	if cs := run.Info.Components; len(cs) > 0 {
+		// The reference labels these by component; the summary holds their sums.
+		per := func(f func(c *sim.ComponentStats) int64) ([]string, []int64) {
+			names, vs := make([]string, len(cs)), make([]int64, len(cs))
+			for i := range cs {
+				names[i], vs[i] = cs[i].Component, f(&cs[i])
+			}
+			return names, vs
+		}
+		perComponent := func(name, help string, f func(c *sim.ComponentStats) int64) {
+			names, vs := per(f)
+			c.counterVec(name, help, "component", names, vs)
+		}
+		perComponent("tasksim_task_queue_timeout_total", "Tasks failed by the queue timer (no first heartbeat in time).", func(c *sim.ComponentStats) int64 { return c.QueueTimeouts })
+		perComponent("tasksim_task_heartbeat_timeout_total", "Tasks failed by the heartbeat timer (crash detection).", func(c *sim.ComponentStats) int64 { return c.HeartbeatTimeouts })
+		perComponent("tasksim_task_execution_timeout_total", "Tasks failed by the execution-time cap.", func(c *sim.ComponentStats) int64 { return c.ExecutionTimeouts })
+		perComponent("tasksim_task_success_total", "Steps that completed successfully.", func(c *sim.ComponentStats) int64 { return c.Success })
+		perComponent("tasksim_task_failure_total", "Steps that failed for good (retry budget spent or a non-retriable error).", func(c *sim.ComponentStats) int64 { return c.Failure })
+		perComponent("tasksim_component_unhealthy_total", "Times a component was flagged unhealthy by the health tracker.", func(c *sim.ComponentStats) int64 { return c.Unhealthy })
+		retries := prometheus.NewDesc("tasksim_step_retries_total", "Assignments made beyond each step's first, by why they were made.", []string{"component", "reason"}, nil)
+		exhausted := prometheus.NewDesc("tasksim_step_retries_exhausted_total", "Steps that failed because a retry budget ran out, by budget.", []string{"component", "reason"}, nil)
+		for i := range cs {
+			k := &cs[i]
+			for _, r := range []struct {
+				d      *prometheus.Desc
+				reason string
+				v      int64
+			}{
+				{retries, "transport_error", k.RetriesTransport}, {retries, "component_error", k.RetriesComponent}, {retries, "recovery", k.RetriesRecovery},
+				{exhausted, "transport_error", k.ExhaustedTransport}, {exhausted, "component_error", k.ExhaustedComponent},
+			} {
+				c.add(prometheus.NewConstMetric(r.d, prometheus.CounterValue, float64(r.v), k.Component, r.reason))
+			}
+		}
+	} else {
+		// A run saved without the breakdown: totals only.
+		c.counter("tasksim_task_queue_timeout_total", "Tasks failed by the queue timer (no first heartbeat in time).", s.Timeouts.Queue)
+		c.counter("tasksim_task_heartbeat_timeout_total", "Tasks failed by the heartbeat timer (crash detection).", s.Timeouts.Heartbeat)
+		c.counter("tasksim_task_execution_timeout_total", "Tasks failed by the execution-time cap.", s.Timeouts.Execution)
+		c.counter("tasksim_task_success_total", "Steps that completed successfully.", s.Completed)
+		c.counter("tasksim_task_failure_total", "Steps that failed for good (retry budget spent or a non-retriable error).", s.Failed)
+		c.counter("tasksim_component_unhealthy_total", "Times a component was flagged unhealthy by the health tracker.", s.UnhealthyComponents)
+		c.counterVec("tasksim_step_retries_total", "Assignments made beyond each step's first, by why they were made.", "reason",
+			[]string{"transport_error", "component_error", "recovery"}, []int64{s.Retries.Transport, s.Retries.Component, s.Retries.Recovery})
+	}
 	c.counter("tasksim_steps_total", "Steps submitted.", s.Steps)
 	c.counter("tasksim_task_attempts_total", "Task assignments made, first attempts and retries.", s.Attempts)
 
@@ -77,8 +116,18 @@ func Metrics(run *Run) (*prometheus.Registry, error) {
 	c.counterVec("tasksim_message_bytes_total", "Encoded bytes of protobuf messages sent, by message type.", "type", types, sizes)
 
 	// The run's end state stands in for the gauges a live orchestrator would be scraped for.
-	c.gauge("tasksim_queue_depth", "Steps submitted but not settled when the run ended (queued or executing).", float64(s.Lost))
-	c.gauge("tasksim_queue_connected_workers", "Worker processes the scenario runs (all pools).", float64(run.Info.Workers))
+	if ps := run.Info.Pools; len(ps) > 0 {
+		depth := prometheus.NewDesc("tasksim_queue_depth", "Assignments waiting in the queue when the run ended, by queue (pool).", []string{"queue"}, nil)
+		connected := prometheus.NewDesc("tasksim_queue_connected_workers", "Workers connected to the queue when the run ended, by queue (pool).", []string{"queue"}, nil)
+		for _, p := range ps {
+			c.add(prometheus.NewConstMetric(depth, prometheus.GaugeValue, float64(p.QueueDepth), p.Pool))
+			c.add(prometheus.NewConstMetric(connected, prometheus.GaugeValue, float64(p.ConnectedWorkers), p.Pool))
+		}
+	} else {
+		c.gauge("tasksim_queue_depth", "Steps submitted but not settled when the run ended (queued or executing).", float64(s.Lost))
+		c.gauge("tasksim_queue_connected_workers", "Worker processes the scenario runs (all pools).", float64(run.Info.Workers))
+	}
+	c.gauge("tasksim_steps_unsettled", "Steps submitted but not settled when the run ended.", float64(s.Lost))
 	c.gauge("tasksim_virtual_duration_seconds", "Virtual time from start to the last settled step.", s.VirtualDuration)
 
 	if c.err != nil {

@@ -46,6 +46,9 @@ type Info struct {
 	HeartbeatTimeout float64  `json:"heartbeat_timeout"`
 	TaskIDs          string   `json:"task_ids"`
 	Workers          int64    `json:"workers"`
+	// Components and Pools break the run down the way the reference labels its metrics.
+	Components []sim.ComponentStats `json:"components,omitempty"`
+	Pools      []sim.PoolStats      `json:"pools,omitempty"`
 }
 
 // Replay is the command line that reproduces the run.
@@ -103,6 +106,8 @@ func NewRun(cfg *sim.Config, res *sim.Result, source string, sets []string) *Run
 	for _, p := range cfg.Workers {
 		r.Info.Workers += int64(p.Count)
 	}
+	r.Info.Components = res.Metrics.Components
+	r.Info.Pools = res.Metrics.Pools
 	r.Latency.Detection.SinceLastHeartbeat = FromRecorder(res.DetectionSinceLastHeartbeat)
 	r.Latency.Detection.SinceCrash = FromRecorder(res.DetectionSinceCrash)
 	r.Latency.Latency.EndToEnd = FromRecorder(res.EndToEnd)

@@ -42,6 +42,7 @@ type oracle struct {
 
 	timeline       Timeline
 	pendingSubmits []model.StepSpec
+	components     []ComponentStats
 }
 
 type stepTruth struct {
@@ -94,7 +95,25 @@ func newOracle(cfg *Config) *oracle {
 		queueWait:          latency.New(),
 		execution:          latency.New(),
 		timeline:           newTimeline(),
+		components:         componentStats(cfg),
 	}
+}
+
+func componentStats(cfg *Config) []ComponentStats {
+	cs := make([]ComponentStats, len(cfg.Components))
+	for i, c := range cfg.Components {
+		cs[i].Component = c.Path
+	}
+	return cs
+}
+
+// component returns the per-component counts of an event's component, or a scratch
+// value for events without one.
+func (o *oracle) component(c int32) *ComponentStats {
+	if c >= 0 && int(c) < len(o.components) {
+		return &o.components[c]
+	}
+	return &ComponentStats{}
 }
 
 func (o *oracle) totalSteps() int64 {
@@ -188,13 +207,17 @@ func (o *oracle) observe(now time.Duration, e *model.Event, w *world) {
 	switch e.Kind {
 	case model.EvDispatched:
 		o.attempts++
+		cs := o.component(e.Component)
 		switch e.Reason {
 		case model.DispatchTransport:
 			o.retries.Transport++
+			cs.RetriesTransport++
 		case model.DispatchComponent:
 			o.retries.Component++
+			cs.RetriesComponent++
 		case model.DispatchRecovery:
 			o.retries.Recovery++
+			cs.RetriesRecovery++
 			// Recovery re-dispatches what a crash orphaned: no timer will fail it now.
 			delete(o.orphans, e.Step)
 		}
@@ -246,11 +269,22 @@ func (o *oracle) observe(now time.Duration, e *model.Event, w *world) {
 		o.settled++
 		o.lastSettle = now
 		o.timeline.settle(now)
+		cs := o.component(e.Component)
 		if e.Reason == model.SettledCompleted {
 			o.completed++
+			cs.Success++
 			o.endToEnd.Record(now - st.submitted)
 		} else {
 			o.failed++
+			cs.Failure++
+			switch e.ErrorCode {
+			case model.ErrTimeout, model.ErrUnreachable:
+				cs.ExhaustedTransport++
+			case model.ErrComponentFailed, model.ErrResourceUnavailable:
+				if o.cfg.Components[e.Component].Retriable {
+					cs.ExhaustedComponent++
+				}
+			}
 		}
 		o.settledBits.set(e.Step)
 		if st.accepted >= 2 {
@@ -263,6 +297,7 @@ func (o *oracle) observe(now time.Duration, e *model.Event, w *world) {
 		delete(o.orphans, e.Step)
 	case model.EvUnhealthy:
 		o.unhealthy++
+		o.component(e.Component).Unhealthy++
 	case model.EvExecStarted:
 		m := o.running[e.Node]
 		if m == nil {
@@ -321,13 +356,17 @@ func (o *oracle) timedOut(now time.Duration, e *model.Event, w *world) {
 		// Any timer failing a crash-orphaned task counts as its detection.
 		delete(o.orphans, e.Step)
 	}
+	cs := o.component(e.Component)
 	switch e.Reason {
 	case model.TimeoutQueue:
 		o.timeouts.Queue++
+		cs.QueueTimeouts++
 	case model.TimeoutExecution:
 		o.timeouts.Execution++
+		cs.ExecutionTimeouts++
 	case model.TimeoutHeartbeat:
 		o.timeouts.Heartbeat++
+		cs.HeartbeatTimeouts++
 		o.sinceLastHeartbeat.Record(now - e.LastSeen)
 		if orphaned {
 			o.sinceCrash.Record(now - orph.crashAt)
@@ -428,6 +467,6 @@ func (o *oracle) result(w *world) *Result {
 		EndToEnd:                    o.endToEnd,
 		QueueWait:                   o.queueWait,
 		Execution:                   o.execution,
-		Metrics:                     RunMetrics{DuplicateDeliveries: o.duplicateDeliveries},
+		Metrics:                     RunMetrics{DuplicateDeliveries: o.duplicateDeliveries, Components: o.components, Pools: w.poolStats()},
 	}
 }

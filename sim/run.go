@@ -652,3 +652,20 @@ func (w *world) traceEvent(kind string, node model.NodeID, task uint64, attempt 
 		w.tw.Write(int64(w.now), kind, int32(node), task, attempt, msg, n)
 	}
 }
+
+// poolStats reads each pool's queue gauges from whichever node holds the queue.
+func (w *world) poolStats() []PoolStats {
+	ps := make([]PoolStats, len(w.cfg.Workers))
+	for i, p := range w.cfg.Workers {
+		ps[i].Pool = p.Pool
+		switch {
+		case w.queue != nil:
+			ps[i].QueueDepth = int64(w.queue.QueueDepth(int32(i)))
+			ps[i].ConnectedWorkers = int64(w.queue.ConnectedWorkers(int32(i)))
+		case !w.orchDown:
+			ps[i].QueueDepth = int64(w.orch.QueueDepth(int32(i)))
+			ps[i].ConnectedWorkers = int64(w.orch.ConnectedWorkers(int32(i)))
+		}
+	}
+	return ps
+}

@@ -289,3 +289,27 @@ func TestTraceMatchesTheRun(t *testing.T) {
 		t.Fatalf("trace hash with --trace %s, without %s", res.Summary.TraceHash, plain.TraceHash)
 	}
 }
+
+// TestComponentBreakdownAddsUp checks that the per-component counts behind the labelled
+// metrics sum to the summary's totals.
+func TestComponentBreakdownAddsUp(t *testing.T) {
+	res := run(t, load(t, "default"))
+	s := res.Summary
+	var sum sim.ComponentStats
+	for _, c := range res.Metrics.Components {
+		sum.Success += c.Success
+		sum.Failure += c.Failure
+		sum.QueueTimeouts += c.QueueTimeouts
+		sum.HeartbeatTimeouts += c.HeartbeatTimeouts
+		sum.RetriesTransport += c.RetriesTransport
+		sum.RetriesComponent += c.RetriesComponent
+	}
+	if sum.Success != s.Completed || sum.Failure != s.Failed || sum.QueueTimeouts != s.Timeouts.Queue ||
+		sum.HeartbeatTimeouts != s.Timeouts.Heartbeat || sum.RetriesTransport != s.Retries.Transport ||
+		sum.RetriesComponent != s.Retries.Component {
+		t.Fatalf("component sums %+v do not match summary %+v", sum, s)
+	}
+	if len(res.Metrics.Pools) != 2 || res.Metrics.Pools[0].ConnectedWorkers != 40 || res.Metrics.Pools[1].ConnectedWorkers != 20 {
+		t.Fatalf("pools %+v, want python 40 and rust 20 connected", res.Metrics.Pools)
+	}
+}

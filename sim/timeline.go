@@ -21,9 +21,37 @@ type FaultWindow struct {
 	End   float64 `json:"end"`
 }
 
-// RunMetrics are counts beyond the summary that metrics export.
+// RunMetrics are counts beyond the summary that metrics export, broken down the way the
+// reference orchestrator labels its metrics.
 type RunMetrics struct {
 	DuplicateDeliveries int64
+	// Components holds per-component counts, in the scenario's order.
+	Components []ComponentStats `json:"components"`
+	// Pools holds each pool's queue gauges at the end of the run, in the scenario's order.
+	Pools []PoolStats `json:"pools"`
+}
+
+// ComponentStats counts one component's steps and tasks.
+type ComponentStats struct {
+	Component          string `json:"component"`
+	Success            int64  `json:"success"`
+	Failure            int64  `json:"failure"`
+	QueueTimeouts      int64  `json:"queue_timeouts"`
+	HeartbeatTimeouts  int64  `json:"heartbeat_timeouts"`
+	ExecutionTimeouts  int64  `json:"execution_timeouts"`
+	RetriesTransport   int64  `json:"retries_transport"`
+	RetriesComponent   int64  `json:"retries_component"`
+	RetriesRecovery    int64  `json:"retries_recovery"`
+	ExhaustedTransport int64  `json:"retries_exhausted_transport"`
+	ExhaustedComponent int64  `json:"retries_exhausted_component"`
+	Unhealthy          int64  `json:"unhealthy"`
+}
+
+// PoolStats are one pool's queue gauges.
+type PoolStats struct {
+	Pool             string `json:"pool"`
+	QueueDepth       int64  `json:"queue_depth"`
+	ConnectedWorkers int64  `json:"connected_workers"`
 }
 
 // maxBuckets bounds a timeline's length: long runs merge buckets.
