@@ -63,6 +63,7 @@ func defaultConfig() sim.Config {
 			TaskIDs:        sim.TaskIDsReuse,
 			Discovery:      true,
 			UnhealthyAfter: 5,
+			RecoveryTime:   time.Second,
 		},
 		Network: sim.NetworkConfig{
 			Latency:    sim.Dist{Kind: sim.DistLognormal, Median: time.Millisecond, P99: 10 * time.Millisecond},

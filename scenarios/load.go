@@ -138,7 +138,7 @@ func (d *decoder) decode(root *yaml.Node) *sim.Config {
 
 var orchestratorKeys = []string{"detector", "heartbeat_timeout", "heartbeat_interval", "queue_timeout",
 	"execution_timeout", "max_transport_retries", "max_component_retries", "backoff", "task_ids",
-	"discovery", "unhealthy_after"}
+	"discovery", "unhealthy_after", "scan_duration", "recovery_time"}
 
 func (d *decoder) orchestrator(n *yaml.Node, o *sim.OrchestratorConfig) {
 	f, ok := d.mapping(n, "orchestrator", orchestratorKeys...)
@@ -168,6 +168,12 @@ func (d *decoder) orchestrator(n *yaml.Node, o *sim.OrchestratorConfig) {
 		o.Discovery = disc == "on_connect"
 	}
 	parse(f, "unhealthy_after", &o.UnhealthyAfter, intIn(1, 1_000_000))
+	parse(f, "scan_duration", &o.ScanDuration, parseDuration)
+	if o.ScanDuration >= o.HeartbeatTimeout {
+		d.errPath(f.at("scan_duration"), "%s is not less than heartbeat_timeout %s (a scan must end before the next begins)",
+			formatDuration(o.ScanDuration), formatDuration(o.HeartbeatTimeout))
+	}
+	parse(f, "recovery_time", &o.RecoveryTime, parseDuration)
 }
 
 func (d *decoder) backoff(n *yaml.Node, b *sim.BackoffConfig) {

@@ -258,7 +258,7 @@ func TestSetErrors(t *testing.T) {
 		want string
 	}{
 		{"faults[0].crash.fraction=1.4", "--set faults[0].crash.fraction=1.4: faults[0].crash.fraction: 1.4 is not in [0, 1]"},
-		{"orchestrator.detecter=deadline", "--set orchestrator.detecter=deadline: orchestrator.detecter: unknown key (did you mean detector?); allowed: detector, heartbeat_timeout, heartbeat_interval, queue_timeout, execution_timeout, max_transport_retries, max_component_retries, backoff, task_ids, discovery, unhealthy_after"},
+		{"orchestrator.detecter=deadline", "--set orchestrator.detecter=deadline: orchestrator.detecter: unknown key (did you mean detector?); allowed: detector, heartbeat_timeout, heartbeat_interval, queue_timeout, execution_timeout, max_transport_retries, max_component_retries, backoff, task_ids, discovery, unhealthy_after, scan_duration, recovery_time"},
 		{"orchestrator.detector=fast", `--set orchestrator.detector=fast: orchestrator.detector: "fast" is not one of scan, deadline`},
 		{"workers[0].count=x", `--set workers[0].count=x: workers[0].count: "x" is not a whole number`},
 		{"faults[3].at=1s", "--set faults[3].at=1s: faults[3]: index 3 is out of range: faults has 1 entries (use [1] to add one)"},
@@ -388,6 +388,7 @@ func TestDefaults(t *testing.T) {
 			TaskIDs:             sim.TaskIDsReuse,
 			Discovery:           true,
 			UnhealthyAfter:      5,
+			RecoveryTime:        time.Second,
 		},
 		Network: sim.NetworkConfig{
 			Latency:    sim.Dist{Kind: sim.DistLognormal, Median: time.Millisecond, P99: 10 * time.Millisecond},

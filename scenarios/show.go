@@ -44,6 +44,8 @@ func Show(cfg *sim.Config) []byte {
 			"task_ids", word(string(o.TaskIDs)),
 			"discovery", word(discovery),
 			"unhealthy_after", plain(strconv.Itoa(o.UnhealthyAfter)),
+			"scan_duration", dur(o.ScanDuration),
+			"recovery_time", dur(o.RecoveryTime),
 		),
 		"network", block(
 			"latency", showDist(cfg.Network.Latency),

@@ -49,6 +49,11 @@ type OrchestratorConfig struct {
 	TaskIDs             TaskIDs
 	Discovery           bool // on_connect = true, off = false
 	UnhealthyAfter      int
+	// ScanDuration and RecoveryTime are tasksim's additions to the format: how long one
+	// scan of the scan detector takes (heartbeats landing during it are wiped, hazard 2),
+	// and how long a run's recovery takes after an orchestrator restart.
+	ScanDuration time.Duration
+	RecoveryTime time.Duration
 }
 
 // BackoffKind names a retry backoff schedule.

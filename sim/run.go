@@ -305,7 +305,8 @@ func orchestratorConfig(cfg *Config, node, queue model.NodeID) model.Orchestrato
 		PerAttemptIDs:  o.TaskIDs == TaskIDsPerAttempt,
 		Discovery:      o.Discovery,
 		UnhealthyAfter: o.UnhealthyAfter,
-		RecoveryTime:   time.Second,
+		RecoveryTime:   o.RecoveryTime,
+		ScanDuration:   o.ScanDuration,
 	}
 	if o.Detector == DetectorDeadline {
 		mc.Detector = model.DetectorDeadline
