@@ -165,7 +165,6 @@ func (w *world) orchestratorDown(f *FaultConfig) error {
 	w.orch.Crash()
 	w.orchDown = true
 	w.orchGen++
-	w.oracle.orchestratorCrashed(w.now)
 	w.push(w.now+f.Downtime, event{kind: evOrchestratorUp})
 	return nil
 }

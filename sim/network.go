@@ -146,7 +146,6 @@ func (w *world) deliver(slot uint32) error {
 		if p == nil {
 			return fmt.Errorf("message %v to unknown node %d", m.Type, to)
 		}
-		w.oracle.received(&m)
 		p.w.Receive(w.now, m, &w.out)
 	}
 	return w.apply(to)

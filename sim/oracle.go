@@ -142,10 +142,6 @@ func (o *oracle) message(t model.MsgType, n int) {
 	o.messages[t].Bytes += int64(n)
 }
 
-func (o *oracle) workerStarted(p *proc) {}
-
-func (o *oracle) received(m *model.Message) {}
-
 func (o *oracle) faultWindow(i int, f *FaultConfig, now time.Duration) {
 	end := now + f.For
 	switch f.Kind {
@@ -177,8 +173,6 @@ func (o *oracle) crashed(p *proc, now time.Duration) {
 	}
 	delete(o.running, p.node)
 }
-
-func (o *oracle) orchestratorCrashed(now time.Duration) {}
 
 func (o *oracle) endExec(step model.StepID) {
 	if st := o.steps[step]; st != nil && st.active > 0 {

@@ -460,7 +460,6 @@ func (w *world) startWorker(pool int32, index int) error {
 	})
 	w.procs = append(w.procs, p)
 	s.current = p
-	w.oracle.workerStarted(p)
 	w.hash.Event(int64(w.now), uint8(evWorkerStart), int32(node), 0, 0, 0, nil)
 	w.out.Reset()
 	p.w.Start(w.now, &w.out)
