@@ -28,6 +28,9 @@ func (e *exitError) Unwrap() error { return e.err }
 // badInput marks err as the user's input being wrong (exit 2).
 func badInput(err error) error { return &exitError{code: exitBadInput, err: err} }
 
+// failed marks err as a check that did not hold (exit 1).
+func failed(err error) error { return &exitError{code: exitFailed, err: err} }
+
 // Main runs the CLI and returns its exit code. Tests call it in-process.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root := newRoot(stdin, stdout, stderr)
@@ -64,6 +67,6 @@ and reports whether every crash was detected in time and what the protobuf codec
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return badInput(fmt.Errorf("%s: %w (see '%s --help')", c.CommandPath(), err, c.CommandPath()))
 	})
-	root.AddCommand(newRunCmd(), newScenariosCmd(), newCodecCmd(), newPlotCmd(), newSweepCmd(), newCheckCmd())
+	root.AddCommand(newRunCmd(), newScenariosCmd(), newCodecCmd(), newPlotCmd(), newSweepCmd(), newCheckCmd(), newBenchCmd())
 	return root
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/tasksim/tasksim/model/stepflowpb"
 	"github.com/tasksim/tasksim/model/wire"
@@ -129,11 +130,46 @@ func TestEncodeAllocatesNothing(t *testing.T) {
 	}
 }
 
-func TestDecodeAllocsHeartbeatResponse(t *testing.T) {
+// In steady state decoding the sample messages allocates nothing: heartbeats by hand, the
+// Value-carrying messages from the Codec's slabs, the rest by the generated code.
+func TestDecodeAllocatesNothing(t *testing.T) {
 	c := wire.NewCodec()
-	b, _ := proto.Marshal(wire.SampleMessages(0).TaskHeartbeatResponse)
-	if n := testing.AllocsPerRun(50, func() { _, _ = c.DecodeTaskHeartbeatResponse(b) }); n != 0 {
-		t.Errorf("%v allocs per heartbeat response decode, want 0", n)
+	for _, p := range []int{512, 16384} {
+		for _, m := range wire.SampleMessages(p).All() {
+			in, _ := proto.Marshal(m)
+			if _, err := wireDecode(c, m, in); err != nil { // grows the slabs
+				t.Fatal(err)
+			}
+			if n := testing.AllocsPerRun(20, func() { _, _ = wireDecode(c, m, in) }); n != 0 {
+				t.Errorf("%s: %v allocs per decode, want 0", describe(m), n)
+			}
+			got, err := wireDecode(c, m, in)
+			if err != nil || !proto.Equal(got, m) {
+				t.Fatalf("%s: decodes to a different message (err %v)", describe(m), err)
+			}
+		}
+	}
+}
+
+// Decodes reuse the Codec's nodes: one decode must leave nothing behind in the next,
+// whether the next is smaller, larger, or takes the general path.
+func TestDecodeReusesCleanly(t *testing.T) {
+	c := wire.NewCodec()
+	var seq []proto.Message
+	for _, p := range []int{16384, 512, 0, 16384} {
+		seq = append(seq, wire.SampleMessages(p).TaskAssignment, wire.SampleMessages(p).CompleteTaskRequest)
+	}
+	seq = append(seq, variety()...)
+	seq = append(seq, wire.SampleMessages(512).TaskAssignment, wire.SampleMessages(512).CompleteTaskRequest)
+	for _, m := range seq {
+		in, _ := proto.Marshal(m)
+		got, err := wireDecode(c, m, in)
+		if err != nil {
+			t.Fatalf("%s: %v", describe(m), err)
+		}
+		if !proto.Equal(got, m) {
+			t.Fatalf("%s: decoded after others, differs:\n got %v\nwant %v", describe(m), got, m)
+		}
 	}
 }
 
@@ -213,5 +249,37 @@ func TestStats(t *testing.T) {
 	}
 	if (wire.Stats{}).NsPerMessage() != 0 || (wire.Stats{}).MBPerSecond() != 0 {
 		t.Fatal("empty stats should report 0")
+	}
+}
+
+// The Codec reads unknown fields at an offset found by reflection; this pins that the
+// offset was found (else it would silently take the slower path) and is right.
+func TestUnknownFieldsReachable(t *testing.T) {
+	for _, m := range []proto.Message{&stepflowpb.PullTasksRequest{}, &stepflowpb.TaskHeartbeatRequest{},
+		&stepflowpb.TaskHeartbeatResponse{}, &stepflowpb.CompleteTaskResponse{},
+		&stepflowpb.TaskAssignment{Task: &stepflowpb.TaskAssignment_Execute{Execute: &stepflowpb.ComponentExecuteRequest{}}},
+		&stepflowpb.CompleteTaskRequest{Result: &stepflowpb.CompleteTaskRequest_Error{Error: &stepflowpb.TaskError{}}},
+		&stepflowpb.CompleteTaskRequest{Result: &stepflowpb.CompleteTaskRequest_Response{Response: &stepflowpb.ComponentExecuteResponse{}}},
+	} {
+		// Field 1000, varint 1, on the message and on its nested stepflow message.
+		raw := []byte{0xc0, 0x3e, 0x01}
+		m.ProtoReflect().SetUnknown(raw)
+		m.ProtoReflect().Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+			if fd.Message() != nil {
+				v.Message().SetUnknown(raw)
+			}
+			return true
+		})
+		got, err := wire.NewCodec().Encode(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := proto.MarshalOptions{Deterministic: true}.Marshal(m)
+		if !bytes.Equal(got, want) || bytes.Count(got, raw) == 0 {
+			t.Errorf("%T: unknown fields lost: got %x, want %x", m, got, want)
+		}
+	}
+	if !wire.UnknownOffsetsFound() {
+		t.Error("an unknownFields offset was not found; the Codec falls back to ProtoReflect")
 	}
 }

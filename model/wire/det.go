@@ -1,8 +1,8 @@
 package wire
 
 import (
+	"cmp"
 	"encoding/binary"
-	"fmt"
 	"math"
 	"slices"
 
@@ -12,276 +12,466 @@ import (
 	pb "github.com/tasksim/tasksim/model/stepflowpb"
 )
 
-// This file is vtprotobuf's MarshalToSizedBufferVT for the two messages that hold maps
-// (ComponentExecuteRequest.path_params, and google.protobuf.Struct inside every Value),
-// with one change: map entries are written in sorted key order. The generated code ranges
-// over the Go map, so its bytes differ from run to run, and the trace hash covers message
-// bytes. Fields are also written in protobuf-go's order (fields outside a oneof by number,
-// then the oneof, then unknown fields; the generated code puts a oneof among the others),
-// so the output is byte-identical to proto.MarshalOptions{Deterministic: true} and a
-// switch between the two leaves trace hashes unchanged. Map-free submessages use the
-// generated code.
+// This file encodes the two messages that hold maps (TaskAssignment, through
+// ComponentExecuteRequest.path_params, and CompleteTaskRequest, through the
+// google.protobuf.Struct inside every Value). vtprotobuf's generated code ranges over the
+// Go maps, so its bytes differ from run to run; the trace hash covers message bytes.
 //
-// Like the generated code, it writes backwards from the end of a buffer sized by SizeVT,
-// so nested lengths come from what was written and no submessage is sized twice. It
-// skips unknown fields inside Value/Struct/ListValue because vtprotobuf's SizeVT and
-// Unmarshal for those well-known types ignore them too; the sizes must agree.
+// It runs two passes in the same order. The size pass ranges over each map once,
+// collecting its entries into a stack of sorted pairs, and records the size of every
+// Value, Struct and ListValue in pre-order; the write pass appends forward, taking sizes
+// and pairs from those stacks in the same order. So each map is ranged once and never
+// looked up (the generated code ranges twice, in SizeVT and in the marshal), and nothing
+// is allocated once the stacks have grown.
+//
+// Fields are written in protobuf-go's order (fields outside a oneof by number, then the
+// oneof, then unknown fields), so the output is byte-identical to
+// proto.MarshalOptions{Deterministic: true}, and switching between the two leaves trace
+// hashes unchanged. Unknown fields inside Value/Struct/ListValue are not written, as
+// vtprotobuf (which cannot reach them) does not write them either. Map-free submessages
+// use the generated code.
 
-// encoder holds the scratch of the sorted-map writer. keys is a stack: each Struct
-// pushes its keys above its parent's, sorts its own range, and pops them when done, so
-// one slice serves any nesting depth without allocating once it has grown.
+type entry struct {
+	pre uint64 // the key's first 8 bytes, big-endian: most comparisons end here
+	k   string
+	v   *structpb.Value
+}
+
+func keyPrefix(k string) uint64 {
+	if len(k) >= 8 {
+		// The compiler turns this into one load and a byte swap.
+		return uint64(k[0])<<56 | uint64(k[1])<<48 | uint64(k[2])<<40 | uint64(k[3])<<32 |
+			uint64(k[4])<<24 | uint64(k[5])<<16 | uint64(k[6])<<8 | uint64(k[7])
+	}
+	var p uint64
+	for i := 0; i < len(k); i++ {
+		p |= uint64(k[i]) << (56 - 8*i)
+	}
+	return p
+}
+
+func lessEntry(a, b *entry) bool {
+	if a.pre != b.pre {
+		return a.pre < b.pre
+	}
+	return a.k < b.k
+}
+
+// sortEntries sorts by key. Structs are small (a handful of fields), where an insertion
+// sort on prefixes beats slices.SortFunc, whose comparison calls were a quarter of the
+// encode; large ones take the general sort.
+func sortEntries(es []entry) {
+	if len(es) > 24 {
+		slices.SortFunc(es, func(a, b entry) int {
+			if a.pre != b.pre {
+				return cmp.Compare(a.pre, b.pre)
+			}
+			return cmp.Compare(a.k, b.k)
+		})
+		return
+	}
+	for i := 1; i < len(es); i++ {
+		for j := i; j > 0 && lessEntry(&es[j], &es[j-1]); j-- {
+			es[j], es[j-1] = es[j-1], es[j]
+		}
+	}
+}
+
+type param struct{ k, v string }
+
+// encoder holds the scratch of the two passes; see the comment above.
 type encoder struct {
-	keys []string
+	sizes  []int
+	pairs  []entry
+	params []param
+	si, pi int // read positions of the write pass
 }
 
-func putString(b []byte, i int, tag byte, s string) int {
-	i -= len(s)
-	copy(b[i:], s)
-	i = protohelpers.EncodeVarint(b, i, uint64(len(s)))
-	i--
-	b[i] = tag
-	return i
+func (e *encoder) reset() {
+	e.sizes = e.sizes[:0]
+	// Drop the references so the scratch does not keep the last message alive.
+	clear(e.pairs)
+	e.pairs = e.pairs[:0]
+	clear(e.params)
+	e.params = e.params[:0]
+	e.si, e.pi = 0, 0
 }
 
-// putLen writes the length prefix and tag of a submessage already written at b[i:end].
-func putLen(b []byte, i, end int, tag byte) int {
-	i = protohelpers.EncodeVarint(b, i, uint64(end-i))
-	i--
-	b[i] = tag
-	return i
+func sov(x int) int { return protohelpers.SizeOfVarint(uint64(x)) }
+
+// lenField is the encoded size of a length-delimited field with a 1-byte tag.
+func lenField(n int) int {
+	if uint(n) < 0x80 {
+		return n + 2
+	}
+	return 1 + sov(n) + n
 }
 
-func putUnknown(b []byte, i int, raw []byte) int {
-	i -= len(raw)
-	copy(b[i:], raw)
-	return i
+func appendVarint(b []byte, v uint64) []byte {
+	for v >= 0x80 {
+		b = append(b, byte(v)|0x80)
+		v >>= 7
+	}
+	return append(b, byte(v))
 }
 
-// vtSized is what the generated code offers for a map-free message.
+func appendString(b []byte, tag byte, s string) []byte {
+	b = append(b, tag)
+	if len(s) < 0x80 {
+		b = append(b, byte(len(s)))
+	} else {
+		b = appendVarint(b, uint64(len(s)))
+	}
+	return append(b, s...)
+}
+
+func appendLen(b []byte, tag byte, n int) []byte {
+	b = append(b, tag)
+	if n < 0x80 {
+		return append(b, byte(n))
+	}
+	return appendVarint(b, uint64(n))
+}
+
+// vtSized is the generated code of a map-free message.
 type vtSized interface {
+	SizeVT() int
 	MarshalToSizedBufferVT([]byte) (int, error)
 }
 
-func putVT(b []byte, i int, tag byte, m vtSized) (int, error) {
-	n, err := m.MarshalToSizedBufferVT(b[:i])
-	if err != nil {
-		return 0, err
+// appendVT appends m, whose size is n, with the generated code (it writes backwards into
+// exactly n bytes, which the size pass reserved in b's capacity).
+func appendVT(b []byte, m vtSized, n int) ([]byte, error) {
+	end := len(b) + n
+	if _, err := m.MarshalToSizedBufferVT(b[len(b):end]); err != nil {
+		return nil, err
 	}
-	i -= n
-	i = protohelpers.EncodeVarint(b, i, uint64(n))
-	i--
-	b[i] = tag
-	return i, nil
+	return b[:end], nil
 }
 
-func (e *encoder) taskAssignment(b []byte, i int, m *pb.TaskAssignment) (int, error) {
-	var err error
-	i = putUnknown(b, i, m.ProtoReflect().GetUnknown())
-	switch t := m.Task.(type) {
-	case *pb.TaskAssignment_ListComponents:
-		if t.ListComponents != nil {
-			if i, err = putVT(b, i, 0x1a, t.ListComponents); err != nil {
-				return 0, err
-			}
-		}
-	case *pb.TaskAssignment_Execute:
-		if t.Execute != nil {
-			end := i
-			i = e.execute(b, i, t.Execute)
-			i = putLen(b, i, end, 0x12)
-		}
-	}
-	if m.HeartbeatIntervalSecs != 0 {
-		i = protohelpers.EncodeVarint(b, i, uint64(m.HeartbeatIntervalSecs))
-		i--
-		b[i] = 0x28
-	}
-	if m.Context != nil {
-		if i, err = putVT(b, i, 0x22, m.Context); err != nil {
-			return 0, err
-		}
-	}
-	if len(m.TaskId) > 0 {
-		i = putString(b, i, 0xa, m.TaskId)
-	}
-	return i, nil
+func (e *encoder) push() int {
+	e.sizes = append(e.sizes, 0)
+	return len(e.sizes) - 1
 }
 
-func (e *encoder) execute(b []byte, i int, m *pb.ComponentExecuteRequest) int {
-	i = putUnknown(b, i, m.ProtoReflect().GetUnknown())
-	if len(m.PathParams) > 0 {
-		base := len(e.keys)
-		for k := range m.PathParams {
-			e.keys = append(e.keys, k)
-		}
-		slices.Sort(e.keys[base:])
-		for j := len(e.keys) - 1; j >= base; j-- {
-			k := e.keys[j]
-			end := i
-			i = putString(b, i, 0x12, m.PathParams[k])
-			i = putString(b, i, 0xa, k)
-			i = putLen(b, i, end, 0x2a)
-		}
-		clear(e.keys[base:])
-		e.keys = e.keys[:base]
-	}
-	if m.Observability != nil {
-		// ObservabilityContext has no map; the generated code is already deterministic
-		// and cannot fail.
-		i, _ = putVT(b, i, 0x22, m.Observability)
-	}
-	if m.Attempt != 0 {
-		i = protohelpers.EncodeVarint(b, i, uint64(m.Attempt))
-		i--
-		b[i] = 0x18
-	}
-	if m.Input != nil {
-		end := i
-		i = e.value(b, i, m.Input)
-		i = putLen(b, i, end, 0x12)
-	}
-	if len(m.ComponentId) > 0 {
-		i = putString(b, i, 0xa, m.ComponentId)
-	}
-	return i
+func (e *encoder) pop() int {
+	n := e.sizes[e.si]
+	e.si++
+	return n
 }
 
-func (e *encoder) value(b []byte, i int, v *structpb.Value) int {
+// sizeValue returns the size of v's body and records it (and its children's) in pre-order.
+func (e *encoder) sizeValue(v *structpb.Value) int {
+	slot := e.push()
+	var n int
 	switch k := v.Kind.(type) {
 	case *structpb.Value_NullValue:
-		i = protohelpers.EncodeVarint(b, i, uint64(k.NullValue))
-		i--
-		b[i] = 0x8
+		n = 1 + sov(int(k.NullValue))
 	case *structpb.Value_NumberValue:
-		i -= 8
-		binary.LittleEndian.PutUint64(b[i:], math.Float64bits(k.NumberValue))
-		i--
-		b[i] = 0x11
+		n = 9
 	case *structpb.Value_StringValue:
-		i = putString(b, i, 0x1a, k.StringValue)
+		n = lenField(len(k.StringValue))
 	case *structpb.Value_BoolValue:
-		i--
-		if k.BoolValue {
-			b[i] = 1
-		} else {
-			b[i] = 0
-		}
-		i--
-		b[i] = 0x20
+		n = 2
 	case *structpb.Value_StructValue:
 		if k.StructValue != nil {
-			end := i
-			i = e.structFields(b, i, k.StructValue)
-			i = putLen(b, i, end, 0x2a)
+			n = lenField(e.sizeStruct(k.StructValue))
 		}
 	case *structpb.Value_ListValue:
 		if k.ListValue != nil {
-			end := i
-			i = e.list(b, i, k.ListValue)
-			i = putLen(b, i, end, 0x32)
+			n = lenField(e.sizeList(k.ListValue))
 		}
 	}
-	return i
+	e.sizes[slot] = n
+	return n
 }
 
-func (e *encoder) list(b []byte, i int, l *structpb.ListValue) int {
-	for j := len(l.Values) - 1; j >= 0; j-- {
-		end := i
-		if v := l.Values[j]; v != nil {
-			i = e.value(b, i, v)
+func (e *encoder) sizeStruct(s *structpb.Struct) int {
+	slot := e.push()
+	start := len(e.pairs)
+	for k, v := range s.Fields {
+		e.pairs = append(e.pairs, entry{keyPrefix(k), k, v})
+	}
+	end := len(e.pairs)
+	sortEntries(e.pairs[start:end])
+	n := 0
+	for i := start; i < end; i++ {
+		// Index afresh each time: a nested Struct may grow (and so move) e.pairs.
+		p := e.pairs[i]
+		vn := 0
+		if p.v != nil {
+			vn = e.sizeValue(p.v)
 		}
-		i = putLen(b, i, end, 0xa)
+		n += lenField(lenField(len(p.k)) + lenField(vn))
 	}
-	return i
+	e.sizes[slot] = n
+	return n
 }
 
-func (e *encoder) structFields(b []byte, i int, s *structpb.Struct) int {
-	if len(s.Fields) == 0 {
-		return i
+func (e *encoder) sizeList(l *structpb.ListValue) int {
+	slot := e.push()
+	n := 0
+	for _, v := range l.Values {
+		vn := 0
+		if v != nil {
+			vn = e.sizeValue(v)
+		}
+		n += lenField(vn)
 	}
-	base := len(e.keys)
-	for k := range s.Fields {
-		e.keys = append(e.keys, k)
-	}
-	slices.Sort(e.keys[base:])
-	top := len(e.keys)
-	for j := top - 1; j >= base; j-- {
-		// Index e.keys afresh each time: a nested Struct may grow (and so move) the slice.
-		k := e.keys[j]
-		end := i
-		if v := s.Fields[k]; v != nil {
-			vend := i
-			i = e.value(b, i, v)
-			i = putLen(b, i, vend, 0x12)
+	e.sizes[slot] = n
+	return n
+}
+
+// appendValue appends v as field tag; its size is the next one recorded.
+func (e *encoder) appendValue(b []byte, tag byte, v *structpb.Value) []byte {
+	b = appendLen(b, tag, e.pop())
+	switch k := v.Kind.(type) {
+	case *structpb.Value_NullValue:
+		b = append(b, 0x8)
+		b = appendVarint(b, uint64(k.NullValue))
+	case *structpb.Value_NumberValue:
+		b = append(b, 0x11)
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(k.NumberValue))
+	case *structpb.Value_StringValue:
+		b = appendString(b, 0x1a, k.StringValue)
+	case *structpb.Value_BoolValue:
+		if k.BoolValue {
+			b = append(b, 0x20, 1)
 		} else {
-			// A nil Value is written as an empty one, as the generated code does.
-			i = putLen(b, i, i, 0x12)
+			b = append(b, 0x20, 0)
 		}
-		i = putString(b, i, 0xa, k)
-		i = putLen(b, i, end, 0xa)
+	case *structpb.Value_StructValue:
+		if k.StructValue != nil {
+			b = e.appendStruct(b, 0x2a, k.StructValue)
+		}
+	case *structpb.Value_ListValue:
+		if k.ListValue != nil {
+			b = appendLen(b, 0x32, e.pop())
+			for _, v := range k.ListValue.Values {
+				if v != nil {
+					b = e.appendValue(b, 0xa, v)
+				} else {
+					b = append(b, 0xa, 0)
+				}
+			}
+		}
 	}
-	clear(e.keys[base:top])
-	e.keys = e.keys[:base]
-	return i
+	return b
 }
 
-func (e *encoder) completeTaskRequest(b []byte, i int, m *pb.CompleteTaskRequest) (int, error) {
+func (e *encoder) appendStruct(b []byte, tag byte, s *structpb.Struct) []byte {
+	b = appendLen(b, tag, e.pop())
+	start, end := e.pi, e.pi+len(s.Fields)
+	e.pi = end
+	for i := start; i < end; i++ {
+		p := e.pairs[i]
+		if p.v == nil {
+			// A nil Value is written as an empty one, as the generated code does.
+			b = appendLen(b, 0xa, lenField(len(p.k))+2)
+			b = appendString(b, 0xa, p.k)
+			b = append(b, 0x12, 0)
+			continue
+		}
+		vn := e.sizes[e.si] // appendValue pops it
+		b = appendLen(b, 0xa, lenField(len(p.k))+lenField(vn))
+		b = appendString(b, 0xa, p.k)
+		b = e.appendValue(b, 0x12, p.v)
+	}
+	return b
+}
+
+// sizeTaskAssignment is the size pass over m; it also records the execute request's size.
+func (e *encoder) sizeTaskAssignment(m *pb.TaskAssignment) int {
+	n := 0
+	if l := len(m.TaskId); l > 0 {
+		n += lenField(l)
+	}
+	if m.Context != nil {
+		n += lenField(m.Context.SizeVT())
+	}
+	if m.HeartbeatIntervalSecs != 0 {
+		n += 1 + sov(int(m.HeartbeatIntervalSecs))
+	}
+	switch t := m.Task.(type) {
+	case *pb.TaskAssignment_Execute:
+		if t.Execute != nil {
+			n += lenField(e.sizeExecute(t.Execute))
+		}
+	case *pb.TaskAssignment_ListComponents:
+		if t.ListComponents != nil {
+			n += lenField(t.ListComponents.SizeVT())
+		}
+	}
+	return n + len(unknown(m, offAssignment))
+}
+
+func (e *encoder) sizeExecute(m *pb.ComponentExecuteRequest) int {
+	slot := e.push()
+	n := 0
+	if l := len(m.ComponentId); l > 0 {
+		n += lenField(l)
+	}
+	if m.Input != nil {
+		n += lenField(e.sizeValue(m.Input))
+	}
+	if m.Attempt != 0 {
+		n += 1 + sov(int(m.Attempt))
+	}
+	if m.Observability != nil {
+		n += lenField(m.Observability.SizeVT())
+	}
+	for k, v := range m.PathParams {
+		e.params = append(e.params, param{k, v})
+		n += lenField(lenField(len(k)) + lenField(len(v)))
+	}
+	slices.SortFunc(e.params, func(a, b param) int { return cmp.Compare(a.k, b.k) })
+	n += len(unknown(m, offExecute))
+	e.sizes[slot] = n
+	return n
+}
+
+func (e *encoder) appendTaskAssignment(b []byte, m *pb.TaskAssignment) ([]byte, error) {
 	var err error
-	i = putUnknown(b, i, m.ProtoReflect().GetUnknown())
-	switch r := m.Result.(type) {
-	case *pb.CompleteTaskRequest_ListComponents:
-		if r.ListComponents != nil {
-			if i, err = putVT(b, i, 0x2a, r.ListComponents); err != nil {
-				return 0, err
+	if len(m.TaskId) > 0 {
+		b = appendString(b, 0xa, m.TaskId)
+	}
+	if m.Context != nil {
+		n := m.Context.SizeVT()
+		if b, err = appendVT(appendLen(b, 0x22, n), m.Context, n); err != nil {
+			return nil, err
+		}
+	}
+	if m.HeartbeatIntervalSecs != 0 {
+		b = appendVarint(append(b, 0x28), uint64(m.HeartbeatIntervalSecs))
+	}
+	switch t := m.Task.(type) {
+	case *pb.TaskAssignment_Execute:
+		if t.Execute != nil {
+			if b, err = e.appendExecute(b, t.Execute); err != nil {
+				return nil, err
 			}
+		}
+	case *pb.TaskAssignment_ListComponents:
+		if t.ListComponents != nil {
+			n := t.ListComponents.SizeVT()
+			if b, err = appendVT(appendLen(b, 0x1a, n), t.ListComponents, n); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return append(b, unknown(m, offAssignment)...), nil
+}
+
+func (e *encoder) appendExecute(b []byte, m *pb.ComponentExecuteRequest) ([]byte, error) {
+	var err error
+	b = appendLen(b, 0x12, e.pop())
+	if len(m.ComponentId) > 0 {
+		b = appendString(b, 0xa, m.ComponentId)
+	}
+	if m.Input != nil {
+		b = e.appendValue(b, 0x12, m.Input)
+	}
+	if m.Attempt != 0 {
+		b = appendVarint(append(b, 0x18), uint64(m.Attempt))
+	}
+	if m.Observability != nil {
+		n := m.Observability.SizeVT()
+		if b, err = appendVT(appendLen(b, 0x22, n), m.Observability, n); err != nil {
+			return nil, err
+		}
+	}
+	for _, p := range e.params {
+		b = appendLen(b, 0x2a, lenField(len(p.k))+lenField(len(p.v)))
+		b = appendString(b, 0xa, p.k)
+		b = appendString(b, 0x12, p.v)
+	}
+	return append(b, unknown(m, offExecute)...), nil
+}
+
+// sizeCompleteTaskRequest is the size pass over m.
+func (e *encoder) sizeCompleteTaskRequest(m *pb.CompleteTaskRequest) int {
+	n := 0
+	if l := len(m.TaskId); l > 0 {
+		n += lenField(l)
+	}
+	if m.RunId != nil {
+		n += lenField(len(*m.RunId))
+	}
+	switch r := m.Result.(type) {
+	case *pb.CompleteTaskRequest_Response:
+		if r.Response != nil {
+			slot := e.push()
+			rn := 0
+			if r.Response.Output != nil {
+				rn = lenField(e.sizeValue(r.Response.Output))
+			}
+			rn += len(unknown(r.Response, offResponse))
+			e.sizes[slot] = rn
+			n += lenField(rn)
 		}
 	case *pb.CompleteTaskRequest_Error:
 		if r.Error != nil {
-			end := i
-			i = e.taskError(b, i, r.Error)
-			i = putLen(b, i, end, 0x1a)
-		}
-	case *pb.CompleteTaskRequest_Response:
-		if r.Response != nil {
-			end := i
-			i = putUnknown(b, i, r.Response.ProtoReflect().GetUnknown())
-			if r.Response.Output != nil {
-				vend := i
-				i = e.value(b, i, r.Response.Output)
-				i = putLen(b, i, vend, 0xa)
+			slot := e.push()
+			en := 0
+			if r.Error.Code != 0 {
+				en += 1 + sov(int(r.Error.Code))
 			}
-			i = putLen(b, i, end, 0x12)
+			if l := len(r.Error.Message); l > 0 {
+				en += lenField(l)
+			}
+			if r.Error.Data != nil {
+				en += lenField(e.sizeStruct(r.Error.Data))
+			}
+			en += len(unknown(r.Error, offTaskError))
+			e.sizes[slot] = en
+			n += lenField(en)
 		}
+	case *pb.CompleteTaskRequest_ListComponents:
+		if r.ListComponents != nil {
+			n += lenField(r.ListComponents.SizeVT())
+		}
+	}
+	return n + len(unknown(m, offComplete))
+}
+
+func (e *encoder) appendCompleteTaskRequest(b []byte, m *pb.CompleteTaskRequest) ([]byte, error) {
+	var err error
+	if len(m.TaskId) > 0 {
+		b = appendString(b, 0xa, m.TaskId)
 	}
 	if m.RunId != nil {
-		i = putString(b, i, 0x22, *m.RunId)
+		b = appendString(b, 0x22, *m.RunId)
 	}
-	if len(m.TaskId) > 0 {
-		i = putString(b, i, 0xa, m.TaskId)
+	switch r := m.Result.(type) {
+	case *pb.CompleteTaskRequest_Response:
+		if r.Response != nil {
+			b = appendLen(b, 0x12, e.pop())
+			if r.Response.Output != nil {
+				b = e.appendValue(b, 0xa, r.Response.Output)
+			}
+			b = append(b, unknown(r.Response, offResponse)...)
+		}
+	case *pb.CompleteTaskRequest_Error:
+		if r.Error != nil {
+			b = appendLen(b, 0x1a, e.pop())
+			if r.Error.Code != 0 {
+				b = appendVarint(append(b, 0x8), uint64(r.Error.Code))
+			}
+			if len(r.Error.Message) > 0 {
+				b = appendString(b, 0x12, r.Error.Message)
+			}
+			if r.Error.Data != nil {
+				b = e.appendStruct(b, 0x1a, r.Error.Data)
+			}
+			b = append(b, unknown(r.Error, offTaskError)...)
+		}
+	case *pb.CompleteTaskRequest_ListComponents:
+		if r.ListComponents != nil {
+			n := r.ListComponents.SizeVT()
+			if b, err = appendVT(appendLen(b, 0x2a, n), r.ListComponents, n); err != nil {
+				return nil, err
+			}
+		}
 	}
-	return i, nil
-}
-
-func (e *encoder) taskError(b []byte, i int, m *pb.TaskError) int {
-	i = putUnknown(b, i, m.ProtoReflect().GetUnknown())
-	if m.Data != nil {
-		end := i
-		i = e.structFields(b, i, m.Data)
-		i = putLen(b, i, end, 0x1a)
-	}
-	if len(m.Message) > 0 {
-		i = putString(b, i, 0x12, m.Message)
-	}
-	if m.Code != 0 {
-		i = protohelpers.EncodeVarint(b, i, uint64(m.Code))
-		i--
-		b[i] = 0x8
-	}
-	return i
-}
-
-// errSize reports a disagreement between SizeVT and what was written; it would mean the
-// sorted writer drifted from the generated code it mirrors.
-func errSize(msg string, size, wrote int) error {
-	return fmt.Errorf("wire: encode %s: SizeVT said %d bytes, wrote %d", msg, size, wrote)
+	return append(b, unknown(m, offComplete)...), nil
 }

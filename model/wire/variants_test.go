@@ -2,6 +2,7 @@ package wire_test
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 
 	"buf.build/go/hyperpb"
@@ -194,6 +195,9 @@ func variety() []proto.Message {
 				PathParams: map[string]string{"": "", "a": "", "b": "2", "aa": "x"}}}},
 		&stepflowpb.TaskHeartbeatRequest{},
 		withUnknown,
+		// Ids that are not UUIDs, and a status too long for a one-byte length.
+		&stepflowpb.TaskHeartbeatRequest{TaskId: "short", WorkerId: strings.Repeat("w", 37), RunId: str(strings.Repeat("r", 35)),
+			StatusMessage: str(strings.Repeat("long status ", 20))},
 		&stepflowpb.TaskHeartbeatResponse{ShouldAbort: true, Status: stepflowpb.TaskStatus_TASK_STATUS_ALREADY_CLAIMED},
 		&stepflowpb.TaskHeartbeatResponse{Status: 42}, // an enum value from the future
 		&stepflowpb.CompleteTaskRequest{TaskId: "err", Result: &stepflowpb.CompleteTaskRequest_Error{

@@ -1,0 +1,4 @@
+package wire
+
+// UnknownOffsetsFound exposes unknownOffsetsFound to the external tests.
+var UnknownOffsetsFound = unknownOffsetsFound

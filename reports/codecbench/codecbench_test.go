@@ -1,0 +1,379 @@
+package codecbench
+
+import (
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"image/png"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/tasksim/tasksim/model/wire"
+)
+
+func sampleFor(t *testing.T, c Case) proto.Message {
+	t.Helper()
+	for _, m := range wire.SampleMessages(c.PayloadBytes).All() {
+		if string(m.ProtoReflect().Descriptor().FullName()) == c.Message {
+			return m
+		}
+	}
+	t.Fatalf("no sample for %s", c.Message)
+	return nil
+}
+
+// Every case computes the right thing: an encode yields bytes that decode to the sample,
+// a decode yields a message equal to the sample (messages, not bytes, are compared:
+// variants may order oneof fields differently), and memmove copies the encoding.
+func TestEveryCaseRoundTrips(t *testing.T) {
+	cases, err := Cases([]int{512, 16384})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cases {
+		want := sampleFor(t, c)
+		s, err := c.setup()
+		if err != nil {
+			t.Fatalf("%s: setup: %v", c.Name(), err)
+		}
+		// Several times, to exercise reused buffers, pools and arenas.
+		if err := s.op(3); err != nil {
+			t.Fatalf("%s: %v", c.Name(), err)
+		}
+		var got proto.Message
+		switch res := s.last().(type) {
+		case []byte:
+			if c.Variant == VariantMemmove {
+				if len(res) != c.WireBytes {
+					t.Errorf("%s: copied %d bytes, want %d", c.Name(), len(res), c.WireBytes)
+				}
+				continue
+			}
+			got = want.ProtoReflect().New().Interface()
+			unmarshal := proto.Unmarshal
+			if c.Variant == VariantProtojson {
+				unmarshal = protojson.Unmarshal
+			}
+			if err := unmarshal(res, got); err != nil {
+				t.Fatalf("%s: output does not decode: %v", c.Name(), err)
+			}
+		case proto.Message:
+			got = res
+		default:
+			t.Fatalf("%s: unexpected result %T", c.Name(), res)
+		}
+		if !proto.Equal(got, want) {
+			t.Errorf("%s: result differs from the sample", c.Name())
+		}
+	}
+}
+
+func TestCases(t *testing.T) {
+	cases, err := Cases(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	sim := map[string]int{}
+	for _, c := range cases {
+		if names[c.Name()] {
+			t.Errorf("duplicate case %s", c.Name())
+		}
+		names[c.Name()] = true
+		if !slices.Contains(Variants, c.Variant) {
+			t.Errorf("%s: unknown variant", c.Name())
+		}
+		if c.SimPath {
+			sim[strings.TrimSuffix(c.Name(), c.Variant)]++
+		}
+	}
+	for _, want := range []string{"TaskHeartbeatRequest/encode/vtproto", "TaskAssignment/16KiB/decode/hyperpb",
+		"TaskAssignment/512B/encode/memmove", "CompleteTaskRequest/512B/decode/wire", "TaskHeartbeatResponse/decode/vtproto-unsafe"} {
+		if !names[want] {
+			t.Errorf("no case %s", want)
+		}
+	}
+	// 2 payload-carrying messages x 2 sizes + 2 heartbeat messages, each way.
+	if len(sim) != 12 {
+		t.Errorf("%d message/op groups have a sim path, want 12", len(sim))
+	}
+	for g, n := range sim {
+		if n != 1 {
+			t.Errorf("%s has %d sim paths", g, n)
+		}
+	}
+	if _, err := Cases([]int{0}); err == nil {
+		t.Error("Cases accepted a zero payload")
+	}
+}
+
+func TestParseSizes(t *testing.T) {
+	got, err := ParseSizes("512B, 16KiB,1MiB,2kb,100")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []int{512, 16384, 1 << 20, 2000, 100}; !slices.Equal(got, want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	for _, bad := range []string{"", "x", "-1B", "12XB", "0"} {
+		if _, err := ParseSizes(bad); err == nil {
+			t.Errorf("ParseSizes(%q) succeeded", bad)
+		}
+	}
+	for n, want := range map[int]string{512: "512B", 16384: "16KiB", 1 << 20: "1MiB", 1000: "1000B"} {
+		if got := FormatSize(n); got != want {
+			t.Errorf("FormatSize(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+// quickRun measures a few cheap cases briefly: enough for the file formats.
+func quickRun(t *testing.T) *Report {
+	t.Helper()
+	r, err := Run(Options{Payloads: []int{512}, Time: time.Millisecond, Count: 2,
+		Match: `^TaskHeartbeat|^TaskAssignment/512B/encode/(proto|wire|memmove)$`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestReportJSON(t *testing.T) {
+	r := quickRun(t)
+	path := filepath.Join(t.TempDir(), "codec.json")
+	if err := r.WriteJSON(path); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string][]map[string]any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc) != 1 || len(doc["rows"]) != len(r.Rows) {
+		t.Fatalf("codec.json has top-level keys %v and %d rows, want only rows and %d", keys(doc), len(doc["rows"]), len(r.Rows))
+	}
+	want := []string{"allocs_per_op", "bytes_per_op", "mb_per_s", "message", "ns_per_op", "op", "payload_bytes",
+		"samples_ns", "sim_path", "variant"}
+	simRows := 0
+	for _, row := range doc["rows"] {
+		if got := keys(row); !slices.Equal(got, want) {
+			t.Fatalf("row keys %v, want %v", got, want)
+		}
+		if op := row["op"]; op != "encode" && op != "decode" {
+			t.Errorf("op %v", op)
+		}
+		if !strings.HasPrefix(row["message"].(string), "stepflow.v1.") {
+			t.Errorf("message %v", row["message"])
+		}
+		if n := len(row["samples_ns"].([]any)); n != 2 {
+			t.Errorf("%d samples, want 2", n)
+		}
+		if row["sim_path"] == true {
+			simRows++
+			if row["variant"] != VariantWire {
+				t.Errorf("sim path on variant %v", row["variant"])
+			}
+		}
+	}
+	if simRows == 0 {
+		t.Error("no row marks the sim path")
+	}
+	back, err := ReadReport(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(back.Rows) != len(r.Rows) || !slices.Equal(back.Rows[0].SamplesNs, r.Rows[0].SamplesNs) {
+		t.Fatal("report does not read back as written")
+	}
+	if err := os.WriteFile(path, []byte(`{"rows":[{"mesage":"x"}]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadReport(path); err == nil {
+		t.Error("ReadReport accepted a misspelt key")
+	}
+}
+
+func keys[V any](m map[string]V) []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}
+
+func TestTable(t *testing.T) {
+	var b bytes.Buffer
+	if err := quickRun(t).Table(&b); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{"ns/op", "MB/s", "allocs/op", "vs proto", "vs floor", "wire *", "TaskHeartbeatRequest", "512B"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestPlotBars(t *testing.T) {
+	dir := t.TempDir()
+	pngPath, svgPath := filepath.Join(dir, "codec.png"), filepath.Join(dir, "codec.svg")
+	if err := quickRun(t).PlotBars(pngPath, svgPath); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(pngPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("PNG does not decode: %v", err)
+	}
+	if b := img.Bounds(); b.Dx() < 500 || b.Dy() < 300 {
+		t.Errorf("PNG is only %v", b)
+	}
+	svg, err := os.ReadFile(svgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := xml.NewDecoder(bytes.NewReader(svg))
+	root := ""
+	for {
+		tok, err := dec.Token()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("SVG does not parse: %v", err)
+		}
+		if se, ok := tok.(xml.StartElement); ok && root == "" {
+			root = se.Name.Local
+		}
+	}
+	if root != "svg" {
+		t.Errorf("SVG root element is %q", root)
+	}
+	for _, want := range []string{"ns/op", "wire (sim path)", "TaskHeartbeatRequest"} {
+		if !bytes.Contains(svg, []byte(want)) {
+			t.Errorf("SVG lacks the text %q", want)
+		}
+	}
+}
+
+func synthetic(ns ...float64) *Report {
+	return &Report{Rows: []Row{{Message: "stepflow.v1.TaskHeartbeatRequest", Op: "encode", Variant: VariantWire,
+		NsPerOp: median(ns), SamplesNs: ns}}}
+}
+
+func TestCompareVerdicts(t *testing.T) {
+	base := synthetic(100, 101, 99, 100, 102, 98)
+	for _, tc := range []struct {
+		name    string
+		current *Report
+		fail    bool
+	}{
+		{"itself", base, false},
+		{"twice as slow", synthetic(200, 202, 198, 201, 199, 200), true},
+		{"faster", synthetic(50, 51, 49, 50, 52, 48), false},
+		{"significant but under the threshold", synthetic(105, 106, 104, 105, 107, 103), false},
+		// One wild sample (a noisy neighbour) moves neither the median nor the verdict.
+		{"one outlier", synthetic(100, 101, 99, 100, 102, 900), false},
+		// Too few samples can never be significant: the gate does not guess.
+		{"too few samples", synthetic(300, 300), false},
+	} {
+		c, err := Compare(base, tc.current, 0.10)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if c.Failed() != tc.fail {
+			var b bytes.Buffer
+			_ = c.Table(&b)
+			t.Errorf("%s: failed=%v, want %v\n%s", tc.name, c.Failed(), tc.fail, b.String())
+		}
+	}
+	floor := synthetic(1, 1, 1, 1, 1)
+	floor.Rows[0].Variant = VariantMemmove
+	slowFloor := synthetic(3, 3, 3, 3, 3)
+	slowFloor.Rows[0].Variant = VariantMemmove
+	if c, err := Compare(floor, slowFloor, 0.1); err != nil || c.Failed() {
+		t.Errorf("a slower memmove floor failed the gate (err %v)", err)
+	}
+	other := synthetic(1, 2, 3)
+	other.Rows[0].Op = "decode"
+	if _, err := Compare(base, other, 0.1); err == nil {
+		t.Error("Compare of disjoint reports succeeded")
+	}
+}
+
+// The gate on real measurements: a report passes against itself and fails against a
+// run of the same codec made three times as slow (each operation done three times; the
+// margin is wide so that a loaded machine cannot hide it). Baseline and slowed samples
+// alternate, so that a busy spell slows both alike, and the cases take tens of µs, so
+// that the loop's own overhead does not dilute the slowdown. TestCompareVerdicts checks
+// the verdict on an exact 2x without measuring.
+func TestGateCatchesInjectedSlowdown(t *testing.T) {
+	if testing.Short() {
+		t.Skip("measures for about two seconds")
+	}
+	const factor = 3
+	slow := func(_ Case, op func(n int) error) func(n int) error {
+		return func(n int) error { return op(factor * n) }
+	}
+	opts := Options{Payloads: []int{16384}, Time: 10 * time.Millisecond, Count: 1,
+		Match: `^TaskAssignment/16KiB/encode/(wire|proto)$`}
+	var base, slowed *Report
+	for range 8 {
+		b, err := Run(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := opts
+		o.Wrap = slow
+		s, err := Run(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		base, slowed = merge(base, b), merge(slowed, s)
+	}
+	self, err := Compare(base, base, DefaultThreshold)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if self.Failed() {
+		t.Errorf("the gate fails a report against itself")
+	}
+	c, err := Compare(base, slowed, DefaultThreshold)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	_ = c.Table(&b)
+	if len(c.Regressions()) != 2 {
+		t.Fatalf("the gate missed an injected %dx slowdown:\n%s", factor, b.String())
+	}
+}
+
+// merge appends next's samples to acc's rows.
+func merge(acc, next *Report) *Report {
+	if acc == nil {
+		return next
+	}
+	for i := range acc.Rows {
+		acc.Rows[i].SamplesNs = append(acc.Rows[i].SamplesNs, next.Rows[i].SamplesNs...)
+		acc.Rows[i].NsPerOp = median(acc.Rows[i].SamplesNs)
+	}
+	return acc
+}
