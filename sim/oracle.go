@@ -168,7 +168,11 @@ func (o *oracle) isPaused(node model.NodeID, now time.Duration) bool {
 func (o *oracle) crashed(p *proc, now time.Duration) {
 	o.crashAt[p.node] = now
 	for _, e := range o.running[p.node] {
-		o.orphans[e.step] = orphan{attempt: e.attempt, crashAt: now}
+		// Two copies of one step on the worker: keep the latest attempt, whatever the
+		// map's order, so the result does not depend on it.
+		if prev, ok := o.orphans[e.step]; !ok || prev.attempt < e.attempt {
+			o.orphans[e.step] = orphan{attempt: e.attempt, crashAt: now}
+		}
 		o.endExec(e.step)
 	}
 	delete(o.running, p.node)
