@@ -128,6 +128,7 @@ func Metrics(run *Run) (*prometheus.Registry, error) {
 		c.gauge("tasksim_queue_connected_workers", "Worker processes the scenario runs (all pools).", float64(run.Info.Workers))
 	}
 	c.gauge("tasksim_steps_unsettled", "Steps submitted but not settled when the run ended.", float64(s.Lost))
+	c.counter("tasksim_duplicate_deliveries_total", "Assignments a duplicate_delivery fault handed to a second worker.", run.Info.DuplicateDeliveries)
 	c.gauge("tasksim_virtual_duration_seconds", "Virtual time from start to the last settled step.", s.VirtualDuration)
 
 	if c.err != nil {

@@ -49,6 +49,9 @@ type Info struct {
 	// Components and Pools break the run down the way the reference labels its metrics.
 	Components []sim.ComponentStats `json:"components,omitempty"`
 	Pools      []sim.PoolStats      `json:"pools,omitempty"`
+	// DuplicateDeliveries counts assignments a duplicate_delivery fault handed to a
+	// second worker.
+	DuplicateDeliveries int64 `json:"duplicate_deliveries"`
 }
 
 // Replay is the command line that reproduces the run.
@@ -108,6 +111,7 @@ func NewRun(cfg *sim.Config, res *sim.Result, source string, sets []string) *Run
 	}
 	r.Info.Components = res.Metrics.Components
 	r.Info.Pools = res.Metrics.Pools
+	r.Info.DuplicateDeliveries = res.Metrics.DuplicateDeliveries
 	r.Latency.Detection.SinceLastHeartbeat = FromRecorder(res.DetectionSinceLastHeartbeat)
 	r.Latency.Detection.SinceCrash = FromRecorder(res.DetectionSinceCrash)
 	r.Latency.Latency.EndToEnd = FromRecorder(res.EndToEnd)

@@ -54,7 +54,6 @@ const (
 	evFaultEnd
 	evOrchestratorUp
 	evReconnect
-	evRecoveryCheck
 )
 
 // event is a value in the heap: small, so that heap moves stay cheap.
