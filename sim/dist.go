@@ -75,12 +75,15 @@ func (s Sampler) Sample(r *rand.Rand) time.Duration {
 		}
 		return clampInt(s.base + r.Int64N(s.span+1))
 	case sampleExponential:
-		return clampFloat(r.ExpFloat64() * s.x)
+		// float64(...) rounds the product, so no platform fuses it with the +0.5 below
+		// (the Go spec allows fused multiply-add): the same seed gives the same
+		// nanoseconds on every machine.
+		return clampFloat(float64(r.ExpFloat64() * s.x))
 	case sampleLognormal:
-		return clampFloat(s.x * math.Exp(s.y*r.NormFloat64()))
+		return clampFloat(float64(s.x * math.Exp(float64(s.y*r.NormFloat64()))))
 	case samplePareto:
 		// Inverse transform: min * U^(-1/alpha) = min * exp(E/alpha) with E = -ln U ~ Exp(1).
-		return clampFloat(s.x * math.Exp(r.ExpFloat64()*s.y))
+		return clampFloat(float64(s.x * math.Exp(float64(r.ExpFloat64()*s.y))))
 	}
 	return clampInt(s.base)
 }
