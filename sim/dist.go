@@ -62,7 +62,8 @@ func NewSampler(d Dist) Sampler {
 	return Sampler{}
 }
 
-// Sample draws one duration from r, in [0, MaxSample], rounded to the nanosecond.
+// Sample draws one duration from r, in [0, MaxSample]: whole nanoseconds for constant
+// and uniform, whole microseconds for the distributions computed in floating point.
 func (s Sampler) Sample(r *rand.Rand) time.Duration {
 	switch s.kind {
 	case sampleUniform:
@@ -75,9 +76,8 @@ func (s Sampler) Sample(r *rand.Rand) time.Duration {
 		}
 		return clampInt(s.base + r.Int64N(s.span+1))
 	case sampleExponential:
-		// float64(...) rounds the product, so no platform fuses it with the +0.5 below
-		// (the Go spec allows fused multiply-add): the same seed gives the same
-		// nanoseconds on every machine.
+		// float64(...) rounds the product, so no platform fuses it with what follows
+		// (the Go spec allows fused multiply-add).
 		return clampFloat(float64(r.ExpFloat64() * s.x))
 	case sampleLognormal:
 		return clampFloat(float64(s.x * math.Exp(float64(s.y*r.NormFloat64()))))
@@ -92,6 +92,12 @@ func clampInt(v int64) time.Duration {
 	return time.Duration(min(max(v, 0), int64(MaxSample)))
 }
 
+// floatQuantum is the resolution of samples computed in floating point. math.Exp on
+// amd64 takes an FMA path on CPUs that have one, which can change the last bit of a
+// result; rounding to whole microseconds makes such a difference almost never change a
+// sample, so a seed gives the same run on every machine.
+const floatQuantum = float64(time.Microsecond)
+
 func clampFloat(v float64) time.Duration {
 	if !(v > 0) { // also catches NaN
 		return 0
@@ -99,5 +105,5 @@ func clampFloat(v float64) time.Duration {
 	if v >= float64(MaxSample) {
 		return MaxSample
 	}
-	return time.Duration(v + 0.5)
+	return time.Duration(math.Round(v/floatQuantum)) * time.Microsecond
 }
