@@ -430,6 +430,21 @@ func (c *Codec) decode(name string, m vtUnsafe, b []byte) error {
 	return nil
 }
 
+// decodeWithMaps is the general path for the messages that hold maps (path_params, and
+// the Struct in every Value): protobuf-go alone. The generated code parses a map entry
+// that carries extra or repeated fields differently from protobuf-go (fuzzing found a
+// Struct entry whose key vtproto read as ""), so only the fast path, which gives up on
+// such entries, and protobuf-go may decide what these bytes mean.
+func (c *Codec) decodeWithMaps(name string, m proto.Message, b []byte) error {
+	start := c.startTimer(c.stats.Decoded)
+	err := proto.Unmarshal(b, m)
+	c.decoded(start, len(b))
+	if err != nil {
+		return fmt.Errorf("wire: decode %s: %w", name, err)
+	}
+	return nil
+}
+
 // DecodePullTasksRequest decodes b into the Codec's PullTasksRequest; see the aliasing
 // contract on Codec.
 func (c *Codec) DecodePullTasksRequest(b []byte) (*pb.PullTasksRequest, error) {
@@ -446,7 +461,8 @@ func (c *Codec) DecodeTaskAssignment(b []byte) (*pb.TaskAssignment, error) {
 	m := &c.assignment
 	m.Reset()
 	if !c.decodeAssignment(m, b) {
-		if err := c.decode("TaskAssignment", m, b); err != nil {
+		m.Reset()
+		if err := c.decodeWithMaps("TaskAssignment", m, b); err != nil {
 			return nil, err
 		}
 		return m, nil
@@ -536,7 +552,8 @@ func (c *Codec) DecodeCompleteTaskRequest(b []byte) (*pb.CompleteTaskRequest, er
 	m := &c.complete
 	m.Reset()
 	if !c.decodeCompletion(m, b) {
-		if err := c.decode("CompleteTaskRequest", m, b); err != nil {
+		m.Reset()
+		if err := c.decodeWithMaps("CompleteTaskRequest", m, b); err != nil {
 			return nil, err
 		}
 		return m, nil
