@@ -120,10 +120,7 @@ func (w *Worker) claimAnswered(now time.Duration, i int, code Code, status TaskS
 	case again:
 		w.setTimer(e, timerRetry, now+pause, out)
 	default:
-		ev := w.event(EvTaskDropped, e)
-		ev.Reason, ev.Code, ev.Status = DropClaimFailed, code, status
-		out.Events = append(out.Events, ev)
-		w.finish(now, i, out)
+		w.drop(now, i, DropClaimFailed, code, status, out)
 	}
 }
 

@@ -94,9 +94,14 @@ func (w *Worker) completeAnswered(now time.Duration, i int, code Code, out *Effe
 	case again:
 		w.setTimer(e, timerRetry, now+pause, out)
 	default:
-		ev := w.event(EvTaskDropped, e)
-		ev.Reason, ev.Code = DropCompleteFailed, code
-		out.Events = append(out.Events, ev)
-		w.finish(now, i, out)
+		w.drop(now, i, DropCompleteFailed, code, StatusUnspecified, out)
 	}
+}
+
+// drop gives up execution i without a result reaching the orchestrator, reporting why.
+func (w *Worker) drop(now time.Duration, i int, reason uint8, code Code, status TaskStatus, out *Effects) {
+	ev := w.event(EvTaskDropped, &w.execs[i])
+	ev.Reason, ev.Code, ev.Status = reason, code, status
+	out.Events = append(out.Events, ev)
+	w.finish(now, i, out)
 }
