@@ -480,41 +480,43 @@ func (w *world) reconnect(node model.NodeID) error {
 
 // fire runs a participant's timer.
 func (w *world) fire(e event) error {
-	key := timerKey{e.node, e.timer}
-	if e.node == w.orchNode || (w.queue != nil && e.node == w.queueNode) {
-		if e.node == w.orchNode && (e.gen != w.orchGen || w.orchDown) {
+	var p *proc
+	switch {
+	case e.node == w.orchNode:
+		if e.gen != w.orchGen || w.orchDown {
+			return nil // a timer of the orchestrator's previous life
+		}
+		delete(w.timers, timerKey{e.node, e.timer})
+	case w.queue != nil && e.node == w.queueNode:
+		delete(w.timers, timerKey{e.node, e.timer})
+	default:
+		if p = w.proc(e.node); p == nil || !p.alive {
 			return nil
 		}
-		delete(w.timers, key)
-		w.hash.Event(int64(w.now), uint8(evTimer), int32(e.node), uint64(e.timer), 0, 0, nil)
-		w.traceEvent("timer", e.node, uint64(e.timer), 0, "", 0)
-		w.out.Reset()
-		if e.node == w.orchNode {
-			w.orch.Fire(w.now, e.timer, &w.out)
-		} else {
-			w.queue.Fire(w.now, e.timer, &w.out)
+		i := findHandle(p.timers, uint64(e.timer))
+		if w.paused(e.node, e) {
+			// The deferred copy is a new entry; point the timer at it so that a later
+			// reset or cancel still finds it.
+			if i >= 0 {
+				p.timers[i].h = w.lastPush
+			}
+			return nil
 		}
-		return w.apply(e.node)
-	}
-	p := w.proc(e.node)
-	if p == nil || !p.alive {
-		return nil
-	}
-	if w.paused(e.node, e) {
-		// The deferred copy is a new entry; point the timer at it so that a later
-		// reset or cancel still finds it.
-		if i := findHandle(p.timers, uint64(e.timer)); i >= 0 {
-			p.timers[i].h = w.lastPush
+		if i >= 0 {
+			p.timers = dropHandle(p.timers, i)
 		}
-		return nil
-	}
-	if i := findHandle(p.timers, uint64(e.timer)); i >= 0 {
-		p.timers = dropHandle(p.timers, i)
 	}
 	w.hash.Event(int64(w.now), uint8(evTimer), int32(e.node), uint64(e.timer), 0, 0, nil)
 	w.traceEvent("timer", e.node, uint64(e.timer), 0, "", 0)
 	w.out.Reset()
-	p.w.Fire(w.now, e.timer, &w.out)
+	switch {
+	case p != nil:
+		p.w.Fire(w.now, e.timer, &w.out)
+	case e.node == w.orchNode:
+		w.orch.Fire(w.now, e.timer, &w.out)
+	default:
+		w.queue.Fire(w.now, e.timer, &w.out)
+	}
 	return w.apply(e.node)
 }
 
@@ -523,13 +525,14 @@ func (w *world) execDone(e event) error {
 	if p == nil || !p.alive {
 		return nil
 	}
+	i := findHandle(p.execs, uint64(e.a))
 	if w.paused(e.node, e) {
-		if i := findHandle(p.execs, uint64(e.a)); i >= 0 {
+		if i >= 0 {
 			p.execs[i].h = w.lastPush
 		}
 		return nil
 	}
-	if i := findHandle(p.execs, uint64(e.a)); i >= 0 {
+	if i >= 0 {
 		p.execs = dropHandle(p.execs, i)
 	}
 	failed := e.failed
