@@ -29,6 +29,7 @@ func TestGoldenSummaries(t *testing.T) {
 			if _, err := s.Check(cfg.Expect); err != nil {
 				t.Fatal(err)
 			}
+			checkBreakdown(t, cfg, res)
 			s.Perf = sim.Perf{}
 			got, err := json.MarshalIndent(&s, "", "  ")
 			if err != nil {

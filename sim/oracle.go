@@ -43,6 +43,7 @@ type oracle struct {
 	timeline       Timeline
 	pendingSubmits []model.StepSpec
 	components     []ComponentStats
+	breakdown      breakdown
 }
 
 type stepTruth struct {
@@ -96,6 +97,7 @@ func newOracle(cfg *Config) *oracle {
 		execution:          latency.New(),
 		timeline:           newTimeline(),
 		components:         componentStats(cfg),
+		breakdown:          newBreakdown(cfg),
 	}
 }
 
@@ -103,6 +105,7 @@ func componentStats(cfg *Config) []ComponentStats {
 	cs := make([]ComponentStats, len(cfg.Components))
 	for i, c := range cfg.Components {
 		cs[i].Component = c.Path
+		cs[i].Pool = c.Pool
 	}
 	return cs
 }
@@ -272,6 +275,7 @@ func (o *oracle) observe(now time.Duration, e *model.Event, w *world) {
 			o.completed++
 			cs.Success++
 			o.endToEnd.Record(now - st.submitted)
+			o.breakdown.completed(e.Component, now-st.submitted)
 		} else {
 			o.failed++
 			cs.Failure++
@@ -366,22 +370,30 @@ func (o *oracle) timedOut(now time.Duration, e *model.Event, w *world) {
 		o.timeouts.Heartbeat++
 		cs.HeartbeatTimeouts++
 		o.sinceLastHeartbeat.Record(now - e.LastSeen)
-		if orphaned {
-			o.sinceCrash.Record(now - orph.crashAt)
-			return
-		}
-		if _, dead := o.crashAt[e.Worker]; dead {
-			o.sinceCrash.Record(now - o.crashAt[e.Worker])
-			return
-		}
-		if o.isPaused(e.Worker, now) {
-			o.pauseDetections++
-			return
-		}
-		if o.runs(e.Worker, e.Step, e.Attempt) {
-			o.falseDetections++
-		}
+		o.breakdown.detected(o.heartbeatTimeoutCause(now, e, orphaned, orph), now-e.LastSeen)
 	}
+}
+
+// heartbeatTimeoutCause classifies a heartbeat timeout against the ground truth and
+// counts it under its summary path.
+func (o *oracle) heartbeatTimeoutCause(now time.Duration, e *model.Event, orphaned bool, orph orphan) DetectionCause {
+	if orphaned {
+		o.sinceCrash.Record(now - orph.crashAt)
+		return CauseCrash
+	}
+	if _, dead := o.crashAt[e.Worker]; dead {
+		o.sinceCrash.Record(now - o.crashAt[e.Worker])
+		return CauseCrash
+	}
+	if o.isPaused(e.Worker, now) {
+		o.pauseDetections++
+		return CausePause
+	}
+	if o.runs(e.Worker, e.Step, e.Attempt) {
+		o.falseDetections++
+		return CauseFalse
+	}
+	return CauseUnclassified
 }
 
 // runs reports whether worker is executing attempt of step right now.
@@ -465,6 +477,7 @@ func (o *oracle) result(w *world) *Result {
 		EndToEnd:                    o.endToEnd,
 		QueueWait:                   o.queueWait,
 		Execution:                   o.execution,
+		Breakdown:                   o.breakdown.result(),
 		Metrics:                     RunMetrics{DuplicateDeliveries: o.duplicateDeliveries, Components: o.components, Pools: w.poolStats()},
 	}
 }

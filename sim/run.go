@@ -37,6 +37,8 @@ type Result struct {
 	EndToEnd                    *latency.Recorder
 	QueueWait                   *latency.Recorder
 	Execution                   *latency.Recorder
+	// Breakdown splits detections by cause and end-to-end latency by component and pool.
+	Breakdown Breakdown
 	// Gauges and counters that metrics need beyond the summary.
 	Metrics RunMetrics
 }

@@ -34,6 +34,7 @@ type RunMetrics struct {
 // ComponentStats counts one component's steps and tasks.
 type ComponentStats struct {
 	Component          string `json:"component"`
+	Pool               string `json:"pool"`
 	Success            int64  `json:"success"`
 	Failure            int64  `json:"failure"`
 	QueueTimeouts      int64  `json:"queue_timeouts"`
