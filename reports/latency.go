@@ -69,9 +69,9 @@ func (d *Distribution) validate() error {
 	return nil
 }
 
-// value is where a bucket's values are taken to lie: its midpoint, clamped to the exact
+// BucketValue is where a bucket's values are taken to lie: its midpoint, clamped to the exact
 // extremes so that the first and last buckets do not reach beyond what was recorded.
-func (d *Distribution) value(b Bucket) float64 {
+func (d *Distribution) BucketValue(b Bucket) float64 {
 	return math.Min(math.Max((b.Lo+b.Hi)/2, d.Min), d.Max)
 }
 
@@ -110,7 +110,7 @@ func (d *Distribution) Quantile(q float64) float64 {
 	var n int64
 	for _, b := range d.Buckets {
 		if n += b.Count; n >= rank {
-			return d.value(b)
+			return d.BucketValue(b)
 		}
 	}
 	return d.Max
@@ -126,7 +126,7 @@ func (d *Distribution) CDF() (xs, ys []float64) {
 	var n int64
 	for _, b := range d.Buckets {
 		n += b.Count
-		xs = append(xs, d.value(b))
+		xs = append(xs, d.BucketValue(b))
 		ys = append(ys, float64(n)/float64(d.Count))
 	}
 	xs[len(xs)-1] = d.Max // the last step lands exactly on the max

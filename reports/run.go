@@ -1,7 +1,6 @@
 package reports
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -178,7 +177,7 @@ func ReadRun(path string) (*Run, error) {
 		name string
 		v    any
 	}{{TimelineFile, &run.Timeline}, {LatencyFile, &run.Latency}, {InfoFile, &run.Info}} {
-		if err := readJSON(filepath.Join(dir, f.name), f.v); err != nil {
+		if err := ReadJSON(filepath.Join(dir, f.name), f.v); err != nil {
 			return nil, err
 		}
 	}
@@ -202,8 +201,8 @@ func ReadRun(path string) (*Run, error) {
 	return run, nil
 }
 
-// readJSON decodes a file strictly: a missing file, bad JSON or an unknown field is named.
-func readJSON(path string, v any) error {
+// ReadJSON decodes a file strictly: a missing file, bad JSON or an unknown field is named.
+func ReadJSON(path string, v any) error {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("%s: missing (is %s the out directory of a tasksim run?)", path, filepath.Dir(path))
@@ -251,39 +250,4 @@ func shellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
-// WriteAll writes everything a run leaves in its out directory: the data files
-// (WriteRun), metrics.prom, the plots as PNG and SVG, report.html and report.md.
-func WriteAll(dir string, run *Run) error {
-	if err := WriteRun(dir, run); err != nil {
-		return err
-	}
-	if err := WriteMetricsFile(dir, run); err != nil {
-		return err
-	}
-	plots, err := RenderPlots([]*Run{run})
-	if err != nil {
-		return err
-	}
-	if _, err := WritePlotFiles(dir, plots); err != nil {
-		return err
-	}
-	var html, md bytes.Buffer
-	if err := WriteHTML(&html, run, plots); err != nil {
-		return err
-	}
-	var pngs []string
-	for _, name := range PlotNames {
-		pngs = append(pngs, name+".png")
-	}
-	if err := WriteMarkdown(&md, run, pngs); err != nil {
-		return err
-	}
-	for name, b := range map[string][]byte{HTMLFile: html.Bytes(), MarkdownFile: md.Bytes()} {
-		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
-			return fmt.Errorf("write %s: %w", name, err)
-		}
-	}
-	return nil
 }

@@ -63,12 +63,12 @@ func WriteText(w io.Writer, s *sim.Summary) error {
 	for _, t := range types {
 		m := s.Messages[t]
 		if m.Count > 0 {
-			msgs = append(msgs, fmt.Sprintf("%s %d (%s)", t, m.Count, bytesText(m.Bytes)))
+			msgs = append(msgs, fmt.Sprintf("%s %d (%s)", t, m.Count, FormatBytes(m.Bytes)))
 		}
 	}
 	fmt.Fprintf(&b, "messages   %s\n", strings.Join(msgs, ", "))
 	fmt.Fprintf(&b, "virtual    %s simulated in %.2fs wall (%.0fx), %d events (%.2fM events/s)\n",
-		seconds(s.VirtualDuration), s.Perf.WallSeconds, s.Perf.VirtualPerWallSecond, s.Perf.Events, s.Perf.EventsPerSecond/1e6)
+		Seconds(s.VirtualDuration), s.Perf.WallSeconds, s.Perf.VirtualPerWallSecond, s.Perf.Events, s.Perf.EventsPerSecond/1e6)
 	if s.Perf.CodecNsPerMessage > 0 {
 		fmt.Fprintf(&b, "codec      %.0f ns/message (encode %.0f, decode %.0f), %.0f MB/s\n",
 			s.Perf.CodecNsPerMessage, s.Perf.CodecEncodeNsPerMsg, s.Perf.CodecDecodeNsPerMsg, s.Perf.CodecMBPerSecond)
@@ -83,11 +83,11 @@ func quantileLine(q sim.Quantiles) string {
 		return "none"
 	}
 	return fmt.Sprintf("n=%d min %s p50 %s p90 %s p99 %s max %s", q.Count,
-		seconds(q.Min), seconds(q.P50), seconds(q.P90), seconds(q.P99), seconds(q.Max))
+		Seconds(q.Min), Seconds(q.P50), Seconds(q.P90), Seconds(q.P99), Seconds(q.Max))
 }
 
-// seconds renders a number of seconds compactly: 5s, 1.25s, 12ms, 3m20s.
-func seconds(v float64) string {
+// Seconds renders a number of seconds compactly: 5s, 1.25s, 12ms, 3m20s.
+func Seconds(v float64) string {
 	switch {
 	case v == 0:
 		return "0s"
@@ -117,7 +117,7 @@ func FormatNumber(v float64) string {
 	return strconv.FormatFloat(v, 'g', 6, 64)
 }
 
-func bytesText(n int64) string {
+func FormatBytes(n int64) string {
 	switch {
 	case n >= 1<<30:
 		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
@@ -127,4 +127,29 @@ func bytesText(n int64) string {
 		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%d B", n)
+}
+
+// IsDurationPath reports whether a summary path holds seconds.
+func IsDurationPath(path string) bool {
+	if path == "virtual_duration" {
+		return true
+	}
+	return (strings.HasPrefix(path, "detection.") || strings.HasPrefix(path, "latency.")) && !strings.HasSuffix(path, ".count")
+}
+
+// FormatObserved shows an expectation's observed value in its unit.
+func FormatObserved(expr string, v float64) string {
+	path, _, _ := strings.Cut(strings.TrimSpace(expr), " ")
+	switch {
+	case IsDurationPath(path):
+		return Seconds(v)
+	case strings.HasSuffix(path, "_ratio"):
+		return fmt.Sprintf("%s (%.2f%%)", FormatNumber(v), 100*v)
+	}
+	return FormatNumber(v)
+}
+
+// MarkdownCell keeps text from breaking a Markdown table row.
+func MarkdownCell(s string) string {
+	return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s)
 }

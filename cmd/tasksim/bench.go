@@ -9,7 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tasksim/tasksim/reports/codecbench"
+	"github.com/tasksim/tasksim/model/codecbench"
+	"github.com/tasksim/tasksim/reports/plots"
 )
 
 func newBenchCmd() *cobra.Command {
@@ -78,7 +79,7 @@ significant slowdown larger than --threshold.`,
 			if err := rep.WriteJSON(filepath.Join(out, "codec.json")); err != nil {
 				return err
 			}
-			if err := rep.PlotBars(filepath.Join(out, "codec.png"), filepath.Join(out, "codec.svg")); err != nil {
+			if err := plots.CodecBars(rep, filepath.Join(out, "codec.png"), filepath.Join(out, "codec.svg")); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s\n", filepath.Join(out, "codec.json"))

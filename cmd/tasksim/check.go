@@ -11,7 +11,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tasksim/tasksim/reports"
+	"github.com/tasksim/tasksim/reports/gate"
+	"github.com/tasksim/tasksim/reports/page"
+	"github.com/tasksim/tasksim/reports/simulate"
 	"github.com/tasksim/tasksim/scenarios"
 	"github.com/tasksim/tasksim/sim"
 )
@@ -67,7 +69,7 @@ func runCheck(cmd *cobra.Command, names []string, f checkFlags) error {
 			}
 		}
 	}
-	base, err := reports.ReadBaseline(f.baseline, f.update)
+	base, err := gate.ReadBaseline(f.baseline, f.update)
 	if err != nil {
 		return badInput(err)
 	}
@@ -80,34 +82,26 @@ func runCheck(cmd *cobra.Command, names []string, f checkFlags) error {
 		}
 		cfgs[n] = cfg
 	}
-	rep := reports.RunCheck(names, base, f.parallel, f.update, func(name string) (*sim.Summary, error) {
-		cfg := cfgs[name]
-		res, err := simulate(cfg, sim.Options{}, nil, false)
-		if err != nil {
-			return nil, err
-		}
-		if _, err := res.Summary.Check(cfg.Expect); err != nil {
-			return nil, err
-		}
-		return &res.Summary, nil
+	rep := gate.Run(names, base, f.parallel, f.update, func(name string) (*sim.Summary, error) {
+		return simulate.Checked(cfgs[name])
 	})
 	rep.Sets = f.sets
-	if err := reports.WriteCheckText(cmd.OutOrStdout(), rep); err != nil {
+	if err := gate.WriteText(cmd.OutOrStdout(), rep); err != nil {
 		return err
 	}
 	var md bytes.Buffer
-	if err := reports.WriteCheckMarkdown(&md, rep); err != nil {
+	if err := gate.WriteMarkdown(&md, rep); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(f.out, 0o755); err != nil {
 		return fmt.Errorf("create --out directory: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(f.out, reports.MarkdownFile), md.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(f.out, page.MarkdownFile), md.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("write report.md: %w", err)
 	}
 	if f.junit != "" {
 		var x bytes.Buffer
-		if err := reports.WriteJUnit(&x, rep); err != nil {
+		if err := gate.WriteJUnit(&x, rep); err != nil {
 			return err
 		}
 		if err := os.WriteFile(f.junit, x.Bytes(), 0o644); err != nil {
@@ -115,7 +109,7 @@ func runCheck(cmd *cobra.Command, names []string, f checkFlags) error {
 		}
 	}
 	if f.update {
-		if err := reports.WriteBaseline(f.baseline, base); err != nil {
+		if err := gate.WriteBaseline(f.baseline, base); err != nil {
 			return err
 		}
 		fmt.Fprintf(cmd.OutOrStdout(), "wrote %s\n", f.baseline)

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tasksim/tasksim/reports"
+	"github.com/tasksim/tasksim/reports/plots"
 )
 
 func newPlotCmd() *cobra.Command {
@@ -34,7 +35,7 @@ with several, each plot overlays them (e.g. the same scenario with
 			} else if dir == "" {
 				dir = filepath.Join("out", "plot")
 			}
-			files, err := reports.WritePlots(dir, runs)
+			files, err := plots.WritePlots(dir, runs)
 			if err != nil {
 				return &exitError{code: exitInternal, err: err}
 			}

@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"runtime"
 	"runtime/pprof"
 	"strconv"
 	"time"
@@ -16,6 +15,10 @@ import (
 	"golang.org/x/term"
 
 	"github.com/tasksim/tasksim/reports"
+	"github.com/tasksim/tasksim/reports/metrics"
+	"github.com/tasksim/tasksim/reports/outputs"
+	"github.com/tasksim/tasksim/reports/page"
+	"github.com/tasksim/tasksim/reports/simulate"
 	"github.com/tasksim/tasksim/scenarios"
 	"github.com/tasksim/tasksim/sim"
 )
@@ -126,7 +129,7 @@ func runScenario(cmd *cobra.Command, name string, f runFlags) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	res, err := simulate(cfg, opts, cmd.ErrOrStderr(), isTerminal(cmd.OutOrStdout()))
+	res, err := simulateWithProgress(cfg, opts, cmd.ErrOrStderr(), isTerminal(cmd.OutOrStdout()))
 	if err != nil {
 		return err
 	}
@@ -135,13 +138,13 @@ func runScenario(cmd *cobra.Command, name string, f runFlags) error {
 		return err
 	}
 	run := reports.NewRun(cfg, res, name, f.sets)
-	if err := reports.WriteAll(dir, run); err != nil {
+	if err := outputs.Write(dir, run); err != nil {
 		return &exitError{code: exitInternal, err: err}
 	}
 	if f.push != "" {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if err := reports.Push(ctx, f.push, run, nil); err != nil {
+		if err := metrics.Push(ctx, f.push, run, nil); err != nil {
 			return &exitError{code: exitInternal, err: err}
 		}
 	}
@@ -157,7 +160,7 @@ func runScenario(cmd *cobra.Command, name string, f runFlags) error {
 		if err := reports.WriteText(cmd.OutOrStdout(), &res.Summary); err != nil {
 			return err
 		}
-		fmt.Fprintf(cmd.OutOrStdout(), "wrote      %s\n", filepath.Join(dir, reports.HTMLFile))
+		fmt.Fprintf(cmd.OutOrStdout(), "wrote      %s\n", filepath.Join(dir, page.HTMLFile))
 	}
 	if !ok {
 		return &exitError{code: exitFailed, err: fmt.Errorf("%s seed %d: expectations failed", cfg.Name, cfg.Seed)}
@@ -165,11 +168,10 @@ func runScenario(cmd *cobra.Command, name string, f runFlags) error {
 	return nil
 }
 
-// simulate runs one scenario and fills the wall-clock figures of summary.perf.
-func simulate(cfg *sim.Config, opts sim.Options, progress io.Writer, tty bool) (*sim.Result, error) {
-	start := time.Now()
-	opts.Clock = func() time.Duration { return time.Since(start) }
+// simulateWithProgress runs one scenario, showing progress on a terminal once it has taken two seconds.
+func simulateWithProgress(cfg *sim.Config, opts sim.Options, progress io.Writer, tty bool) (*sim.Result, error) {
 	if tty {
+		start := time.Now()
 		var shown bool
 		opts.ProgressEvery = 1 << 18
 		opts.Progress = func(virtual time.Duration, settled, submitted int64) {
@@ -185,22 +187,10 @@ func simulate(cfg *sim.Config, opts sim.Options, progress io.Writer, tty bool) (
 			}
 		}()
 	}
-	var peak uint64
-	res, err := sim.Run(cfg, opts)
+	res, err := simulate.Run(cfg, opts)
 	if err != nil {
-		return nil, &exitError{code: exitInternal, err: fmt.Errorf("simulate %s: %w", cfg.Name, err)}
+		return nil, &exitError{code: exitInternal, err: err}
 	}
-	wall := time.Since(start).Seconds()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	peak = ms.HeapSys
-	p := &res.Summary.Perf
-	p.WallSeconds = wall
-	if wall > 0 {
-		p.EventsPerSecond = float64(p.Events) / wall
-		p.VirtualPerWallSecond = res.Summary.VirtualDuration / wall
-	}
-	p.PeakHeapBytes = int64(peak)
 	return res, nil
 }
 

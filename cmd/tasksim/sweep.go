@@ -9,7 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tasksim/tasksim/reports"
+	"github.com/tasksim/tasksim/reports/simulate"
+	"github.com/tasksim/tasksim/reports/sweep"
 	"github.com/tasksim/tasksim/sim"
 )
 
@@ -50,15 +51,15 @@ the seeds (1 <= i <= n; a Kubernetes indexed Job passes $((JOB_COMPLETION_INDEX+
 		Short: "Join the shards of a sweep into one sweep.json",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var shards []*reports.Sweep
+			var shards []*sweep.Sweep
 			for _, a := range args {
-				sw, err := reports.ReadSweep(a)
+				sw, err := sweep.Read(a)
 				if err != nil {
 					return badInput(err)
 				}
 				shards = append(shards, sw)
 			}
-			sw, err := reports.MergeSweeps(shards, args)
+			sw, err := sweep.Merge(shards, args)
 			if err != nil {
 				return badInput(err)
 			}
@@ -78,15 +79,15 @@ func runSweep(cmd *cobra.Command, name string, f sweepFlags) error {
 	if f.seeds == "" {
 		return badInput(errors.New("sweep: --seeds is required, e.g. --seeds 1..100"))
 	}
-	if _, err := reports.ParseSeeds(f.seeds); err != nil {
+	if _, err := sweep.ParseSeeds(f.seeds); err != nil {
 		return badInput(fmt.Errorf("--seeds: %w", err))
 	}
 	if f.parallel < 1 {
 		return badInput(fmt.Errorf("--parallel %d: must be at least 1", f.parallel))
 	}
-	opts := reports.SweepOptions{Source: name, Sets: f.sets, SeedSpec: f.seeds, Parallel: f.parallel}
+	opts := sweep.Options{Source: name, Sets: f.sets, SeedSpec: f.seeds, Parallel: f.parallel}
 	if f.shard != "" {
-		i, n, err := reports.ParseShard(f.shard)
+		i, n, err := sweep.ParseShard(f.shard)
 		if err != nil {
 			return badInput(fmt.Errorf("--shard: %w", err))
 		}
@@ -97,17 +98,10 @@ func runSweep(cmd *cobra.Command, name string, f sweepFlags) error {
 		return err
 	}
 	opts.Scenario = cfg.Name
-	sw, err := reports.RunSweep(opts, func(seed uint64) (*sim.Summary, error) {
+	sw, err := sweep.Run(opts, func(seed uint64) (*sim.Summary, error) {
 		c := *cfg // the simulator only reads its config, so runs may share the slices
 		c.Seed = seed
-		res, err := simulate(&c, sim.Options{}, nil, false)
-		if err != nil {
-			return nil, err
-		}
-		if _, err := res.Summary.Check(c.Expect); err != nil {
-			return nil, err
-		}
-		return &res.Summary, nil
+		return simulate.Checked(&c)
 	})
 	if err != nil {
 		return &exitError{code: exitInternal, err: fmt.Errorf("sweep %s: %w", cfg.Name, err)}
@@ -123,19 +117,19 @@ func runSweep(cmd *cobra.Command, name string, f sweepFlags) error {
 }
 
 // finishSweep writes sweep.json, prints the sweep, and fails when a seed failed.
-func finishSweep(cmd *cobra.Command, sw *reports.Sweep, dir string) error {
-	b, err := reports.MarshalSweep(sw)
+func finishSweep(cmd *cobra.Command, sw *sweep.Sweep, dir string) error {
+	b, err := sweep.Marshal(sw)
 	if err != nil {
 		return &exitError{code: exitInternal, err: err}
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create --out directory: %w", err)
 	}
-	path := filepath.Join(dir, reports.SweepFile)
+	path := filepath.Join(dir, sweep.File)
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		return fmt.Errorf("write sweep: %w", err)
 	}
-	if err := reports.WriteSweepText(cmd.OutOrStdout(), sw); err != nil {
+	if err := sweep.WriteText(cmd.OutOrStdout(), sw); err != nil {
 		return err
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "wrote %s\n", path)

@@ -1,4 +1,4 @@
-package reports
+package plots
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/tasksim/tasksim/reports"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/plotter"
@@ -57,7 +58,7 @@ func runColor(i int) color.RGBA { return runColors[i%len(runColors)] }
 func withAlpha(c color.RGBA, a uint8) color.NRGBA { return color.NRGBA{c.R, c.G, c.B, a} }
 
 // BuildPlots draws every plot for runs: one run, or several overlaid with a legend by run.
-func BuildPlots(runs []*Run) (map[string]*plot.Plot, error) {
+func BuildPlots(runs []*reports.Run) (map[string]*plot.Plot, error) {
 	if len(runs) == 0 {
 		return nil, fmt.Errorf("no runs to plot")
 	}
@@ -65,7 +66,7 @@ func BuildPlots(runs []*Run) (map[string]*plot.Plot, error) {
 	out := map[string]*plot.Plot{}
 	for _, b := range []struct {
 		name  string
-		build func([]*Run, []string) (*plot.Plot, error)
+		build func([]*reports.Run, []string) (*plot.Plot, error)
 	}{
 		{PlotDetectionHistogram, detectionHistogram},
 		{PlotDetectionCDF, detectionCDF},
@@ -86,7 +87,7 @@ func BuildPlots(runs []*Run) (map[string]*plot.Plot, error) {
 type RenderedPlot struct{ PNG, SVG []byte }
 
 // RenderPlots draws every plot for runs and encodes each as PNG and SVG.
-func RenderPlots(runs []*Run) (map[string]RenderedPlot, error) {
+func RenderPlots(runs []*reports.Run) (map[string]RenderedPlot, error) {
 	plots, err := BuildPlots(runs)
 	if err != nil {
 		return nil, err
@@ -104,12 +105,19 @@ func RenderPlots(runs []*Run) (map[string]RenderedPlot, error) {
 
 // WritePlots draws every plot for runs into dir as NAME.png and NAME.svg and returns the
 // files written.
-func WritePlots(dir string, runs []*Run) ([]string, error) {
+func WritePlots(dir string, runs []*reports.Run) ([]string, error) {
 	plots, err := RenderPlots(runs)
 	if err != nil {
 		return nil, err
 	}
 	return WritePlotFiles(dir, plots)
+}
+
+// WriteRunPlots is the Reporter of a run's plots: NAME.png and NAME.svg in its out
+// directory for each of PlotNames.
+func WriteRunPlots(dir string, run *reports.Run) error {
+	_, err := WritePlots(dir, []*reports.Run{run})
+	return err
 }
 
 // WritePlotFiles writes rendered plots into dir and returns the files written.
@@ -184,12 +192,12 @@ func newPlot(title, xLabel, yLabel string) *plot.Plot {
 }
 
 // Title names what a plot shows and which scenario and seed it is of.
-func plotTitle(what string, runs []*Run) string {
+func plotTitle(what string, runs []*reports.Run) string {
 	return what + " — " + runsName(runs)
 }
 
 // runsName is "crash-storm, seed 1", "crash-storm, seeds 1, 2, 3" or "a seed 1 vs b seed 2".
-func runsName(runs []*Run) string {
+func runsName(runs []*reports.Run) string {
 	scen := map[string]bool{}
 	var seeds []string
 	seen := map[uint64]bool{}
@@ -216,7 +224,7 @@ func runsName(runs []*Run) string {
 
 // RunLabels names each run in a legend by what sets it apart from the others: scenario,
 // seed, detector, --set overrides; parts all runs share are left out.
-func RunLabels(runs []*Run) []string {
+func RunLabels(runs []*reports.Run) []string {
 	parts := make([][]string, len(runs))
 	for i, r := range runs {
 		parts[i] = []string{r.Summary.Scenario, "seed " + strconv.FormatUint(r.Summary.Seed, 10), "detector " + r.Info.Detector}
@@ -263,7 +271,7 @@ func contains(list []string, s string) bool {
 }
 
 // detectionHistogram: how long after the last heartbeat each detection came, per run.
-func detectionHistogram(runs []*Run, labels []string) (*plot.Plot, error) {
+func detectionHistogram(runs []*reports.Run, labels []string) (*plot.Plot, error) {
 	p := newPlot(plotTitle("Crash detection latency", runs),
 		"time from the last heartbeat to the task's failure (virtual seconds)", "tasks failed by the heartbeat timer")
 	hi := 0.0
@@ -283,7 +291,7 @@ func detectionHistogram(runs []*Run, labels []string) (*plot.Plot, error) {
 			bins[j] = plotter.HistogramBin{Min: float64(j) * width, Max: float64(j+1) * width}
 		}
 		for _, b := range d.Buckets {
-			j := min(int(d.value(b)/width), nbins-1)
+			j := min(int(d.BucketValue(b)/width), nbins-1)
 			bins[j].Weight += float64(b.Count)
 		}
 		h := &plotter.Histogram{Bins: bins, Width: width, FillColor: withAlpha(runColor(i), 150), LineStyle: plotter.DefaultLineStyle}
@@ -308,14 +316,14 @@ func detectionHistogram(runs []*Run, labels []string) (*plot.Plot, error) {
 
 // detectionCDF: the distribution of detection latency, since the last heartbeat (solid)
 // and since the crash (dashed), per run.
-func detectionCDF(runs []*Run, labels []string) (*plot.Plot, error) {
+func detectionCDF(runs []*reports.Run, labels []string) (*plot.Plot, error) {
 	p := newPlot(plotTitle("Crash detection latency, CDF", runs),
 		"detection latency (virtual seconds)", "fraction of detections at or below")
 	any := false
 	hi := 0.0
 	for i, r := range runs {
 		for k, s := range []struct {
-			d    *Distribution
+			d    *reports.Distribution
 			what string
 		}{{&r.Latency.Detection.SinceLastHeartbeat, "since last heartbeat"}, {&r.Latency.Detection.SinceCrash, "since crash"}} {
 			if s.d.Count == 0 {
@@ -331,7 +339,7 @@ func detectionCDF(runs []*Run, labels []string) (*plot.Plot, error) {
 				l.Dashes = []vg.Length{vg.Points(5), vg.Points(3)}
 			}
 			p.Add(l)
-			p.Legend.Add(seriesLabel(labels, i, fmt.Sprintf("%s: n=%d, p99 %s", s.what, s.d.Count, seconds(s.d.Quantile(0.99)))), l)
+			p.Legend.Add(seriesLabel(labels, i, fmt.Sprintf("%s: n=%d, p99 %s", s.what, s.d.Count, reports.Seconds(s.d.Quantile(0.99)))), l)
 		}
 		hi = math.Max(hi, 2*r.Info.HeartbeatTimeout)
 	}
@@ -350,7 +358,7 @@ func detectionCDF(runs []*Run, labels []string) (*plot.Plot, error) {
 // endToEndCDF: steps' end-to-end latency on a log axis, which shows the body and the tail.
 // The data is plotted as log10(seconds) on a linear axis with tick labels in seconds:
 // gonum's LogScale centres the axis label at the arithmetic midpoint and squeezes the plot.
-func endToEndCDF(runs []*Run, labels []string) (*plot.Plot, error) {
+func endToEndCDF(runs []*reports.Run, labels []string) (*plot.Plot, error) {
 	p := newPlot(plotTitle("End-to-end step latency, CDF", runs),
 		"submission to final result (virtual seconds, log scale)", "fraction of steps at or below")
 	lo, hi := math.Inf(1), 0.0
@@ -368,7 +376,7 @@ func endToEndCDF(runs []*Run, labels []string) (*plot.Plot, error) {
 			l.XYs[j].X = math.Log10(math.Max(l.XYs[j].X, 1e-6))
 		}
 		p.Add(l)
-		p.Legend.Add(seriesLabel(labels, i, fmt.Sprintf("p50 %s, p99 %s, max %s", seconds(d.Quantile(0.5)), seconds(d.Quantile(0.99)), seconds(d.Max))), l)
+		p.Legend.Add(seriesLabel(labels, i, fmt.Sprintf("p50 %s, p99 %s, max %s", reports.Seconds(d.Quantile(0.5)), reports.Seconds(d.Quantile(0.99)), reports.Seconds(d.Max))), l)
 	}
 	if hi == 0 {
 		p.Add(note("no step settled in this run"))
@@ -388,7 +396,7 @@ func endToEndCDF(runs []*Run, labels []string) (*plot.Plot, error) {
 }
 
 // inFlight: steps in flight over virtual time, with each fault window shaded and named.
-func inFlight(runs []*Run, labels []string) (*plot.Plot, error) {
+func inFlight(runs []*reports.Run, labels []string) (*plot.Plot, error) {
 	p := newPlot(plotTitle("Steps in flight", runs), "virtual time (s)", "steps submitted, not yet settled")
 	for i, r := range runs {
 		tl := &r.Timeline
@@ -405,7 +413,7 @@ func inFlight(runs []*Run, labels []string) (*plot.Plot, error) {
 }
 
 // throughput: steps settled per virtual second.
-func throughput(runs []*Run, labels []string) (*plot.Plot, error) {
+func throughput(runs []*reports.Run, labels []string) (*plot.Plot, error) {
 	p := newPlot(plotTitle("Throughput", runs), "virtual time (s)", "steps settled per second")
 	for i, r := range runs {
 		tl := &r.Timeline
@@ -445,7 +453,7 @@ func addSeries(p *plot.Plot, xys plotter.XYs, i int, label string, n int) error 
 }
 
 // finishTimePlot sets the axes of a plot over virtual time and shades the fault windows.
-func finishTimePlot(p *plot.Plot, runs []*Run) {
+func finishTimePlot(p *plot.Plot, runs []*reports.Run) {
 	end := 0.0
 	for _, r := range runs {
 		end = math.Max(end, float64(len(r.Timeline.InFlight))*r.Timeline.BucketSeconds)
@@ -472,7 +480,7 @@ type faultWindow struct {
 }
 
 // faultWindows are the runs' fault windows, each once, in start order.
-func faultWindows(runs []*Run) []faultWindow {
+func faultWindows(runs []*reports.Run) []faultWindow {
 	var out []faultWindow
 	seen := map[faultWindow]bool{}
 	for _, r := range runs {
@@ -489,7 +497,7 @@ func faultWindows(runs []*Run) []faultWindow {
 }
 
 // cdfLine draws a distribution's CDF as a step line.
-func cdfLine(d *Distribution, c color.RGBA) (*plotter.Line, error) {
+func cdfLine(d *reports.Distribution, c color.RGBA) (*plotter.Line, error) {
 	xs, ys := d.CDF()
 	xys := make(plotter.XYs, len(xs))
 	for i := range xs {
@@ -507,7 +515,7 @@ func cdfLine(d *Distribution, c color.RGBA) (*plotter.Line, error) {
 
 // addTimeoutMarks draws the heartbeat timeout, and for the scan detector twice it (the
 // latest a scan can notice), as labelled vertical lines.
-func addTimeoutMarks(p *plot.Plot, runs []*Run) {
+func addTimeoutMarks(p *plot.Plot, runs []*reports.Run) {
 	seen := map[float64]bool{}
 	for _, r := range runs {
 		t := r.Info.HeartbeatTimeout
@@ -516,11 +524,11 @@ func addTimeoutMarks(p *plot.Plot, runs []*Run) {
 		}
 		if !seen[t] {
 			seen[t] = true
-			p.Add(&vline{x: t, text: "heartbeat timeout " + seconds(t), color: markColor})
+			p.Add(&vline{x: t, text: "heartbeat timeout " + reports.Seconds(t), color: markColor})
 		}
 		if r.Info.Detector == "scan" && !seen[2*t] {
 			seen[2*t] = true
-			p.Add(&vline{x: 2 * t, text: "scan bound 2×timeout " + seconds(2*t), color: markColor, dashed: true})
+			p.Add(&vline{x: 2 * t, text: "scan bound 2×timeout " + reports.Seconds(2*t), color: markColor, dashed: true})
 		}
 	}
 }
@@ -654,7 +662,7 @@ func (logTicks) Ticks(lo, hi float64) []plot.Tick {
 			}
 			t := plot.Tick{Value: v}
 			if m == 1 || m == 2 || m == 5 {
-				t.Label = seconds(m * math.Pow(10, e))
+				t.Label = reports.Seconds(m * math.Pow(10, e))
 			}
 			ticks = append(ticks, t)
 		}

@@ -1,4 +1,4 @@
-package reports
+package page
 
 import (
 	"bytes"
@@ -6,17 +6,21 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/tasksim/tasksim/reports"
+	"github.com/tasksim/tasksim/reports/plots"
+	"github.com/tasksim/tasksim/reports/reportstest"
 )
 
 func TestHTMLHoldsEveryExpectationAndIsSelfContained(t *testing.T) {
-	for name, run := range map[string]*Run{"hand": handRun(), "crash-storm": testRun(t)} {
+	for name, run := range map[string]*reports.Run{"hand": reportstest.HandRun(), "crash-storm": reportstest.SmallRun(t)} {
 		t.Run(name, func(t *testing.T) {
-			plots, err := RenderPlots([]*Run{run})
+			rendered, err := plots.RenderPlots([]*reports.Run{run})
 			if err != nil {
 				t.Fatal(err)
 			}
 			var b bytes.Buffer
-			if err := WriteHTML(&b, run, plots); err != nil {
+			if err := WriteHTML(&b, run, rendered); err != nil {
 				t.Fatal(err)
 			}
 			page := b.String()
@@ -32,8 +36,8 @@ func TestHTMLHoldsEveryExpectationAndIsSelfContained(t *testing.T) {
 			if !strings.Contains(page, ">"+verdict+"<") {
 				t.Errorf("report.html lacks the verdict %s", verdict)
 			}
-			if n := strings.Count(page, `src="data:image/png;base64,`); n != len(PlotNames) {
-				t.Errorf("report.html embeds %d plots, want %d", n, len(PlotNames))
+			if n := strings.Count(page, `src="data:image/png;base64,`); n != len(plots.PlotNames) {
+				t.Errorf("report.html embeds %d plots, want %d", n, len(plots.PlotNames))
 			}
 			// Self-contained: nothing is fetched.
 			if m := regexp.MustCompile(`(?i)(src|href)="(https?:)?//|@import|url\(`).FindString(page); m != "" {
@@ -49,7 +53,7 @@ func TestHTMLHoldsEveryExpectationAndIsSelfContained(t *testing.T) {
 }
 
 func TestMarkdownHoldsEveryExpectation(t *testing.T) {
-	run := handRun()
+	run := reportstest.HandRun()
 	var b bytes.Buffer
 	if err := WriteMarkdown(&b, run, []string{"in-flight.png"}); err != nil {
 		t.Fatal(err)

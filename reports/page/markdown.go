@@ -1,9 +1,15 @@
-package reports
+package page
 
 import (
+	"bytes"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
+
+	"github.com/tasksim/tasksim/reports"
+	"github.com/tasksim/tasksim/reports/plots"
 )
 
 // MarkdownFile is the run's report for a CI job summary.
@@ -12,7 +18,7 @@ const MarkdownFile = "report.md"
 // WriteMarkdown writes report.md: the same verdict, expectations and key numbers as
 // report.html, for a CI job summary (e.g. appended to $GITHUB_STEP_SUMMARY). Plots are
 // linked as the PNG files beside it, since a job summary cannot hold images of its own.
-func WriteMarkdown(w io.Writer, run *Run, plots []string) error {
+func WriteMarkdown(w io.Writer, run *reports.Run, plots []string) error {
 	v := newView(run)
 	var b strings.Builder
 	icon := "✅"
@@ -30,7 +36,7 @@ func WriteMarkdown(w io.Writer, run *Run, plots []string) error {
 
 	b.WriteString("### Key numbers\n\n| | | |\n| --- | ---: | --- |\n")
 	for _, c := range v.Counts {
-		fmt.Fprintf(&b, "| %s | %s | %s |\n", c.Key, c.Value, mdCell(c.Note))
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", c.Key, c.Value, reports.MarkdownCell(c.Note))
 	}
 	b.WriteString("\n| latency | n | min | p50 | p90 | p99 | max |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, rows := range [][]quantileRow{v.Detection, v.Latency} {
@@ -48,7 +54,7 @@ func WriteMarkdown(w io.Writer, run *Run, plots []string) error {
 	}
 	b.WriteString("\n")
 	for _, r := range v.Run {
-		fmt.Fprintf(&b, "- %s: `%s` %s\n", r.Key, r.Value, mdCell(r.Note))
+		fmt.Fprintf(&b, "- %s: `%s` %s\n", r.Key, r.Value, reports.MarkdownCell(r.Note))
 	}
 	if len(plots) > 0 {
 		b.WriteString("\n### Plots\n\n")
@@ -58,6 +64,22 @@ func WriteMarkdown(w io.Writer, run *Run, plots []string) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// WriteMarkdownFile is the Reporter of report.md, linking the plots' PNG files beside it.
+func WriteMarkdownFile(dir string, run *reports.Run) error {
+	var pngs []string
+	for _, name := range plots.PlotNames {
+		pngs = append(pngs, name+".png")
+	}
+	var b bytes.Buffer
+	if err := WriteMarkdown(&b, run, pngs); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, MarkdownFile), b.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", MarkdownFile, err)
+	}
+	return nil
 }
 
 // writeExpectations renders the expectations table shared by report.md and check's report.
@@ -72,14 +94,9 @@ func writeExpectations(b *strings.Builder, rows []expectRow) {
 		if !e.OK {
 			mark = "❌ **FAIL**"
 		}
-		fmt.Fprintf(b, "| %s | `%s` | %s |\n", mark, mdCell(e.Expr), e.Observed)
+		fmt.Fprintf(b, "| %s | `%s` | %s |\n", mark, reports.MarkdownCell(e.Expr), e.Observed)
 	}
 	b.WriteString("\n")
-}
-
-// mdCell keeps text from breaking a Markdown table row.
-func mdCell(s string) string {
-	return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s)
 }
 
 func capitalise(s string) string {

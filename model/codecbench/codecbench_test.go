@@ -3,10 +3,6 @@ package codecbench
 import (
 	"bytes"
 	"encoding/json"
-	"encoding/xml"
-	"errors"
-	"image/png"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -223,52 +219,6 @@ func TestTable(t *testing.T) {
 	for _, want := range []string{"ns/op", "MB/s", "allocs/op", "vs proto", "vs floor", "wire *", "TaskHeartbeatRequest", "512B"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
-		}
-	}
-}
-
-func TestPlotBars(t *testing.T) {
-	dir := t.TempDir()
-	pngPath, svgPath := filepath.Join(dir, "codec.png"), filepath.Join(dir, "codec.svg")
-	if err := quickRun(t).PlotBars(pngPath, svgPath); err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Open(pngPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatalf("PNG does not decode: %v", err)
-	}
-	if b := img.Bounds(); b.Dx() < 500 || b.Dy() < 300 {
-		t.Errorf("PNG is only %v", b)
-	}
-	svg, err := os.ReadFile(svgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dec := xml.NewDecoder(bytes.NewReader(svg))
-	root := ""
-	for {
-		tok, err := dec.Token()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatalf("SVG does not parse: %v", err)
-		}
-		if se, ok := tok.(xml.StartElement); ok && root == "" {
-			root = se.Name.Local
-		}
-	}
-	if root != "svg" {
-		t.Errorf("SVG root element is %q", root)
-	}
-	for _, want := range []string{"ns/op", "wire (sim path)", "TaskHeartbeatRequest"} {
-		if !bytes.Contains(svg, []byte(want)) {
-			t.Errorf("SVG lacks the text %q", want)
 		}
 	}
 }

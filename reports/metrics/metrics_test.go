@@ -1,4 +1,4 @@
-package reports
+package metrics
 
 import (
 	"bytes"
@@ -13,6 +13,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"github.com/tasksim/tasksim/reports"
+	"github.com/tasksim/tasksim/reports/reportstest"
 )
 
 func parseMetrics(t *testing.T, r io.Reader) map[string]*dto.MetricFamily {
@@ -25,7 +27,7 @@ func parseMetrics(t *testing.T, r io.Reader) map[string]*dto.MetricFamily {
 	return fams
 }
 
-func renderMetrics(t *testing.T, run *Run) []byte {
+func renderMetrics(t *testing.T, run *reports.Run) []byte {
 	t.Helper()
 	reg, err := Metrics(run)
 	if err != nil {
@@ -72,7 +74,7 @@ func value(t *testing.T, fams map[string]*dto.MetricFamily, name, label, lv stri
 }
 
 func TestMetricsMatchSummary(t *testing.T) {
-	for name, run := range map[string]*Run{"hand": handRun(), "crash-storm": testRun(t)} {
+	for name, run := range map[string]*reports.Run{"hand": reportstest.HandRun(), "crash-storm": reportstest.SmallRun(t)} {
 		t.Run(name, func(t *testing.T) {
 			fams := parseMetrics(t, bytes.NewReader(renderMetrics(t, run)))
 			s := &run.Summary
@@ -156,7 +158,7 @@ func TestMetricsMatchSummary(t *testing.T) {
 
 // A deadline detector fails tasks exactly at the timeout: the le="5" bucket must hold them.
 func TestMetricsBucketIncludesExactBound(t *testing.T) {
-	run := handRun() // detection since last heartbeat: 5s, 6.2s, 7.5s
+	run := reportstest.HandRun() // detection since last heartbeat: 5s, 6.2s, 7.5s
 	fams := parseMetrics(t, bytes.NewReader(renderMetrics(t, run)))
 	for _, b := range fams["tasksim_detection_since_last_heartbeat_seconds"].Metric[0].Histogram.Bucket {
 		want := map[float64]uint64{4: 0, 5: 1, 6: 1, 7: 2, 8: 3}
@@ -178,7 +180,7 @@ func TestPushReachesGateway(t *testing.T) {
 		w.WriteHeader(http.StatusOK)
 	}))
 	defer srv.Close()
-	run := handRun()
+	run := reportstest.HandRun()
 	if err := Push(context.Background(), srv.URL, run, srv.Client()); err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +207,7 @@ func TestPushReportsGatewayError(t *testing.T) {
 		http.Error(w, "nope", http.StatusBadRequest)
 	}))
 	defer srv.Close()
-	err := Push(context.Background(), srv.URL, handRun(), srv.Client())
+	err := Push(context.Background(), srv.URL, reportstest.HandRun(), srv.Client())
 	if err == nil || !strings.Contains(err.Error(), srv.URL) {
 		t.Fatalf("err = %v, want one naming the gateway", err)
 	}

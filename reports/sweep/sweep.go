@@ -1,4 +1,4 @@
-package reports
+package sweep
 
 import (
 	"encoding/json"
@@ -13,11 +13,12 @@ import (
 	"sync"
 	"text/tabwriter"
 
+	"github.com/tasksim/tasksim/reports"
 	"github.com/tasksim/tasksim/sim"
 )
 
-// SweepFile is a sweep's (or a shard's) result in its out directory.
-const SweepFile = "sweep.json"
+// File is a sweep's (or a shard's) result in its out directory.
+const File = "sweep.json"
 
 // maxSeeds bounds a seed list, so that a typo (1..1e12) is an error, not an OOM.
 const maxSeeds = 10_000_000
@@ -79,12 +80,12 @@ func ShardSeeds(seeds []uint64, i, n int) []uint64 {
 	return out
 }
 
-// SweepRunFunc runs one seed of the swept scenario and returns its summary with the
+// RunFunc runs one seed of the swept scenario and returns its summary with the
 // expectations checked. Each call must be independent: sweeps call it from P goroutines.
-type SweepRunFunc func(seed uint64) (*sim.Summary, error)
+type RunFunc func(seed uint64) (*sim.Summary, error)
 
-// SweepOptions say what a sweep runs.
-type SweepOptions struct {
+// Options say what a sweep runs.
+type Options struct {
 	// Scenario is the scenario's name (summary.json's scenario).
 	Scenario string
 	// Source is the SCENARIO argument (for replay lines); Sets its --set overrides.
@@ -145,10 +146,10 @@ func sweepPaths() []string {
 	return out
 }
 
-// RunSweep runs every seed of opts (or of its shard) on opts.Parallel goroutines, each
+// Run runs every seed of opts (or of its shard) on opts.Parallel goroutines, each
 // run on one goroutine as ever, and aggregates them. An error of any run fails the sweep;
 // the one reported is that of the lowest seed, so that the message is reproducible.
-func RunSweep(opts SweepOptions, run SweepRunFunc) (*Sweep, error) {
+func Run(opts Options, run RunFunc) (*Sweep, error) {
 	seeds, err := ParseSeeds(opts.SeedSpec)
 	if err != nil {
 		return nil, err
@@ -254,10 +255,10 @@ func (sw *Sweep) Failed() []SeedResult {
 	return out
 }
 
-// MergeSweeps joins the shards of one sweep. It checks that they are shards of the same
+// Merge joins the shards of one sweep. It checks that they are shards of the same
 // sweep, that none is missing or given twice, and recomputes the aggregate, so that the
 // result equals the sweep run unsharded.
-func MergeSweeps(shards []*Sweep, names []string) (*Sweep, error) {
+func Merge(shards []*Sweep, names []string) (*Sweep, error) {
 	if len(shards) == 0 {
 		return nil, fmt.Errorf("no sweep files to merge")
 	}
@@ -304,22 +305,22 @@ func MergeSweeps(shards []*Sweep, names []string) (*Sweep, error) {
 	return out, nil
 }
 
-// MarshalSweep renders sweep.json.
-func MarshalSweep(sw *Sweep) ([]byte, error) {
+// Marshal renders sweep.json.
+func Marshal(sw *Sweep) ([]byte, error) {
 	b, err := json.MarshalIndent(sw, "", " ")
 	if err != nil {
-		return nil, fmt.Errorf("render %s: %w", SweepFile, err)
+		return nil, fmt.Errorf("render %s: %w", File, err)
 	}
 	return append(b, '\n'), nil
 }
 
-// ReadSweep loads a sweep.json (a sweep or a shard).
-func ReadSweep(path string) (*Sweep, error) {
+// Read loads a sweep.json (a sweep or a shard).
+func Read(path string) (*Sweep, error) {
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		path = path + string(os.PathSeparator) + SweepFile
+		path = path + string(os.PathSeparator) + File
 	}
 	var sw Sweep
-	if err := readJSON(path, &sw); err != nil {
+	if err := reports.ReadJSON(path, &sw); err != nil {
 		return nil, err
 	}
 	if sw.Version != 1 {
@@ -333,10 +334,10 @@ func ReadSweep(path string) (*Sweep, error) {
 	return &sw, nil
 }
 
-// WriteSweepText prints a sweep for a terminal: the verdict, every failing seed with the
+// WriteText prints a sweep for a terminal: the verdict, every failing seed with the
 // line that replays it, and the distribution across seeds of each path that varies or is
 // not zero.
-func WriteSweepText(w io.Writer, sw *Sweep) error {
+func WriteText(w io.Writer, sw *Sweep) error {
 	var b strings.Builder
 	failed := sw.Failed()
 	what := "sweep"
@@ -351,9 +352,9 @@ func WriteSweepText(w io.Writer, sw *Sweep) error {
 	for _, f := range failed {
 		var exprs []string
 		for _, e := range f.Failed {
-			exprs = append(exprs, fmt.Sprintf("%s (observed %s)", e.Expr, observedText(e.Expr, e.Observed)))
+			exprs = append(exprs, fmt.Sprintf("%s (observed %s)", e.Expr, reports.FormatObserved(e.Expr, e.Observed)))
 		}
-		fmt.Fprintf(&b, "  FAIL seed %d: %s\n       %s\n", f.Seed, strings.Join(exprs, "; "), ReplayCommand(sw.Source, f.Seed, sw.Sets))
+		fmt.Fprintf(&b, "  FAIL seed %d: %s\n       %s\n", f.Seed, strings.Join(exprs, "; "), reports.ReplayCommand(sw.Source, f.Seed, sw.Sets))
 	}
 	b.WriteString("\nacross seeds:\n")
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
@@ -363,10 +364,10 @@ func WriteSweepText(w io.Writer, sw *Sweep) error {
 			continue
 		}
 		f := func(v float64) string {
-			if durationPath(a.Path) {
-				return seconds(v)
+			if reports.IsDurationPath(a.Path) {
+				return reports.Seconds(v)
 			}
-			return FormatNumber(v)
+			return reports.FormatNumber(v)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", a.Path, f(a.Min), f(a.P50), f(a.P90), f(a.P99), f(a.Max), f(a.Mean))
 	}

@@ -1,4 +1,4 @@
-package reports
+package metrics
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
 
+	"github.com/tasksim/tasksim/reports"
 	"github.com/tasksim/tasksim/sim"
 )
 
@@ -29,7 +30,7 @@ var HistogramBounds = []float64{
 // families (PROTOCOL.md, "Metrics") under tasksim_ names, plus crash detection and
 // traffic. Durations are virtual seconds; histogram buckets are counted from the latency
 // recorders.
-func Metrics(run *Run) (*prometheus.Registry, error) {
+func Metrics(run *reports.Run) (*prometheus.Registry, error) {
 	c := &constCollector{}
 	s := &run.Summary
 	l := &run.Latency
@@ -187,7 +188,7 @@ func (c *constCollector) gauge(name, help string, v float64) {
 	c.add(prometheus.NewConstMetric(prometheus.NewDesc(name, help, nil, nil), prometheus.GaugeValue, v))
 }
 
-func (c *constCollector) histogram(name, help string, d *Distribution) {
+func (c *constCollector) histogram(name, help string, d *reports.Distribution) {
 	buckets := make(map[float64]uint64, len(HistogramBounds))
 	for _, le := range HistogramBounds {
 		buckets[le] = uint64(d.CountAtMost(le))
@@ -211,7 +212,7 @@ func WriteMetrics(w io.Writer, reg prometheus.Gatherer) error {
 }
 
 // WriteMetricsFile writes metrics.prom into dir.
-func WriteMetricsFile(dir string, run *Run) error {
+func WriteMetricsFile(dir string, run *reports.Run) error {
 	reg, err := Metrics(run)
 	if err != nil {
 		return err

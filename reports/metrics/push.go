@@ -1,4 +1,4 @@
-package reports
+package metrics
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/push"
 	"github.com/prometheus/common/expfmt"
+	"github.com/tasksim/tasksim/reports"
 )
 
 // PushJob is the Pushgateway job every run is pushed under.
@@ -16,7 +17,7 @@ const PushJob = "tasksim"
 // Push sends the run's metrics to the Pushgateway at url, grouped by job "tasksim",
 // scenario and seed. It replaces what that group held (PUT), so that a re-run of the same
 // scenario and seed does not leave stale series behind. client may be nil.
-func Push(ctx context.Context, url string, run *Run, client *http.Client) error {
+func Push(ctx context.Context, url string, run *reports.Run, client *http.Client) error {
 	reg, err := Metrics(run)
 	if err != nil {
 		return err

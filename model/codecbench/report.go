@@ -82,7 +82,7 @@ func (r *Report) find(k rowKey) *Row {
 func (r *Report) Table(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "message\tpayload\top\tvariant\tns/op\tMB/s\tB/op\tallocs/op\tvs proto\tvs floor\t")
-	for _, row := range r.sorted() {
+	for _, row := range r.Sorted() {
 		payload := "-"
 		if row.PayloadBytes > 0 {
 			payload = FormatSize(row.PayloadBytes)
@@ -108,8 +108,8 @@ func (r *Report) Table(w io.Writer) error {
 	return err
 }
 
-// sorted returns the rows grouped by message, payload and op, variants in Variants order.
-func (r *Report) sorted() []Row {
+// Sorted returns the rows grouped by message, payload and op, variants in Variants order.
+func (r *Report) Sorted() []Row {
 	rows := slices.Clone(r.Rows)
 	order := map[string]int{}
 	for _, row := range r.Rows {

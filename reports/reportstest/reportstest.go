@@ -1,20 +1,23 @@
-package reports
+// Package reportstest holds the runs the reports packages test with: one small simulated
+// crash-storm run, shared, and one built by hand with numbers the tests know.
+package reportstest
 
 import (
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/tasksim/tasksim/reports"
 	"github.com/tasksim/tasksim/scenarios"
 	"github.com/tasksim/tasksim/sim"
 	"github.com/tasksim/tasksim/sim/latency"
 )
 
-// smallSets shrink crash-storm so that a run takes milliseconds and still crashes workers.
-var smallSets = []string{"load[0].tasks=300", "workers[0].count=20"}
+// SmallSets shrink crash-storm so that a run takes milliseconds and still crashes workers.
+var SmallSets = []string{"load[0].tasks=300", "workers[0].count=20"}
 
-// simulateScenario runs a built-in scenario with overrides and checks its expectations.
-func simulateScenario(t testing.TB, name string, seed uint64, sets []string) (*sim.Config, *sim.Result) {
+// Simulate runs a built-in scenario with overrides and checks its expectations.
+func Simulate(t testing.TB, name string, seed uint64, sets []string) (*sim.Config, *sim.Result) {
 	t.Helper()
 	file, data, err := scenarios.Resolve(name)
 	if err != nil {
@@ -39,15 +42,15 @@ func simulateScenario(t testing.TB, name string, seed uint64, sets []string) (*s
 
 var (
 	smallRunOnce sync.Once
-	smallRun     *Run
+	smallRun     *reports.Run
 )
 
-// testRun is one small crash-storm run, simulated once for the package's tests.
-func testRun(t testing.TB) *Run {
+// SmallRun is one small crash-storm run, simulated once for the package's tests.
+func SmallRun(t testing.TB) *reports.Run {
 	t.Helper()
 	smallRunOnce.Do(func() {
-		cfg, res := simulateScenario(t, "crash-storm", 1, smallSets)
-		smallRun = NewRun(cfg, res, "crash-storm", smallSets)
+		cfg, res := Simulate(t, "crash-storm", 1, SmallSets)
+		smallRun = reports.NewRun(cfg, res, "crash-storm", SmallSets)
 	})
 	if smallRun == nil {
 		t.Fatal("the shared test run failed")
@@ -56,8 +59,8 @@ func testRun(t testing.TB) *Run {
 	return &r
 }
 
-// handRun is a run built by hand, with numbers the test knows.
-func handRun() *Run {
+// HandRun is a run built by hand, with numbers the test knows.
+func HandRun() *reports.Run {
 	rec := func(ds ...time.Duration) *latency.Recorder {
 		r := latency.New()
 		for _, d := range ds {
@@ -101,5 +104,5 @@ func handRun() *Run {
 	cfg := &sim.Config{Name: "hand", Seed: 7, Description: "A run built by hand.",
 		Orchestrator: sim.OrchestratorConfig{Detector: sim.DetectorScan, HeartbeatTimeout: 5 * time.Second, TaskIDs: sim.TaskIDsReuse},
 		Workers:      []sim.PoolConfig{{Pool: "python", Count: 4}}}
-	return NewRun(cfg, res, "hand", nil)
+	return reports.NewRun(cfg, res, "hand", nil)
 }

@@ -1,11 +1,18 @@
-package reports
+package page
 
 import (
 	"bytes"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"html/template"
 	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/tasksim/tasksim/reports"
+	"github.com/tasksim/tasksim/reports/plots"
 )
 
 // HTMLFile is the run's one-page report.
@@ -20,13 +27,13 @@ type htmlPlot struct {
 // WriteHTML writes report.html: one self-contained page (styles inline, plots as data
 // URLs, nothing fetched) with the verdict, every expectation, the key numbers and the
 // plots, so that it can be mailed, attached to a CI run or opened offline.
-func WriteHTML(w io.Writer, run *Run, plots map[string]RenderedPlot) error {
+func WriteHTML(w io.Writer, run *reports.Run, rendered map[string]plots.RenderedPlot) error {
 	data := struct {
 		*view
 		Plots []htmlPlot
 	}{view: newView(run)}
-	for _, name := range PlotNames {
-		p, ok := plots[name]
+	for _, name := range plots.PlotNames {
+		p, ok := rendered[name]
 		if !ok {
 			continue
 		}
@@ -40,6 +47,30 @@ func WriteHTML(w io.Writer, run *Run, plots map[string]RenderedPlot) error {
 	}
 	_, err := w.Write(b.Bytes())
 	return err
+}
+
+// WriteHTMLFile is the Reporter of report.html. It embeds the PNGs that the plots'
+// reporter wrote into dir before it, so that each plot is drawn once.
+func WriteHTMLFile(dir string, run *reports.Run) error {
+	rendered := map[string]plots.RenderedPlot{}
+	for _, name := range plots.PlotNames {
+		b, err := os.ReadFile(filepath.Join(dir, name+".png"))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("read plot for %s: %w", HTMLFile, err)
+		}
+		rendered[name] = plots.RenderedPlot{PNG: b}
+	}
+	var b bytes.Buffer
+	if err := WriteHTML(&b, run, rendered); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, HTMLFile), b.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", HTMLFile, err)
+	}
+	return nil
 }
 
 var htmlTemplate = template.Must(template.New("report").Parse(`<!doctype html>

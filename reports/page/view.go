@@ -1,10 +1,11 @@
-package reports
+package page
 
 import (
 	"fmt"
 	"sort"
-	"strings"
 
+	"github.com/tasksim/tasksim/reports"
+	"github.com/tasksim/tasksim/reports/plots"
 	"github.com/tasksim/tasksim/sim"
 )
 
@@ -64,27 +65,7 @@ func verdict(s *sim.Summary) (word string, ok bool, line string) {
 	return "FAIL", false, fmt.Sprintf("%d of %d expectations failed", failed, len(s.Expectations))
 }
 
-// durationPath reports whether a summary path holds seconds.
-func durationPath(path string) bool {
-	if path == "virtual_duration" {
-		return true
-	}
-	return (strings.HasPrefix(path, "detection.") || strings.HasPrefix(path, "latency.")) && !strings.HasSuffix(path, ".count")
-}
-
-// observedText shows an expectation's observed value in its unit.
-func observedText(expr string, v float64) string {
-	path, _, _ := strings.Cut(strings.TrimSpace(expr), " ")
-	switch {
-	case durationPath(path):
-		return seconds(v)
-	case strings.HasSuffix(path, "_ratio"):
-		return fmt.Sprintf("%s (%.2f%%)", FormatNumber(v), 100*v)
-	}
-	return FormatNumber(v)
-}
-
-func newView(run *Run) *view {
+func newView(run *reports.Run) *view {
 	s := &run.Summary
 	v := &view{
 		Title:       fmt.Sprintf("%s, seed %d", s.Scenario, s.Seed),
@@ -97,7 +78,7 @@ func newView(run *Run) *view {
 	}
 	v.Verdict, v.OK, v.VerdictLine = verdict(s)
 	for _, e := range s.Expectations {
-		v.Expect = append(v.Expect, expectRow{OK: e.OK, Expr: e.Expr, Observed: observedText(e.Expr, e.Observed)})
+		v.Expect = append(v.Expect, expectRow{OK: e.OK, Expr: e.Expr, Observed: reports.FormatObserved(e.Expr, e.Observed)})
 	}
 	pct := func(n int64) string {
 		if s.Steps == 0 {
@@ -123,13 +104,13 @@ func newView(run *Run) *view {
 		{"answers", fmt.Sprint(s.AlreadyClaimed + s.NotFound + s.Unavailable), fmt.Sprintf("%d already claimed, %d not found, %d unavailable", s.AlreadyClaimed, s.NotFound, s.Unavailable)},
 		{"unhealthy components", fmt.Sprint(s.UnhealthyComponents), "flagged by the health tracker"},
 	}
-	qrow := func(name string, q sim.Quantiles, d *Distribution) quantileRow {
+	qrow := func(name string, q sim.Quantiles, d *reports.Distribution) quantileRow {
 		r := quantileRow{Name: name, Count: q.Count, Min: "–", P50: "–", P90: "–", P99: "–", Max: "–", Mean: "–"}
 		if q.Count > 0 {
-			r.Min, r.P50, r.P90, r.P99, r.Max = seconds(q.Min), seconds(q.P50), seconds(q.P90), seconds(q.P99), seconds(q.Max)
+			r.Min, r.P50, r.P90, r.P99, r.Max = reports.Seconds(q.Min), reports.Seconds(q.P50), reports.Seconds(q.P90), reports.Seconds(q.P99), reports.Seconds(q.Max)
 		}
 		if d.Count > 0 {
-			r.Mean = seconds(d.Sum / float64(d.Count))
+			r.Mean = reports.Seconds(d.Sum / float64(d.Count))
 		}
 		return r
 	}
@@ -154,11 +135,11 @@ func newView(run *Run) *view {
 		if m.Count > 0 {
 			avg = fmt.Sprintf("%.0f B", float64(m.Bytes)/float64(m.Count))
 		}
-		v.Messages = append(v.Messages, messageRow{Type: t, Count: m.Count, Bytes: bytesText(m.Bytes), Avg: avg})
+		v.Messages = append(v.Messages, messageRow{Type: t, Count: m.Count, Bytes: reports.FormatBytes(m.Bytes), Avg: avg})
 	}
 	v.Run = []kv{
-		{"virtual time", seconds(s.VirtualDuration), "start to the last settled step"},
-		{"detector", run.Info.Detector, "heartbeat timeout " + seconds(run.Info.HeartbeatTimeout)},
+		{"virtual time", reports.Seconds(s.VirtualDuration), "start to the last settled step"},
+		{"detector", run.Info.Detector, "heartbeat timeout " + reports.Seconds(run.Info.HeartbeatTimeout)},
 		{"task ids", run.Info.TaskIDs, ""},
 		{"workers", fmt.Sprint(run.Info.Workers), "all pools"},
 		{"trace hash", s.TraceHash, "same scenario and seed give the same hash"},
@@ -176,9 +157,9 @@ func newView(run *Run) *view {
 
 // plotCaptions say in a line what each plot is for.
 var plotCaptions = map[string]string{
-	PlotInFlight:           "Steps submitted and not yet settled, over virtual time; fault windows shaded.",
-	PlotThroughput:         "Steps settled per virtual second; fault windows shaded.",
-	PlotDetectionHistogram: "How long after its last heartbeat each task was failed by the heartbeat timer.",
-	PlotDetectionCDF:       "Detection latency since the last heartbeat (solid) and since the crash (dashed).",
-	PlotEndToEndCDF:        "Submission to final result, retries included, on a log axis.",
+	plots.PlotInFlight:           "Steps submitted and not yet settled, over virtual time; fault windows shaded.",
+	plots.PlotThroughput:         "Steps settled per virtual second; fault windows shaded.",
+	plots.PlotDetectionHistogram: "How long after its last heartbeat each task was failed by the heartbeat timer.",
+	plots.PlotDetectionCDF:       "Detection latency since the last heartbeat (solid) and since the crash (dashed).",
+	plots.PlotEndToEndCDF:        "Submission to final result, retries included, on a log axis.",
 }

@@ -1,10 +1,12 @@
-package reports
+package gate
 
 import (
 	"encoding/xml"
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/tasksim/tasksim/reports"
 )
 
 // JUnit XML, as CI systems read it (Jenkins, GitLab, GitHub test reporters): one test
@@ -46,7 +48,7 @@ type junitProblem struct {
 // WriteJUnit writes the check as JUnit XML: a scenario that did not run is an error, one
 // with a failed expectation or a regression a failure naming each; changes within
 // tolerance go to system-out.
-func WriteJUnit(w io.Writer, rep *CheckReport) error {
+func WriteJUnit(w io.Writer, rep *Report) error {
 	suite := junitSuite{Name: "tasksim check"}
 	strict := rep.Baseline.StrictHash
 	for _, r := range rep.Results {
@@ -68,7 +70,7 @@ func WriteJUnit(w io.Writer, rep *CheckReport) error {
 		}
 		if r.Summary != nil {
 			notes = append(notes, fmt.Sprintf("seed %d, trace hash %s, replay: %s", r.Summary.Seed, r.Summary.TraceHash,
-				ReplayCommand(r.Scenario, r.Summary.Seed, rep.Sets)))
+				reports.ReplayCommand(r.Scenario, r.Summary.Seed, rep.Sets)))
 		}
 		c.SystemOut = strings.Join(notes, "\n")
 		suite.Cases = append(suite.Cases, c)

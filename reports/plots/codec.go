@@ -1,4 +1,4 @@
-package codecbench
+package plots
 
 import (
 	"errors"
@@ -7,34 +7,41 @@ import (
 	"math"
 	"strconv"
 
+	"github.com/tasksim/tasksim/model/codecbench"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
 )
 
-// PlotBars draws ns/op as grouped bars, one group per message, payload and op, one bar
+// CodecBars draws a codec benchmark's ns/op as grouped bars, one group per message, payload and op, one bar
 // per variant, on a log axis (the variants span four orders of magnitude), and saves it
 // as PNG and SVG. An empty path skips that format.
-func (r *Report) PlotBars(pngPath, svgPath string) error {
+func CodecBars(r *codecbench.Report, pngPath, svgPath string) error {
 	if len(r.Rows) == 0 {
 		return errors.New("codecbench: plot: empty report")
 	}
-	rows := r.sorted()
+	rows := r.Sorted()
+	// A group is one message, payload and op; its bars are the variants.
+	type groupKey struct {
+		message string
+		payload int
+		op      string
+	}
 	type group struct {
-		key   rowKey // variant unused
+		key   groupKey
 		label string
 	}
 	var groups []group
-	index := map[rowKey]int{}
+	index := map[groupKey]int{}
 	minNs := math.Inf(1)
 	for _, row := range rows {
-		k := rowKey{row.Message, row.PayloadBytes, Op(row.Op), ""}
+		k := groupKey{row.Message, row.PayloadBytes, row.Op}
 		if _, ok := index[k]; !ok {
 			index[k] = len(groups)
 			label := row.ShortName() + "\n"
 			if row.PayloadBytes > 0 {
-				label += FormatSize(row.PayloadBytes) + " "
+				label += codecbench.FormatSize(row.PayloadBytes) + " "
 			}
 			groups = append(groups, group{k, label + row.Op})
 		}
@@ -53,12 +60,12 @@ func (r *Report) PlotBars(pngPath, svgPath string) error {
 	p.Title.Text = "tasksim codec benchmark: time per message (lower is better)"
 	p.Y.Label.Text = "ns/op (log scale)"
 	p.X.Label.Text = "message, payload, direction"
-	p.Y.Tick.Marker = logTicks{base: base}
+	p.Y.Tick.Marker = codecLogTicks{base: base}
 	p.Legend.Top = true
 	p.Legend.Left = true
 
 	var present []string
-	for _, v := range Variants {
+	for _, v := range codecbench.Variants {
 		for _, row := range rows {
 			if row.Variant == v {
 				present = append(present, v)
@@ -72,7 +79,7 @@ func (r *Report) PlotBars(pngPath, svgPath string) error {
 		vals := make(plotter.Values, len(groups))
 		for _, row := range rows {
 			if row.Variant == v && row.NsPerOp > 0 {
-				vals[index[rowKey{row.Message, row.PayloadBytes, Op(row.Op), ""}]] = math.Log10(row.NsPerOp) - base
+				vals[index[groupKey{row.Message, row.PayloadBytes, row.Op}]] = math.Log10(row.NsPerOp) - base
 			}
 		}
 		bars, err := plotter.NewBarChart(vals, width)
@@ -80,7 +87,7 @@ func (r *Report) PlotBars(pngPath, svgPath string) error {
 			return fmt.Errorf("codecbench: plot %s: %w", v, err)
 		}
 		bars.Color = plotutil.Color(i)
-		if v == VariantMemmove {
+		if v == codecbench.VariantMemmove {
 			// The floor in neutral grey (the palette has 7 colours and would reuse proto's).
 			bars.Color = color.Gray{Y: 0x80}
 		}
@@ -88,7 +95,7 @@ func (r *Report) PlotBars(pngPath, svgPath string) error {
 		bars.Offset = width * vg.Length(float64(i)-float64(len(present)-1)/2)
 		p.Add(bars)
 		name := v
-		if v == VariantWire {
+		if v == codecbench.VariantWire {
 			name += " (sim path)"
 		}
 		p.Legend.Add(name, bars)
@@ -115,10 +122,10 @@ func (r *Report) PlotBars(pngPath, svgPath string) error {
 	return nil
 }
 
-// logTicks puts a tick at every decade of the log10-above-base axis, labelled in ns.
-type logTicks struct{ base float64 }
+// codecLogTicks puts a tick at every decade of the log10-above-base axis, labelled in ns.
+type codecLogTicks struct{ base float64 }
 
-func (t logTicks) Ticks(lo, hi float64) []plot.Tick {
+func (t codecLogTicks) Ticks(lo, hi float64) []plot.Tick {
 	var ticks []plot.Tick
 	for d := math.Floor(lo); d <= hi; d++ {
 		ticks = append(ticks, plot.Tick{Value: d, Label: formatNs(math.Pow(10, d+t.base))})

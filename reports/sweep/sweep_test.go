@@ -1,4 +1,4 @@
-package reports
+package sweep
 
 import (
 	"bytes"
@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tasksim/tasksim/reports/reportstest"
 	"github.com/tasksim/tasksim/sim"
 )
 
@@ -45,18 +46,18 @@ func TestParseSeeds(t *testing.T) {
 }
 
 // sweepRun runs the small crash-storm with a given seed; the sets make some seeds fail.
-func sweepRun(t *testing.T, sets []string) SweepRunFunc {
+func sweepRun(t *testing.T, sets []string) RunFunc {
 	return func(seed uint64) (*sim.Summary, error) {
-		_, res := simulateScenario(t, "crash-storm", seed, sets)
+		_, res := reportstest.Simulate(t, "crash-storm", seed, sets)
 		return &res.Summary, nil
 	}
 }
 
 func TestShardedSweepMergedEqualsUnsharded(t *testing.T) {
 	// A failing expectation on some seeds, so that failures survive the merge too.
-	sets := append(append([]string(nil), smallSets...), "expect[0]=detection.since_crash.max <= 7s")
-	opts := SweepOptions{Scenario: "crash-storm", Source: "crash-storm", Sets: sets, SeedSpec: "1..7", Parallel: 3}
-	whole, err := RunSweep(opts, sweepRun(t, sets))
+	sets := append(append([]string(nil), reportstest.SmallSets...), "expect[0]=detection.since_crash.max <= 7s")
+	opts := Options{Scenario: "crash-storm", Source: "crash-storm", Sets: sets, SeedSpec: "1..7", Parallel: 3}
+	whole, err := Run(opts, sweepRun(t, sets))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,19 +69,19 @@ func TestShardedSweepMergedEqualsUnsharded(t *testing.T) {
 	for i := 3; i >= 1; i-- { // out of order on purpose
 		o := opts
 		o.Shard, o.Shards, o.Parallel = i, 3, 1
-		sw, err := RunSweep(o, sweepRun(t, sets))
+		sw, err := Run(o, sweepRun(t, sets))
 		if err != nil {
 			t.Fatal(err)
 		}
 		shards = append(shards, sw)
 		names = append(names, fmt.Sprintf("shard%d/sweep.json", i))
 	}
-	merged, err := MergeSweeps(shards, names)
+	merged, err := Merge(shards, names)
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, _ := MarshalSweep(whole)
-	b, _ := MarshalSweep(merged)
+	a, _ := Marshal(whole)
+	b, _ := Marshal(merged)
 	if !bytes.Equal(a, b) {
 		t.Errorf("merged sweep differs from the unsharded one:\n%s\nvs\n%s", a, b)
 	}
@@ -88,7 +89,7 @@ func TestShardedSweepMergedEqualsUnsharded(t *testing.T) {
 		t.Logf("note: %d of 7 seeds failed; the test wants a mix", len(whole.Failed()))
 	}
 	var text bytes.Buffer
-	if err := WriteSweepText(&text, whole); err != nil {
+	if err := WriteText(&text, whole); err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range whole.Failed() {
@@ -99,22 +100,22 @@ func TestShardedSweepMergedEqualsUnsharded(t *testing.T) {
 	}
 
 	// A missing or doubled shard is named.
-	if _, err := MergeSweeps(shards[:2], names[:2]); err == nil || !strings.Contains(err.Error(), "shards missing: 1/3") {
+	if _, err := Merge(shards[:2], names[:2]); err == nil || !strings.Contains(err.Error(), "shards missing: 1/3") {
 		t.Errorf("merge without shard 1: %v", err)
 	}
-	if _, err := MergeSweeps([]*Sweep{shards[0], shards[0], shards[1]}, names); err == nil || !strings.Contains(err.Error(), "given twice") {
+	if _, err := Merge([]*Sweep{shards[0], shards[0], shards[1]}, names); err == nil || !strings.Contains(err.Error(), "given twice") {
 		t.Errorf("merge with a doubled shard: %v", err)
 	}
 }
 
 func TestSweepParallelDoesNotChangeResult(t *testing.T) {
-	opts := SweepOptions{Scenario: "crash-storm", Source: "crash-storm", Sets: smallSets, SeedSpec: "1..4", Parallel: 1}
-	one, err := RunSweep(opts, sweepRun(t, smallSets))
+	opts := Options{Scenario: "crash-storm", Source: "crash-storm", Sets: reportstest.SmallSets, SeedSpec: "1..4", Parallel: 1}
+	one, err := Run(opts, sweepRun(t, reportstest.SmallSets))
 	if err != nil {
 		t.Fatal(err)
 	}
 	opts.Parallel = 4
-	four, err := RunSweep(opts, sweepRun(t, smallSets))
+	four, err := Run(opts, sweepRun(t, reportstest.SmallSets))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package reports
+package gate
 
 import (
 	"encoding/json"
@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/tasksim/tasksim/reports"
 	"github.com/tasksim/tasksim/sim"
 )
 
@@ -78,7 +79,7 @@ func DefaultTolerances() map[string]Tolerance {
 // allowMissing (for --update, which creates it).
 func ReadBaseline(path string, allowMissing bool) (*Baseline, error) {
 	var b Baseline
-	err := readJSON(path, &b)
+	err := reports.ReadJSON(path, &b)
 	if err != nil {
 		if _, statErr := os.Stat(path); allowMissing && errors.Is(statErr, fs.ErrNotExist) {
 			return &Baseline{Version: 1, Paths: DefaultTolerances(), Scenarios: map[string]BaselineEntry{}}, nil
@@ -130,12 +131,12 @@ func WriteBaseline(path string, b *Baseline) error {
 	return nil
 }
 
-// CheckRunFunc runs one scenario (a built-in name or file) and returns its summary with
+// RunFunc runs one scenario (a built-in name or file) and returns its summary with
 // the expectations checked. It is called from several goroutines.
-type CheckRunFunc func(scenario string) (*sim.Summary, error)
+type RunFunc func(scenario string) (*sim.Summary, error)
 
-// CheckResult is one scenario's verdict.
-type CheckResult struct {
+// Result is one scenario's verdict.
+type Result struct {
 	Scenario string
 	Summary  *sim.Summary
 	// NotInBaseline: the baseline has no entry for the scenario (run --update).
@@ -158,7 +159,7 @@ type Change struct {
 }
 
 // FailedExpectations returns the run's expectations that did not hold.
-func (r *CheckResult) FailedExpectations() []sim.ExpectationResult {
+func (r *Result) FailedExpectations() []sim.ExpectationResult {
 	if r.Summary == nil {
 		return nil
 	}
@@ -172,7 +173,7 @@ func (r *CheckResult) FailedExpectations() []sim.ExpectationResult {
 }
 
 // Regressions returns the changes that fail the check.
-func (r *CheckResult) Regressions() []Change {
+func (r *Result) Regressions() []Change {
 	var out []Change
 	for _, c := range r.Changes {
 		if c.Regression {
@@ -184,22 +185,22 @@ func (r *CheckResult) Regressions() []Change {
 
 // Passed reports whether the scenario passes the gate (strict says whether a changed
 // hash alone fails it).
-func (r *CheckResult) Passed(strict bool) bool {
+func (r *Result) Passed(strict bool) bool {
 	return r.Err == nil && !r.NotInBaseline && len(r.FailedExpectations()) == 0 &&
 		len(r.Regressions()) == 0 && !(strict && r.HashChanged)
 }
 
-// CheckReport is the outcome of `tasksim check`.
-type CheckReport struct {
+// Report is the outcome of `tasksim check`.
+type Report struct {
 	Baseline *Baseline
 	// Sets are the --set overrides every scenario ran with (for replay lines).
 	Sets    []string
-	Results []*CheckResult
+	Results []*Result
 	Updated bool
 }
 
 // Passed reports whether every scenario passed.
-func (c *CheckReport) Passed() bool {
+func (c *Report) Passed() bool {
 	for _, r := range c.Results {
 		if !r.Passed(c.Baseline.StrictHash) {
 			return false
@@ -208,12 +209,12 @@ func (c *CheckReport) Passed() bool {
 	return true
 }
 
-// RunCheck runs each scenario (parallel at a time) and compares it with the baseline.
+// Run runs each scenario (parallel at a time) and compares it with the baseline.
 // With update, the baseline's entries for those scenarios are replaced by what ran (the
 // caller writes the file); expectations still decide whether it passed.
-func RunCheck(scenarios []string, base *Baseline, parallel int, update bool, run CheckRunFunc) *CheckReport {
-	rep := &CheckReport{Baseline: base, Updated: update}
-	rep.Results = make([]*CheckResult, len(scenarios))
+func Run(scenarios []string, base *Baseline, parallel int, update bool, run RunFunc) *Report {
+	rep := &Report{Baseline: base, Updated: update}
+	rep.Results = make([]*Result, len(scenarios))
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for range max(1, min(parallel, len(scenarios))) {
@@ -221,7 +222,7 @@ func RunCheck(scenarios []string, base *Baseline, parallel int, update bool, run
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				r := &CheckResult{Scenario: scenarios[i]}
+				r := &Result{Scenario: scenarios[i]}
 				r.Summary, r.Err = run(scenarios[i])
 				if r.Err == nil && r.Summary.Scenario != "" {
 					r.Scenario = r.Summary.Scenario // the baseline is keyed by name, not by file path
@@ -264,7 +265,7 @@ func newEntry(s *sim.Summary, base *Baseline, overrides map[string]Tolerance) Ba
 }
 
 // compare fills r's changes against the baseline.
-func compare(r *CheckResult, base *Baseline) {
+func compare(r *Result, base *Baseline) {
 	e, ok := base.Scenarios[r.Scenario]
 	if !ok {
 		r.NotInBaseline = true
@@ -312,10 +313,10 @@ func compare(r *CheckResult, base *Baseline) {
 // describe is a change in words: "latency.end_to_end.p99 12.3s -> 15.1s (+22.8%, allowed ±1.23s)".
 func (c Change) describe() string {
 	f := func(v float64) string {
-		if durationPath(c.Path) {
-			return seconds(v)
+		if reports.IsDurationPath(c.Path) {
+			return reports.Seconds(v)
 		}
-		return FormatNumber(v)
+		return reports.FormatNumber(v)
 	}
 	rel := ""
 	if c.Baseline != 0 {
@@ -325,7 +326,7 @@ func (c Change) describe() string {
 }
 
 // problems lists in words why a scenario failed, and what changed within tolerance.
-func (r *CheckResult) problems(strict bool) (fails, notes []string) {
+func (r *Result) problems(strict bool) (fails, notes []string) {
 	if r.Err != nil {
 		return []string{"did not run: " + r.Err.Error()}, nil
 	}
@@ -333,7 +334,7 @@ func (r *CheckResult) problems(strict bool) (fails, notes []string) {
 		fails = append(fails, "not in the baseline (run tasksim check --update to record it)")
 	}
 	for _, e := range r.FailedExpectations() {
-		fails = append(fails, fmt.Sprintf("expectation failed: %s (observed %s)", e.Expr, observedText(e.Expr, e.Observed)))
+		fails = append(fails, fmt.Sprintf("expectation failed: %s (observed %s)", e.Expr, reports.FormatObserved(e.Expr, e.Observed)))
 	}
 	for _, c := range r.Changes {
 		if c.Regression {
@@ -353,9 +354,9 @@ func (r *CheckResult) problems(strict bool) (fails, notes []string) {
 	return fails, notes
 }
 
-// WriteCheckText prints the check for a terminal: one line per scenario, then what failed
+// WriteText prints the check for a terminal: one line per scenario, then what failed
 // or changed under it.
-func WriteCheckText(w io.Writer, rep *CheckReport) error {
+func WriteText(w io.Writer, rep *Report) error {
 	var b strings.Builder
 	strict := rep.Baseline.StrictHash
 	failed := 0
@@ -364,7 +365,7 @@ func WriteCheckText(w io.Writer, rep *CheckReport) error {
 		if rep.Updated && r.Err == nil {
 			fails = fails[:0]
 			for _, e := range r.FailedExpectations() {
-				fails = append(fails, fmt.Sprintf("expectation failed: %s (observed %s)", e.Expr, observedText(e.Expr, e.Observed)))
+				fails = append(fails, fmt.Sprintf("expectation failed: %s (observed %s)", e.Expr, reports.FormatObserved(e.Expr, e.Observed)))
 			}
 			notes = []string{"recorded in the baseline"}
 		}
@@ -390,8 +391,8 @@ func WriteCheckText(w io.Writer, rep *CheckReport) error {
 	return err
 }
 
-// WriteCheckMarkdown writes the check's report.md for a CI job summary.
-func WriteCheckMarkdown(w io.Writer, rep *CheckReport) error {
+// WriteMarkdown writes the check's report.md for a CI job summary.
+func WriteMarkdown(w io.Writer, rep *Report) error {
 	var b strings.Builder
 	strict := rep.Baseline.StrictHash
 	failed := 0
@@ -416,13 +417,13 @@ func WriteCheckMarkdown(w io.Writer, rep *CheckReport) error {
 		if s := r.Summary; s != nil {
 			seed, steps = fmt.Sprint(s.Seed), fmt.Sprint(s.Steps)
 			completed = fmt.Sprintf("%.2f%%", 100*s.CompletedRatio)
-			det, e2e = seconds(s.Detection.SinceLastHeartbeat.P99), seconds(s.Latency.EndToEnd.P99)
+			det, e2e = reports.Seconds(s.Detection.SinceLastHeartbeat.P99), reports.Seconds(s.Latency.EndToEnd.P99)
 		}
 		what := slices.Concat(fails, notes)
 		if len(what) == 0 {
 			what = []string{"nothing"}
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", mark, r.Scenario, seed, steps, completed, det, e2e, mdCell(strings.Join(what, "<br>")))
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", mark, r.Scenario, seed, steps, completed, det, e2e, reports.MarkdownCell(strings.Join(what, "<br>")))
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

@@ -1,4 +1,4 @@
-package reports
+package gate
 
 import (
 	"bytes"
@@ -8,12 +8,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tasksim/tasksim/reports/reportstest"
 	"github.com/tasksim/tasksim/sim"
 )
 
-func checkRun(t *testing.T, sets []string) CheckRunFunc {
+func checkRun(t *testing.T, sets []string) RunFunc {
 	return func(name string) (*sim.Summary, error) {
-		_, res := simulateScenario(t, name, 0, sets)
+		_, res := reportstest.Simulate(t, name, 0, sets)
 		return &res.Summary, nil
 	}
 }
@@ -25,7 +26,7 @@ func TestCheckPassesFreshBaselineFailsChangedScenario(t *testing.T) {
 		t.Fatal(err)
 	}
 	names := []string{"crash-storm"}
-	if rep := RunCheck(names, base, 2, true, checkRun(t, smallSets)); !rep.Passed() {
+	if rep := Run(names, base, 2, true, checkRun(t, reportstest.SmallSets)); !rep.Passed() {
 		t.Fatal("--update run failed")
 	}
 	if err := WriteBaseline(path, base); err != nil {
@@ -36,21 +37,21 @@ func TestCheckPassesFreshBaselineFailsChangedScenario(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	rep := RunCheck(names, base, 2, false, checkRun(t, smallSets))
+	rep := Run(names, base, 2, false, checkRun(t, reportstest.SmallSets))
 	if !rep.Passed() {
 		var b bytes.Buffer
-		WriteCheckText(&b, rep)
+		WriteText(&b, rep)
 		t.Fatalf("check against a fresh baseline failed:\n%s", b.String())
 	}
 
 	// Slower components: latency regresses beyond tolerance.
-	changed := append(append([]string(nil), smallSets...), "components[0].duration=20s")
-	rep = RunCheck(names, base, 2, false, checkRun(t, changed))
+	changed := append(append([]string(nil), reportstest.SmallSets...), "components[0].duration=20s")
+	rep = Run(names, base, 2, false, checkRun(t, changed))
 	if rep.Passed() {
 		t.Fatal("check passed a scenario made 10x slower")
 	}
 	var text, junit, md bytes.Buffer
-	if err := WriteCheckText(&text, rep); err != nil {
+	if err := WriteText(&text, rep); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(text.String(), "regression: latency.end_to_end.p50") {
@@ -67,7 +68,7 @@ func TestCheckPassesFreshBaselineFailsChangedScenario(t *testing.T) {
 	if doc.Failures != 1 || c.Name != "crash-storm" || c.Failure == nil || !strings.Contains(c.Failure.Text, "latency.end_to_end.p50") {
 		t.Errorf("JUnit does not report the regression: %+v", doc)
 	}
-	if err := WriteCheckMarkdown(&md, rep); err != nil {
+	if err := WriteMarkdown(&md, rep); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(md.String(), "❌ tasksim check: FAIL") || !strings.Contains(md.String(), "latency.end_to_end.p50") {
@@ -93,7 +94,7 @@ func TestCheckDirectionAndTolerance(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.s.Scenario, tt.s.TraceHash = "x", "h"
-			rep := RunCheck([]string{"x"}, base, 1, false, func(string) (*sim.Summary, error) { return &tt.s, nil })
+			rep := Run([]string{"x"}, base, 1, false, func(string) (*sim.Summary, error) { return &tt.s, nil })
 			var got []string
 			for _, c := range rep.Results[0].Regressions() {
 				got = append(got, c.Path)

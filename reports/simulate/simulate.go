@@ -1,0 +1,49 @@
+// Package simulate runs a scenario's simulation for the commands: it times the run with
+// the wall clock (summary.perf holds a run's only wall-clock figures, outside the trace
+// hash) and checks the scenario's expectations, so that `tasksim run`, `check` and
+// `sweep` run a scenario the same way.
+package simulate
+
+import (
+	"fmt"
+	"runtime"
+	"time"
+
+	"github.com/tasksim/tasksim/sim"
+)
+
+// Run simulates cfg and fills the wall-clock figures of summary.perf. It sets opts.Clock
+// (for the codec's timed sample); the rest of opts is passed on as given.
+func Run(cfg *sim.Config, opts sim.Options) (*sim.Result, error) {
+	start := time.Now()
+	opts.Clock = func() time.Duration { return time.Since(start) }
+	res, err := sim.Run(cfg, opts)
+	if err != nil {
+		return nil, fmt.Errorf("simulate %s: %w", cfg.Name, err)
+	}
+	wall := time.Since(start).Seconds()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	p := &res.Summary.Perf
+	p.WallSeconds = wall
+	if wall > 0 {
+		p.EventsPerSecond = float64(p.Events) / wall
+		p.VirtualPerWallSecond = res.Summary.VirtualDuration / wall
+	}
+	p.PeakHeapBytes = int64(ms.HeapSys)
+	return res, nil
+}
+
+// Checked simulates cfg and checks its expectations: the summary that `tasksim check`
+// compares with its baseline and `tasksim sweep` aggregates. It is safe to call from
+// several goroutines: a run only reads its config.
+func Checked(cfg *sim.Config) (*sim.Summary, error) {
+	res, err := Run(cfg, sim.Options{})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := res.Summary.Check(cfg.Expect); err != nil {
+		return nil, err
+	}
+	return &res.Summary, nil
+}
