@@ -136,6 +136,12 @@ func (w *world) crash(p *proc) error {
 		return nil
 	}
 	p.alive = false
+	// Its timers and executions die with it.
+	p.timers.discard(w.q)
+	for _, x := range p.execs {
+		w.q.Cancel(x.h)
+	}
+	p.execs = nil
 	w.oracle.crashed(p, w.now)
 	w.hash.Event(int64(w.now), hashCrash, int32(p.node), 0, 0, 0, nil)
 	w.traceEvent("crash", p.node, 0, 0, "", 0)
@@ -164,7 +170,10 @@ func (w *world) orchestratorDown(f *FaultConfig) error {
 	}
 	w.orch.Crash()
 	w.orchDown = true
-	w.orchGen++
+	// Every timer of the dead incarnation goes; the next one starts with an empty table.
+	next := w.orchTimers.incarnation + 1
+	w.orchTimers.discard(w.q)
+	w.orchTimers = newTimerTable(next, true)
 	w.push(w.now+f.Downtime, event{kind: evOrchestratorUp})
 	return nil
 }

@@ -65,7 +65,7 @@ type event struct {
 	failed bool
 	comp   int32 // component of an execution
 	node   model.NodeID
-	// gen is the orchestrator's incarnation for its timers (a restart drops them).
+	// gen is the incarnation of the process whose timer this is (timerTable).
 	gen   uint32
 	a     uint32 // message slot, exec number, stream, fault or worker slot index
 	timer model.TimerID
@@ -86,7 +86,6 @@ type world struct {
 
 	orch      *model.Orchestrator
 	orchNode  model.NodeID
-	orchGen   uint32
 	orchDown  bool
 	queue     *model.JetStreamQueue
 	queueNode model.NodeID
@@ -94,8 +93,9 @@ type world struct {
 	procs []*proc   // indexed by NodeID; nil for the orchestrator and queue
 	slots [][]*slot // per pool, per worker slot
 
-	// Timers of the orchestrator and the queue; workers keep theirs in proc.timers.
-	timers map[timerKey]eventq.Handle
+	// Timers of the orchestrator's current incarnation and of the queue; workers keep
+	// theirs in proc.timers.
+	orchTimers, queueTimers *timerTable
 
 	msgs     []inflight
 	freeMsgs []uint32
@@ -121,11 +121,6 @@ type world struct {
 	oracle    *oracle
 	events    int64
 	faultHits faultTargets
-}
-
-type timerKey struct {
-	node model.NodeID
-	id   model.TimerID
 }
 
 // handleOf is one live timer or execution of a worker and its place in the queue. A
@@ -157,8 +152,9 @@ type proc struct {
 	slot  *slot
 	alive bool
 	drift float64
-	// timers (by TimerID) and execs (by exec number) are the worker's live queue entries.
-	timers []handleOf
+	// timers and execs (by exec number) are the worker's live queue entries; a process
+	// lives once, so its table is its only incarnation's.
+	timers timerTable
 	execs  []handleOf
 }
 
@@ -199,12 +195,12 @@ func newWorld(cfg *Config, opts Options) (*world, error) {
 		return nil, fmt.Errorf("scenario %s has no worker pools", cfg.Name)
 	}
 	w := &world{
-		cfg:    cfg,
-		opts:   opts,
-		q:      eventq.New[event](1024),
-		timers: map[timerKey]eventq.Handle{},
-		codec:  wire.NewCodec(),
-		hash:   trace.NewHasher(),
+		cfg:        cfg,
+		opts:       opts,
+		q:          eventq.New[event](1024),
+		orchTimers: newTimerTable(0, true),
+		codec:      wire.NewCodec(),
+		hash:       trace.NewHasher(),
 	}
 	if opts.Clock != nil {
 		w.codec.SetClock(opts.Clock, 16)
@@ -241,6 +237,7 @@ func newWorld(cfg *Config, opts Options) (*world, error) {
 		w.queueNode = 1
 		w.procs = append(w.procs, nil)
 		w.queue = model.NewJetStreamQueue(w.queueNode, cfg.Queue.AckWait)
+		w.queueTimers = newTimerTable(0, true)
 		if cfg.Orchestrator.Discovery {
 			w.queue.ForwardConnects(w.orchNode)
 		}
@@ -480,34 +477,40 @@ func (w *world) reconnect(node model.NodeID) error {
 	return w.apply(node)
 }
 
+// timersOf returns the timer table of the live process at node, and the worker process
+// if it is one; nil when the process is down or dead.
+func (w *world) timersOf(node model.NodeID) (*timerTable, *proc) {
+	switch {
+	case node == w.orchNode:
+		if w.orchDown {
+			return nil, nil
+		}
+		return w.orchTimers, nil
+	case w.queue != nil && node == w.queueNode:
+		return w.queueTimers, nil
+	}
+	p := w.proc(node)
+	if p == nil || !p.alive {
+		return nil, nil
+	}
+	return &p.timers, p
+}
+
 // fire runs a participant's timer.
 func (w *world) fire(e event) error {
-	var p *proc
-	switch {
-	case e.node == w.orchNode:
-		if e.gen != w.orchGen || w.orchDown {
-			return nil // a timer of the orchestrator's previous life
-		}
-		delete(w.timers, timerKey{e.node, e.timer})
-	case w.queue != nil && e.node == w.queueNode:
-		delete(w.timers, timerKey{e.node, e.timer})
-	default:
-		if p = w.proc(e.node); p == nil || !p.alive {
-			return nil
-		}
-		i := findHandle(p.timers, uint64(e.timer))
-		if w.paused(e.node, e) {
-			// The deferred copy is a new entry; point the timer at it so that a later
-			// reset or cancel still finds it.
-			if i >= 0 {
-				p.timers[i].h = w.lastPush
-			}
-			return nil
-		}
-		if i >= 0 {
-			p.timers = dropHandle(p.timers, i)
-		}
+	tt, p := w.timersOf(e.node)
+	if tt == nil || e.gen != tt.incarnation {
+		return nil // the process is down, or this timer was armed by a previous life
 	}
+	if w.paused(e.node, e) {
+		// The deferred copy is a new entry; point the timer at it so that a later
+		// reset or cancel still finds it.
+		if _, ok := tt.get(e.timer); ok {
+			tt.put(e.timer, w.lastPush)
+		}
+		return nil
+	}
+	tt.drop(e.timer)
 	w.hash.Event(int64(w.now), uint8(evTimer), int32(e.node), uint64(e.timer), 0, 0, nil)
 	w.traceEvent("timer", e.node, uint64(e.timer), 0, "", 0)
 	w.out.Reset()
@@ -569,51 +572,27 @@ func (w *world) apply(node model.NodeID) error {
 }
 
 func (w *world) timer(node model.NodeID, t model.TimerOp) {
-	if p := w.proc(node); p != nil {
-		w.workerTimer(p, t)
-		return
+	tt, p := w.timersOf(node)
+	if tt == nil {
+		return // a process that is not running arms nothing
 	}
-	key := timerKey{node, t.ID}
-	h, exists := w.timers[key]
+	h, exists := tt.get(t.ID)
 	if t.Cancel {
 		if exists {
 			w.q.Cancel(h)
-			delete(w.timers, key)
-		}
-		return
-	}
-	if exists && w.q.Reset(h, int64(t.At)) {
-		return
-	}
-	gen := uint32(0)
-	if node == w.orchNode {
-		gen = w.orchGen
-	}
-	w.timers[key] = w.push(t.At, event{kind: evTimer, node: node, gen: gen, timer: t.ID})
-}
-
-func (w *world) workerTimer(p *proc, t model.TimerOp) {
-	i := findHandle(p.timers, uint64(t.ID))
-	if t.Cancel {
-		if i >= 0 {
-			w.q.Cancel(p.timers[i].h)
-			p.timers = dropHandle(p.timers, i)
+			tt.drop(t.ID)
 		}
 		return
 	}
 	at := t.At
-	if p.drift != 0 && at > w.now {
+	if p != nil && p.drift != 0 && at > w.now {
 		// A slow clock stretches every delay it measures.
 		at = w.now + time.Duration(float64(at-w.now)*(1+p.drift))
 	}
-	if i >= 0 {
-		if w.q.Reset(p.timers[i].h, int64(at)) {
-			return
-		}
-		p.timers = dropHandle(p.timers, i)
+	if exists && w.q.Reset(h, int64(at)) {
+		return
 	}
-	h := w.push(at, event{kind: evTimer, node: p.node, timer: t.ID})
-	p.timers = append(p.timers, handleOf{uint64(t.ID), h})
+	tt.put(t.ID, w.push(at, event{kind: evTimer, node: node, gen: tt.incarnation, timer: t.ID}))
 }
 
 // run starts or stops a component execution on a worker.

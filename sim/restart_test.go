@@ -1,0 +1,66 @@
+package sim_test
+
+import (
+	"fmt"
+	"testing"
+)
+
+// TestScanRunsOnAfterAnOrchestratorRestart: a restarted orchestrator arms its scan
+// under the same timer id as its previous life. The kernel once kept the dead
+// incarnation's handle and moved that stale event, which it then dropped, so no scan ever
+// ran again and every task of the crash at 70s was lost. The scan cycle restarts with
+// the process (up at 34s: scans at 39s ... 74s, 79s); the scan of 74s still saw the
+// heartbeats sent before the crash, so every crashed task fails at exactly 79s.
+func TestScanRunsOnAfterAnOrchestratorRestart(t *testing.T) {
+	s := run(t, load(t, "restart-then-crash")).Summary
+	if s.Lost != 0 || s.MissedDetections != 0 {
+		t.Fatalf("lost %d, missed %d, want 0 and 0", s.Lost, s.MissedDetections)
+	}
+	c := s.Detection.SinceCrash
+	if c.Count < 10 || c.Count != s.Timeouts.Heartbeat {
+		t.Fatalf("%d heartbeat timeouts, %d of them of crashed workers; want every one, at least 10",
+			s.Timeouts.Heartbeat, c.Count)
+	}
+	if c.Min != 9 || c.Max != 9 {
+		t.Fatalf("crashed tasks failed %vs to %vs after the crash at 70s, want all at the scan of 79s", c.Min, c.Max)
+	}
+}
+
+// TestDeadlinesSurviveAnOrchestratorRestart: the restarted orchestrator's task slots,
+// and so its deadline timer ids, start again from the first; a dead incarnation's
+// handles once made those deadlines vanish, losing steps of a later crash: seeds 1, 2,
+// 3, 6, 9, 12 and 15 lost a step on that code.
+func TestDeadlinesSurviveAnOrchestratorRestart(t *testing.T) {
+	const scenario = `
+name: restart-then-crash-deadline
+orchestrator:
+  detector: deadline
+workers:
+  - pool: strict
+    count: 40
+    flavour: strict
+components:
+  - path: /strict/embed
+    duration: {dist: lognormal, median: 2s, p99: 20s}
+load:
+  - component: /strict/embed
+    tasks: 1200
+    arrival: {process: poisson, rate: 40/s}
+faults:
+  - at: 12s
+    orchestrator_restart: {downtime: 3s}
+  - at: 20s
+    crash: {pool: strict, fraction: 30%}
+    restart_after: 5s
+`
+	for seed := 1; seed <= 15; seed++ {
+		s := run(t, loadYAML(t, scenario, fmt.Sprintf("seed=%d", seed))).Summary
+		if s.Lost != 0 || s.MissedDetections != 0 {
+			t.Errorf("seed %d: lost %d, missed %d, want 0 and 0", seed, s.Lost, s.MissedDetections)
+		}
+		if s.Timeouts.Heartbeat == 0 || s.Detection.SinceLastHeartbeat.Max != 5 {
+			t.Errorf("seed %d: %d heartbeat timeouts, latest %vs after the last heartbeat; want some, all at 5s",
+				seed, s.Timeouts.Heartbeat, s.Detection.SinceLastHeartbeat.Max)
+		}
+	}
+}
