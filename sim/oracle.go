@@ -171,12 +171,15 @@ func (o *oracle) isPaused(node model.NodeID, now time.Duration) bool {
 func (o *oracle) crashed(p *proc, now time.Duration) {
 	o.crashAt[p.node] = now
 	for _, e := range o.running[p.node] {
+		o.endExec(e.step)
+		if o.settledBits.has(e.step) {
+			continue // a copy of a step that settled already: no timer owes it anything
+		}
 		// Two copies of one step on the worker: keep the latest attempt, whatever the
 		// map's order, so the result does not depend on it.
 		if prev, ok := o.orphans[e.step]; !ok || prev.attempt < e.attempt {
 			o.orphans[e.step] = orphan{attempt: e.attempt, crashAt: now}
 		}
-		o.endExec(e.step)
 	}
 	delete(o.running, p.node)
 }
@@ -184,6 +187,9 @@ func (o *oracle) crashed(p *proc, now time.Duration) {
 func (o *oracle) endExec(step model.StepID) {
 	if st := o.steps[step]; st != nil && st.active > 0 {
 		st.active--
+		if st.active == 0 && o.settledBits.has(step) {
+			delete(o.steps, step) // the last copy of a settled step ended
+		}
 	}
 }
 
@@ -326,9 +332,6 @@ func (o *oracle) observe(now time.Duration, e *model.Event, w *world) {
 			if _, ok := m[e.Exec]; ok {
 				delete(m, e.Exec)
 				o.endExec(e.Step)
-				if st != nil && st.active == 0 && o.settledBits.has(e.Step) {
-					delete(o.steps, e.Step)
-				}
 			}
 		}
 	case model.EvReply:

@@ -29,7 +29,9 @@ func TestScanRunsOnAfterAnOrchestratorRestart(t *testing.T) {
 // TestDeadlinesSurviveAnOrchestratorRestart: the restarted orchestrator's task slots,
 // and so its deadline timer ids, start again from the first; a dead incarnation's
 // handles once made those deadlines vanish, losing steps of a later crash: seeds 1, 2,
-// 3, 6, 9, 12 and 15 lost a step on that code.
+// 3, 6, 9, 12 and 15 lost a step on that code. Seeds 30, 36, 37 and 38 crash a worker
+// running a copy of a step that had settled already (a recovered step's old execution):
+// the oracle once counted it as a missed detection, though no timer owed it anything.
 func TestDeadlinesSurviveAnOrchestratorRestart(t *testing.T) {
 	const scenario = `
 name: restart-then-crash-deadline
@@ -53,7 +55,11 @@ faults:
     crash: {pool: strict, fraction: 30%}
     restart_after: 5s
 `
+	seeds := []int{30, 36, 37, 38}
 	for seed := 1; seed <= 15; seed++ {
+		seeds = append(seeds, seed)
+	}
+	for _, seed := range seeds {
 		s := run(t, loadYAML(t, scenario, fmt.Sprintf("seed=%d", seed))).Summary
 		if s.Lost != 0 || s.MissedDetections != 0 {
 			t.Errorf("seed %d: lost %d, missed %d, want 0 and 0", seed, s.Lost, s.MissedDetections)
