@@ -63,14 +63,6 @@ func (t *timerTable) drop(id model.TimerID) {
 	}
 }
 
-// len reports the live timers.
-func (t *timerTable) len() int {
-	if t.many != nil {
-		return len(t.many)
-	}
-	return len(t.few)
-}
-
 // discard cancels every timer of the table in q: the process died, and its timers with it.
 // The table must not be used afterwards.
 func (t *timerTable) discard(q *eventq.Queue[event]) {
