@@ -1,0 +1,146 @@
+package wiremap
+
+import (
+	"errors"
+	"testing"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/tasksim/tasksim/model"
+	pb "github.com/tasksim/tasksim/model/stepflowpb"
+)
+
+func newTestMapper(owned bool) *Mapper {
+	mp := New([]string{"default", "gpu"}, []string{"/python/echo", "/rust/resize"}, 0xabc, "http://127.0.0.1:1")
+	mp.Owned = owned
+	return mp
+}
+
+// Every message a participant sends comes back with the fields the wire carries, through
+// real protobuf bytes, in both the reusing and the owning mode.
+func TestRoundTrip(t *testing.T) {
+	msgs := []model.Message{
+		{Type: model.MsgPullTasks, Worker: 7, Pool: 1},
+		{Type: model.MsgAssignment, Task: 42, Run: 3, Step: 9, Attempt: 2, Component: 1, PayloadBytes: 64, HeartbeatSecs: 1},
+		{Type: model.MsgAssignment, Task: 43, Run: 0, Discovery: true, Component: -1},
+		{Type: model.MsgHeartbeat, Task: 42, Worker: 7, Run: 3, Attempt: 2, Call: 5},
+		{Type: model.MsgHeartbeatReply, Status: model.StatusAlreadyClaimed, ShouldAbort: true},
+		{Type: model.MsgComplete, Task: 42, Run: 3, Result: model.ResultResponse, PayloadBytes: 64},
+		{Type: model.MsgComplete, Task: 42, Run: 3, Result: model.ResultError, ErrorCode: model.ErrInvalidInput},
+		{Type: model.MsgComplete, Task: 43, Run: 0, Result: model.ResultListComponents, Discovery: true},
+	}
+	for _, owned := range []bool{false, true} {
+		mp := newTestMapper(owned)
+		for _, m := range msgs {
+			var got model.Message
+			var err error
+			switch m.Type {
+			case model.MsgPullTasks:
+				got, err = mp.FromPullTasks(reencode(t, mp.PullTasks(&m), &pb.PullTasksRequest{}))
+			case model.MsgAssignment:
+				got = mp.FromAssignment(reencode(t, mp.Assignment(&m), &pb.TaskAssignment{}))
+			case model.MsgHeartbeat:
+				got, err = mp.FromHeartbeat(reencode(t, mp.Heartbeat(&m), &pb.TaskHeartbeatRequest{}))
+			case model.MsgHeartbeatReply:
+				got = mp.FromHeartbeatReply(reencode(t, mp.HeartbeatReply(&m), &pb.TaskHeartbeatResponse{}))
+			case model.MsgComplete:
+				got, err = mp.FromComplete(reencode(t, mp.Complete(&m), &pb.CompleteTaskRequest{}))
+			}
+			if err != nil {
+				t.Fatalf("owned=%v %v: %v", owned, m.Type, err)
+			}
+			if Wire(got) != Wire(m) {
+				t.Errorf("owned=%v %v: sent %+v, got %+v", owned, m.Type, Wire(m), Wire(got))
+			}
+			if got.Call != 0 || (m.Type == model.MsgHeartbeat && got.Attempt != 0) {
+				t.Errorf("%v: ground truth crossed the wire: %+v", m.Type, got)
+			}
+		}
+	}
+}
+
+func reencode[T proto.Message](t *testing.T, m proto.Message, into T) T {
+	t.Helper()
+	b, err := proto.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := proto.Unmarshal(b, into); err != nil {
+		t.Fatal(err)
+	}
+	return into
+}
+
+// Owned messages survive the next encode: the live driver hands them to other goroutines.
+func TestOwnedMessagesDoNotAlias(t *testing.T) {
+	mp := newTestMapper(true)
+	a := mp.Heartbeat(&model.Message{Type: model.MsgHeartbeat, Task: 1, Worker: 2, Run: 3})
+	mp.Heartbeat(&model.Message{Type: model.MsgHeartbeat, Task: 9, Worker: 8, Run: 7})
+	if got, _ := mp.FromHeartbeat(a); got.Task != 1 || got.Worker != 2 || got.Run != 3 {
+		t.Fatalf("first heartbeat changed by the second encode: %+v", got)
+	}
+}
+
+// A real orchestrator's ids are interned on the worker side and rendered back verbatim;
+// a real SDK's worker ids are interned on the orchestrator side.
+func TestForeignIDs(t *testing.T) {
+	worker := newTestMapper(true)
+	worker.Tasks, worker.Runs, worker.Steps = &Interned{First: 1}, &Interned{}, &Interned{}
+	a := &pb.TaskAssignment{TaskId: "task-from-elsewhere", Context: &pb.TaskContext{RootRunId: "run-x"},
+		Task: &pb.TaskAssignment_Execute{Execute: &pb.ComponentExecuteRequest{ComponentId: "/rust/resize", Attempt: 1,
+			Observability: &pb.ObservabilityContext{StepId: proto.String("resize_step")}}}}
+	m := worker.FromAssignment(a)
+	if m.Task != 1 || m.Component != 1 || m.Attempt != 1 {
+		t.Fatalf("assignment mapped to %+v", m)
+	}
+	hb := worker.Heartbeat(&model.Message{Type: model.MsgHeartbeat, Task: m.Task, Run: m.Run, Worker: 3})
+	if hb.TaskId != "task-from-elsewhere" || hb.GetRunId() != "run-x" {
+		t.Fatalf("heartbeat names %q run %q", hb.TaskId, hb.GetRunId())
+	}
+	if m2 := worker.FromAssignment(&pb.TaskAssignment{TaskId: "other", Task: &pb.TaskAssignment_Execute{Execute: &pb.ComponentExecuteRequest{ComponentId: "nope"}}}); m2.Task != 2 || m2.Component != -1 {
+		t.Fatalf("second foreign assignment mapped to %+v", m2)
+	}
+
+	orch := newTestMapper(true)
+	orch.Workers = &Interned{}
+	h1, _ := orch.FromHeartbeat(&pb.TaskHeartbeatRequest{TaskId: "garbage", WorkerId: "sdk-uuid-1"})
+	h2, _ := orch.FromHeartbeat(&pb.TaskHeartbeatRequest{TaskId: orch.Heartbeat(&model.Message{Task: 5}).TaskId, WorkerId: "sdk-uuid-2"})
+	if h1.Task != UnknownTask || h1.Worker != 0 || h2.Task != 5 || h2.Worker != 1 || h1.Run != UnknownRun {
+		t.Fatalf("orchestrator side mapped %+v and %+v", h1, h2)
+	}
+}
+
+// Requests the protocol rejects are errors naming the cause, never a panic.
+func TestRejectedRequests(t *testing.T) {
+	mp := newTestMapper(true)
+	if _, err := mp.FromHeartbeat(&pb.TaskHeartbeatRequest{TaskId: "x"}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("heartbeat without worker_id: %v", err)
+	}
+	if _, err := mp.FromComplete(&pb.CompleteTaskRequest{TaskId: "x"}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("completion without result: %v", err)
+	}
+	if _, err := mp.FromPullTasks(&pb.PullTasksRequest{QueueName: "nope"}); !errors.Is(err, ErrNotServed) {
+		t.Errorf("unknown queue: %v", err)
+	}
+	if m, err := mp.FromPullTasks(&pb.PullTasksRequest{QueueName: "gpu"}); err != nil || m.Worker != -1 || m.Pool != 1 {
+		t.Errorf("empty worker_id: %+v %v", m, err)
+	}
+	// nil messages (as a fuzzer or a broken peer could produce) map without panicking.
+	mp.FromAssignment(&pb.TaskAssignment{})
+	mp.FromHeartbeatReply(&pb.TaskHeartbeatResponse{})
+}
+
+func TestUUIDSaltsDoNotCollide(t *testing.T) {
+	var buf [36]byte
+	a, b := UUIDs{Kind: WorkerKind, Salt: 1}, UUIDs{Kind: WorkerKind, Salt: 2}
+	s := a.Render(&buf, 77)
+	if _, ok := b.Parse(s); ok {
+		t.Fatalf("%s parsed under another salt", s)
+	}
+	if v, ok := a.Parse(s); !ok || v != 77 {
+		t.Fatalf("%s parsed to %d %v", s, v, ok)
+	}
+	if s0 := (UUIDs{Kind: TaskKind}).Render(&buf, 0x2a); s0 != "00000000-0000-4000-8000-00000000002a" {
+		t.Fatalf("salt 0 renders %s, the simulator's historic form", s0)
+	}
+}
