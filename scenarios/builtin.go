@@ -4,6 +4,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -46,12 +47,12 @@ func Builtin(name string) ([]byte, bool) {
 // wins over a built-in of the same name. file is what errors should call it: the path,
 // or NAME.yaml for a built-in.
 func Resolve(arg string) (file string, data []byte, err error) {
-	data, err = os.ReadFile(arg)
+	data, err = readFile(arg)
 	if err == nil {
 		return arg, data, nil
 	}
 	if !errors.Is(err, fs.ErrNotExist) {
-		return "", nil, fmt.Errorf("reading scenario: %w", err)
+		return "", nil, err
 	}
 	name := strings.TrimSuffix(arg, ".yaml")
 	if b, ok := Builtin(name); ok {
@@ -59,4 +60,31 @@ func Resolve(arg string) (file string, data []byte, err error) {
 	}
 	return "", nil, fmt.Errorf("scenario %q: no such file and no built-in scenario of that name (built-ins: %s): %w",
 		arg, strings.Join(Names(), ", "), err)
+}
+
+// MaxFileBytes is the largest scenario file the loader reads (SCENARIOS.md): far beyond
+// any real scenario, and small enough that /dev/zero or an endless pipe given as the
+// file is refused at once instead of filling memory.
+const MaxFileBytes = 16 << 20
+
+// errTooLarge is the one line for a file over MaxFileBytes.
+func errTooLarge(file string) error {
+	return fmt.Errorf("%s is larger than %d MiB, the limit for a scenario file", file, MaxFileBytes>>20)
+}
+
+// readFile reads at most MaxFileBytes of path.
+func readFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading scenario: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading scenario %s: %w", path, err)
+	}
+	if len(data) > MaxFileBytes {
+		return nil, errTooLarge(path)
+	}
+	return data, nil
 }

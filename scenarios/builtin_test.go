@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -90,6 +91,20 @@ func TestResolve(t *testing.T) {
 		if err != nil || file != tt.file || !strings.Contains(string(data), tt.contains) {
 			t.Errorf("Resolve(%q) = %q, %q, %v; want file %q containing %q", tt.arg, file, data, err, tt.file, tt.contains)
 		}
+	}
+}
+
+// A scenario file is read only up to MaxFileBytes: /dev/zero or an endless pipe named as
+// the file is refused at once, and so is an over-long document passed to Load.
+func TestFileSizeIsBounded(t *testing.T) {
+	_, _, err := Resolve("/dev/zero")
+	if want := "/dev/zero is larger than 16 MiB, the limit for a scenario file"; err == nil || err.Error() != want {
+		t.Fatalf("Resolve(/dev/zero): %v; want %q", err, want)
+	}
+	big := append([]byte("name: big\n# "), bytes.Repeat([]byte("x"), MaxFileBytes)...)
+	_, err = Load("big.yaml", big, nil)
+	if want := "big.yaml: the file is larger than 16 MiB, the limit for a scenario file"; err == nil || err.Error() != want {
+		t.Fatalf("Load: %v; want %q", err, want)
 	}
 }
 

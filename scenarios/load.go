@@ -39,6 +39,9 @@ func Load(file string, data []byte, sets []string) (cfg *sim.Config, err error) 
 			cfg, err = nil, &Errors{List: []Error{{File: file, Msg: fmt.Sprintf("internal error reading scenario: %v", r)}}}
 		}
 	}()
+	if len(data) > MaxFileBytes {
+		return nil, &Errors{List: []Error{{File: file, Msg: errTooLarge("the file").Error()}}}
+	}
 	setOrder := map[string]int{}
 	root, ok := d.parseYAML(data)
 	if !ok {

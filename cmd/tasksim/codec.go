@@ -92,17 +92,14 @@ func newCodecDirection(direction string) *cobra.Command {
 
 func readInput(stdin io.Reader, path string) ([]byte, error) {
 	if path == "" || path == "-" {
-		data, err := io.ReadAll(stdin)
-		if err != nil {
-			return nil, fmt.Errorf("read standard input: %w", err)
-		}
-		return data, nil
+		return transcode.ReadInput(stdin, "standard input")
 	}
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("--in: %w", err)
 	}
-	return data, nil
+	defer f.Close()
+	return transcode.ReadInput(f, "--in "+path)
 }
 
 func inputName(path string) string {

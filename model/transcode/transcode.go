@@ -8,7 +8,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -104,13 +106,23 @@ func Decode(typeName string, bin []byte, format Format) ([]byte, error) {
 	return Render(msg, format)
 }
 
+// maxIndentDepth is the deepest nesting Render indents. Indentation makes the output grow
+// with the square of the depth (a 50 KB input 10,000 levels deep would print 200 MB, and
+// protobuf-go's text encoder cannot be told not to indent a multi-line message); past
+// this depth JSON lines start at the margin and text is one line, so output stays linear.
+const maxIndentDepth = 64
+
 // Render renders a message in a stable human form.
 func Render(msg proto.Message, format Format) ([]byte, error) {
+	deep := depth(msg.ProtoReflect()) > maxIndentDepth
 	switch format {
 	case Text:
-		out, err := prototext.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(msg)
+		out, err := prototext.MarshalOptions{Multiline: !deep, Indent: "  "}.Marshal(msg)
 		if err != nil {
 			return nil, fmt.Errorf("render %s as text: %w", msg.ProtoReflect().Descriptor().FullName(), err)
+		}
+		if deep {
+			return append(singleSpaced(out), '\n'), nil
 		}
 		return stableText(out), nil
 	default:
@@ -119,7 +131,11 @@ func Render(msg proto.Message, format Format) ([]byte, error) {
 			return nil, fmt.Errorf("render %s as JSON: %w", msg.ProtoReflect().Descriptor().FullName(), err)
 		}
 		var buf bytes.Buffer
-		if err := json.Indent(&buf, out, "", "  "); err != nil {
+		indent := "  "
+		if deep {
+			indent = ""
+		}
+		if err := json.Indent(&buf, out, "", indent); err != nil {
 			return nil, fmt.Errorf("normalise JSON: %w", err)
 		}
 		buf.WriteByte('\n')
@@ -127,8 +143,56 @@ func Render(msg proto.Message, format Format) ([]byte, error) {
 	}
 }
 
+// depth is how many levels of messages m holds, itself included.
+func depth(m protoreflect.Message) int {
+	deepest := 0
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		switch {
+		case fd.IsMap() && fd.MapValue().Kind() == protoreflect.MessageKind:
+			v.Map().Range(func(_ protoreflect.MapKey, e protoreflect.Value) bool {
+				deepest = max(deepest, depth(e.Message()))
+				return true
+			})
+		case fd.IsList() && fd.Kind() == protoreflect.MessageKind:
+			for i, l := 0, v.List(); i < l.Len(); i++ {
+				deepest = max(deepest, depth(l.Get(i).Message()))
+			}
+		case !fd.IsMap() && !fd.IsList() && fd.Kind() == protoreflect.MessageKind:
+			deepest = max(deepest, depth(v.Message()))
+		}
+		return true
+	})
+	return 1 + deepest
+}
+
 // textNameSpaces matches a field name and the (randomly one or two) spaces after its colon.
 var textNameSpaces = regexp.MustCompile(`(?m)^(\s*[\w.\[\]/]+:) +`)
+
+// singleSpaced removes the extra spaces that the one-line text encoder puts, at random,
+// between fields: outside quoted strings the text format has no other runs of spaces.
+func singleSpaced(out []byte) []byte {
+	w := 0
+	quote := byte(0)
+	for r := 0; r < len(out); r++ {
+		c := out[r]
+		switch {
+		case quote != 0 && c == '\\' && r+1 < len(out):
+			out[w] = c
+			w++
+			r++
+			c = out[r]
+		case quote != 0 && c == quote:
+			quote = 0
+		case quote == 0 && (c == '"' || c == '\''):
+			quote = c
+		case quote == 0 && c == ' ' && w > 0 && out[w-1] == ' ':
+			continue
+		}
+		out[w] = c
+		w++
+	}
+	return out[:w]
+}
 
 func stableText(out []byte) []byte {
 	out = textNameSpaces.ReplaceAll(out, []byte("$1 "))
@@ -170,22 +234,60 @@ func trimProtoPrefix(err error) string {
 	return s
 }
 
+// MaxDepth is how deeply messages may nest (a Value in a Struct in a Value...):
+// protobuf-go's own recursion limit, so that the codec refuses exactly what
+// proto.Unmarshal refuses, and the walk that explains a failure cannot overflow the stack.
+const MaxDepth = protowire.DefaultRecursionLimit
+
+// MaxInputBytes bounds what the codec reads: far above any task message the simulator
+// makes, far below what would take the machine down (an endless stdin, /dev/zero).
+const MaxInputBytes = 64 << 20
+
+// ReadInput reads all of r, refusing more than MaxInputBytes without reading further.
+// name says where the bytes come from, for the error.
+func ReadInput(r io.Reader, name string) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, MaxInputBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", name, err)
+	}
+	if len(data) > MaxInputBytes {
+		return nil, fmt.Errorf("%s is larger than the codec's limit of %d MiB", name, MaxInputBytes>>20)
+	}
+	return data, nil
+}
+
 // malformed explains an unmarshal failure with the byte offset and field where the
 // input stops making sense, found by walking the wire format against the schema.
 func malformed(md protoreflect.MessageDescriptor, bin []byte, cause error) error {
-	if off, field, why, ok := firstBadField(md, bin, 0); ok {
-		return fmt.Errorf("malformed %s at byte %d (%s): %s", md.FullName(), off, field, why)
+	var path []string
+	if off, why, ok := firstBadField(md, bin, 0, &path); ok {
+		return fmt.Errorf("malformed %s at byte %d (%s): %s", md.FullName(), off, formatPath(path), why)
 	}
 	return fmt.Errorf("malformed %s: %s", md.FullName(), trimProtoPrefix(cause))
 }
 
-// firstBadField walks b as a message of type md and returns where it first breaks.
-func firstBadField(md protoreflect.MessageDescriptor, b []byte, base int) (int, string, string, bool) {
+// formatPath joins the fields from the outermost in; a path as deep as MaxDepth is shown
+// by its ends, so that the error stays one readable line.
+func formatPath(path []string) string {
+	const ends = 3
+	if len(path) > 2*ends+1 {
+		skipped := len(path) - 2*ends
+		path = append(append(slices.Clip(path[:ends]), fmt.Sprintf("... %d more ...", skipped)), path[len(path)-ends:]...)
+	}
+	return strings.Join(path, " > ")
+}
+
+// firstBadField walks b as a message of type md and returns where it first breaks; path
+// holds the labels of the fields it is in, outermost first. Messages nested deeper than
+// MaxDepth are where it breaks: the walk is recursive, and its depth must not be the
+// input's to choose.
+func firstBadField(md protoreflect.MessageDescriptor, b []byte, base int, path *[]string) (int, string, bool) {
 	pos := 0
 	for pos < len(b) {
 		num, typ, n := protowire.ConsumeTag(b[pos:])
 		if n < 0 {
-			return base + pos, "tag", protowire.ParseError(n).Error(), true
+			*path = append(*path, "tag")
+			return base + pos, protowire.ParseError(n).Error(), true
 		}
 		fd := md.Fields().ByNumber(num)
 		label := fmt.Sprintf("field %d", num)
@@ -194,28 +296,36 @@ func firstBadField(md protoreflect.MessageDescriptor, b []byte, base int) (int, 
 		}
 		vn := protowire.ConsumeFieldValue(num, typ, b[pos+n:])
 		if vn < 0 {
-			return base + pos, label, protowire.ParseError(vn).Error(), true
+			*path = append(*path, label)
+			return base + pos, protowire.ParseError(vn).Error(), true
 		}
 		if fd != nil {
 			if why := wireTypeMismatch(fd, typ); why != "" {
-				return base + pos, label, why, true
+				*path = append(*path, label)
+				return base + pos, why, true
 			}
 			if typ == protowire.BytesType {
 				val, _ := protowire.ConsumeBytes(b[pos+n:])
 				valStart := base + pos + n + (vn - len(val))
 				switch {
 				case fd.Kind() == protoreflect.MessageKind:
-					if off, f, why, ok := firstBadField(fd.Message(), val, valStart); ok {
-						return off, label + " > " + f, why, true
+					*path = append(*path, label)
+					if len(*path) >= MaxDepth {
+						return base + pos, fmt.Sprintf("messages nested deeper than %d levels (protobuf-go's recursion limit)", MaxDepth), true
 					}
+					if off, why, ok := firstBadField(fd.Message(), val, valStart, path); ok {
+						return off, why, true
+					}
+					*path = (*path)[:len(*path)-1]
 				case fd.Kind() == protoreflect.StringKind && !utf8.Valid(val):
-					return base + pos, label, "string is not valid UTF-8", true
+					*path = append(*path, label)
+					return base + pos, "string is not valid UTF-8", true
 				}
 			}
 		}
 		pos += n + vn
 	}
-	return 0, "", "", false
+	return 0, "", false
 }
 
 func wireTypeMismatch(fd protoreflect.FieldDescriptor, typ protowire.Type) string {

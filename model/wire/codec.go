@@ -347,6 +347,9 @@ func (c *Codec) EncodeTaskAssignment(m *pb.TaskAssignment) ([]byte, error) {
 	start := c.startTimer(c.stats.Encoded)
 	c.enc.reset()
 	size := c.enc.sizeTaskAssignment(m)
+	if c.enc.tooDeep {
+		return nil, errTooDeep("TaskAssignment")
+	}
 	b, err := c.enc.appendTaskAssignment(c.grow(size)[:0], m)
 	if err != nil {
 		return nil, fmt.Errorf("wire: encode TaskAssignment: %w", err)
@@ -364,6 +367,9 @@ func (c *Codec) EncodeCompleteTaskRequest(m *pb.CompleteTaskRequest) ([]byte, er
 	start := c.startTimer(c.stats.Encoded)
 	c.enc.reset()
 	size := c.enc.sizeCompleteTaskRequest(m)
+	if c.enc.tooDeep {
+		return nil, errTooDeep("CompleteTaskRequest")
+	}
 	b, err := c.enc.appendCompleteTaskRequest(c.grow(size)[:0], m)
 	if err != nil {
 		return nil, fmt.Errorf("wire: encode CompleteTaskRequest: %w", err)

@@ -16,7 +16,7 @@ import (
 var testPayloads = []int{0, 512, 16384}
 
 func TestSampleValueSize(t *testing.T) {
-	for _, n := range []int{0, 2, 10, 127, 128, 200, 512, 4096, 16384, 65536} {
+	for _, n := range []int{0, 2, 10, 127, 128, 200, 512, 4096, 16384, 65536, 1 << 20} {
 		v := wire.SampleValue(n)
 		got := proto.Size(v)
 		if diff := got - n; diff > 2 || diff < -8 {

@@ -18,14 +18,14 @@ import (
 // next decode of the same message type, which the aliasing contract on Codec allows.
 //
 // Only the shape the protocol uses is handled: known fields with their proper wire types,
-// each message field at most once, no unknown fields, nesting up to maxDepth. Anything
+// each message field at most once, no unknown fields, nesting up to maxFastDepth. Anything
 // else makes the fast path give up, and the general path (UnmarshalVTUnsafe, then
 // protobuf-go) decodes the input from scratch, so the result never depends on which
 // path ran.
 
-// maxDepth bounds the recursion on Values nested in Values; deeper input goes to the
+// maxFastDepth bounds the fast path's recursion on Values nested in Values; deeper input goes to the
 // general path.
-const maxDepth = 64
+const maxFastDepth = 64
 
 const slabChunk = 128
 
@@ -137,7 +137,7 @@ func readVarint(b []byte, i int) (x uint64, next int, ok bool) {
 }
 
 func (a *valueArena) value(b []byte, depth int) (*structpb.Value, bool) {
-	if depth > maxDepth {
+	if depth > maxFastDepth {
 		return nil, false
 	}
 	v := a.values.next()
@@ -208,7 +208,7 @@ func (a *valueArena) value(b []byte, depth int) (*structpb.Value, bool) {
 }
 
 func (a *valueArena) structFields(b []byte, depth int) (*structpb.Struct, bool) {
-	if depth > maxDepth {
+	if depth > maxFastDepth {
 		return nil, false
 	}
 	s := a.structs.next()
@@ -246,7 +246,7 @@ func (a *valueArena) structFields(b []byte, depth int) (*structpb.Struct, bool) 
 }
 
 func (a *valueArena) list(b []byte, depth int) (*structpb.ListValue, bool) {
-	if depth > maxDepth {
+	if depth > maxFastDepth {
 		return nil, false
 	}
 	// Count first, to take the slice in one piece.

@@ -3,10 +3,12 @@ package wire
 import (
 	"cmp"
 	"encoding/binary"
+	"fmt"
 	"math"
 	"slices"
 
 	"github.com/planetscale/vtprotobuf/protohelpers"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/types/known/structpb"
 
 	pb "github.com/tasksim/tasksim/model/stepflowpb"
@@ -85,6 +87,18 @@ type encoder struct {
 	pairs  []entry
 	params []param
 	si, pi int // read positions of the write pass
+	// tooDeep is set by the size pass on a message nested deeper than maxDepth, which it
+	// then stops descending into: such a message is refused, not encoded.
+	tooDeep bool
+}
+
+// maxDepth is protobuf-go's recursion limit: the encoder refuses what no decoder would
+// accept, and recursion on a hostile Value stops there instead of at the stack's end.
+// Depth counts messages as protobuf-go does, the outermost one and map entries included.
+const maxDepth = protowire.DefaultRecursionLimit
+
+func errTooDeep(msg string) error {
+	return fmt.Errorf("wire: encode %s: messages nested deeper than %d levels (protobuf-go's recursion limit)", msg, maxDepth)
 }
 
 func (e *encoder) reset() {
@@ -95,6 +109,7 @@ func (e *encoder) reset() {
 	clear(e.params)
 	e.params = e.params[:0]
 	e.si, e.pi = 0, 0
+	e.tooDeep = false
 }
 
 func sov(x int) int { return protohelpers.SizeOfVarint(uint64(x)) }
@@ -160,8 +175,13 @@ func (e *encoder) pop() int {
 	return n
 }
 
-// sizeValue returns the size of v's body and records it (and its children's) in pre-order.
-func (e *encoder) sizeValue(v *structpb.Value) int {
+// sizeValue returns the size of v's body and records it (and its children's) in pre-order;
+// depth is v's, counted as maxDepth counts.
+func (e *encoder) sizeValue(v *structpb.Value, depth int) int {
+	if depth > maxDepth {
+		e.tooDeep = true
+		return 0
+	}
 	slot := e.push()
 	var n int
 	switch k := v.Kind.(type) {
@@ -175,18 +195,22 @@ func (e *encoder) sizeValue(v *structpb.Value) int {
 		n = 2
 	case *structpb.Value_StructValue:
 		if k.StructValue != nil {
-			n = lenField(e.sizeStruct(k.StructValue))
+			n = lenField(e.sizeStruct(k.StructValue, depth+1))
 		}
 	case *structpb.Value_ListValue:
 		if k.ListValue != nil {
-			n = lenField(e.sizeList(k.ListValue))
+			n = lenField(e.sizeList(k.ListValue, depth+1))
 		}
 	}
 	e.sizes[slot] = n
 	return n
 }
 
-func (e *encoder) sizeStruct(s *structpb.Struct) int {
+func (e *encoder) sizeStruct(s *structpb.Struct, depth int) int {
+	if depth > maxDepth {
+		e.tooDeep = true
+		return 0
+	}
 	slot := e.push()
 	start := len(e.pairs)
 	for k, v := range s.Fields {
@@ -200,7 +224,7 @@ func (e *encoder) sizeStruct(s *structpb.Struct) int {
 		p := e.pairs[i]
 		vn := 0
 		if p.v != nil {
-			vn = e.sizeValue(p.v)
+			vn = e.sizeValue(p.v, depth+2) // inside its map entry
 		}
 		n += lenField(lenField(len(p.k)) + lenField(vn))
 	}
@@ -208,13 +232,17 @@ func (e *encoder) sizeStruct(s *structpb.Struct) int {
 	return n
 }
 
-func (e *encoder) sizeList(l *structpb.ListValue) int {
+func (e *encoder) sizeList(l *structpb.ListValue, depth int) int {
+	if depth > maxDepth {
+		e.tooDeep = true
+		return 0
+	}
 	slot := e.push()
 	n := 0
 	for _, v := range l.Values {
 		vn := 0
 		if v != nil {
-			vn = e.sizeValue(v)
+			vn = e.sizeValue(v, depth+1)
 		}
 		n += lenField(vn)
 	}
@@ -312,7 +340,7 @@ func (e *encoder) sizeExecute(m *pb.ComponentExecuteRequest) int {
 		n += lenField(l)
 	}
 	if m.Input != nil {
-		n += lenField(e.sizeValue(m.Input))
+		n += lenField(e.sizeValue(m.Input, 3))
 	}
 	if m.Attempt != 0 {
 		n += 1 + sov(int(m.Attempt))
@@ -403,7 +431,7 @@ func (e *encoder) sizeCompleteTaskRequest(m *pb.CompleteTaskRequest) int {
 			slot := e.push()
 			rn := 0
 			if r.Response.Output != nil {
-				rn = lenField(e.sizeValue(r.Response.Output))
+				rn = lenField(e.sizeValue(r.Response.Output, 3))
 			}
 			rn += len(unknown(r.Response, offResponse))
 			e.sizes[slot] = rn
@@ -420,7 +448,7 @@ func (e *encoder) sizeCompleteTaskRequest(m *pb.CompleteTaskRequest) int {
 				en += lenField(l)
 			}
 			if r.Error.Data != nil {
-				en += lenField(e.sizeStruct(r.Error.Data))
+				en += lenField(e.sizeStruct(r.Error.Data, 3))
 			}
 			en += len(unknown(r.Error, offTaskError))
 			e.sizes[slot] = en

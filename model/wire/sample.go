@@ -34,14 +34,24 @@ func SampleValue(payloadBytes int) *structpb.Value {
 	if proto.Size(v) > payloadBytes {
 		return sampleString(payloadBytes)
 	}
+	// Add line items while they fit. The size is kept as a sum rather than asked of
+	// proto.Size after each item, which walked the whole Value every time and made a
+	// 1 MiB payload take minutes (the cost grew with the square of the size).
+	others := proto.Size(s) // the struct's entries but items
 	items := &structpb.ListValue{}
 	s.Fields["items"] = structpb.NewListValue(items)
-	for n := 0; ; n++ {
-		items.Values = append(items.Values, sampleItem(n))
-		if proto.Size(v) > payloadBytes {
-			items.Values = items.Values[:len(items.Values)-1]
+	sizeWith := func(listBody int) int {
+		itemsValue := lenField(listBody)                       // Value.list_value
+		entry := lenField(len("items")) + lenField(itemsValue) // the Struct's map entry
+		return lenField(others + lenField(entry))              // Value.struct_value
+	}
+	for n, listBody := 0, 0; ; n++ {
+		item := sampleItem(n)
+		listBody += lenField(proto.Size(item))
+		if sizeWith(listBody) > payloadBytes {
 			break
 		}
+		items.Values = append(items.Values, item)
 	}
 	// Pad to the size: shrink the pad by however much it overshoots (the length prefix
 	// can take a byte more or less) until it fits.
