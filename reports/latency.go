@@ -96,21 +96,25 @@ func (d *Distribution) CountAtMost(x float64) int64 {
 }
 
 // Quantile is the value at quantile q in [0, 1]; 0 and 1 give the exact min and max.
+// It is the recorder's own rule (sim/latency, HDR's ValueAtQuantile): the sample of rank
+// round(q*count), reported as its bucket's highest equivalent value clamped into
+// [min, max]. So every quantile a report prints, whether read here or from summary.json,
+// is the same number.
 func (d *Distribution) Quantile(q float64) float64 {
 	if d.Count == 0 {
 		return 0
 	}
-	if q <= 0 {
+	if !(q > 0) {
 		return d.Min
 	}
 	if q >= 1 {
 		return d.Max
 	}
-	rank := int64(math.Ceil(q * float64(d.Count)))
+	rank := int64(math.Min(math.Max(q*float64(d.Count)+0.5, 1), float64(d.Count)))
 	var n int64
 	for _, b := range d.Buckets {
 		if n += b.Count; n >= rank {
-			return d.BucketValue(b)
+			return math.Min(math.Max(b.Hi, d.Min), d.Max)
 		}
 	}
 	return d.Max

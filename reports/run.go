@@ -61,12 +61,33 @@ type Latencies struct {
 	Detection struct {
 		SinceLastHeartbeat Distribution `json:"since_last_heartbeat"`
 		SinceCrash         Distribution `json:"since_crash"`
+		// ByCause splits since_last_heartbeat by what the oracle found behind each
+		// timeout (sim.DetectionCause names); absent in runs saved before it existed.
+		ByCause map[string]*Distribution `json:"by_cause,omitempty"`
 	} `json:"detection"`
 	Latency struct {
 		EndToEnd  Distribution `json:"end_to_end"`
 		QueueWait Distribution `json:"queue_wait"`
 		Execution Distribution `json:"execution"`
 	} `json:"latency"`
+	// Components and Pools hold completed steps' end-to-end latency, in run.json's order.
+	Components []NamedDistribution `json:"components,omitempty"`
+	Pools      []NamedDistribution `json:"pools,omitempty"`
+}
+
+// NamedDistribution is one component's or pool's end-to-end latency.
+type NamedDistribution struct {
+	Name     string       `json:"name"`
+	EndToEnd Distribution `json:"end_to_end"`
+}
+
+// DetectionCauses is the order plots and reports list detection causes in.
+func DetectionCauses() []string {
+	out := make([]string, sim.NumDetectionCauses)
+	for c := range sim.NumDetectionCauses {
+		out[c] = c.String()
+	}
+	return out
 }
 
 // each visits every distribution with its summary path.
@@ -83,6 +104,23 @@ func (l *Latencies) each(f func(path string, d *Distribution) error) error {
 	} {
 		if err := f(e.path, e.d); err != nil {
 			return err
+		}
+	}
+	for _, c := range DetectionCauses() {
+		if d := l.Detection.ByCause[c]; d != nil {
+			if err := f("detection.by_cause."+c, d); err != nil {
+				return err
+			}
+		}
+	}
+	for _, g := range []struct {
+		what string
+		ds   []NamedDistribution
+	}{{"components", l.Components}, {"pools", l.Pools}} {
+		for i := range g.ds {
+			if err := f(g.what+"."+g.ds[i].Name+".end_to_end", &g.ds[i].EndToEnd); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -116,6 +154,17 @@ func NewRun(cfg *sim.Config, res *sim.Result, source string, sets []string) *Run
 	r.Latency.Latency.EndToEnd = FromRecorder(res.EndToEnd)
 	r.Latency.Latency.QueueWait = FromRecorder(res.QueueWait)
 	r.Latency.Latency.Execution = FromRecorder(res.Execution)
+	r.Latency.Detection.ByCause = map[string]*Distribution{}
+	for c, rec := range res.Breakdown.DetectionByCause {
+		d := FromRecorder(rec)
+		r.Latency.Detection.ByCause[sim.DetectionCause(c).String()] = &d
+	}
+	for i, rec := range res.Breakdown.ComponentEndToEnd {
+		r.Latency.Components = append(r.Latency.Components, NamedDistribution{Name: cfg.Components[i].Path, EndToEnd: FromRecorder(rec)})
+	}
+	for i, rec := range res.Breakdown.PoolEndToEnd {
+		r.Latency.Pools = append(r.Latency.Pools, NamedDistribution{Name: cfg.Workers[i].Pool, EndToEnd: FromRecorder(rec)})
+	}
 	return r
 }
 

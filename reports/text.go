@@ -7,13 +7,15 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
-
-	"github.com/tasksim/tasksim/sim"
+	"unicode/utf8"
 )
 
 // WriteText prints a run's summary for a terminal: the verdict and every expectation with
-// its observed value first, then the key numbers.
-func WriteText(w io.Writer, s *sim.Summary) error {
+// its observed value first, then the key numbers, then each component and pool. Every
+// quantile comes from the run's distributions (Distribution.Quantile), the same numbers
+// as the plots' legends and the pages.
+func WriteText(w io.Writer, run *Run) error {
+	s := &run.Summary
 	var b strings.Builder
 	failed := 0
 	for _, e := range s.Expectations {
@@ -44,16 +46,17 @@ func WriteText(w io.Writer, s *sim.Summary) error {
 	fmt.Fprintf(&b, "attempts   %d (retries: %d transport, %d component, %d recovery)\n",
 		s.Attempts, s.Retries.Transport, s.Retries.Component, s.Retries.Recovery)
 	fmt.Fprintf(&b, "timeouts   %d queue, %d heartbeat, %d execution\n", s.Timeouts.Queue, s.Timeouts.Heartbeat, s.Timeouts.Execution)
-	fmt.Fprintf(&b, "detection  since last heartbeat %s\n", quantileLine(s.Detection.SinceLastHeartbeat))
-	fmt.Fprintf(&b, "           since crash          %s\n", quantileLine(s.Detection.SinceCrash))
+	for i, r := range DetectionRows(run) {
+		fmt.Fprintf(&b, "%-10s %-20s %s\n", firstOnly(i, "detection"), r.Name, quantileLine(r))
+	}
 	fmt.Fprintf(&b, "           false %d, during pause %d, missed %d\n", s.FalseDetections, s.PauseDetections, s.MissedDetections)
 	fmt.Fprintf(&b, "hazards    duplicate results %d, double executions %d, stale results %d, early timeouts %d, redeliveries %d\n",
 		s.DuplicateResults, s.DoubleExecutions, s.StaleResults, s.EarlyTimeouts, s.Redeliveries)
 	fmt.Fprintf(&b, "answers    already claimed %d, not found %d, unavailable %d; unhealthy components %d\n",
 		s.AlreadyClaimed, s.NotFound, s.Unavailable, s.UnhealthyComponents)
-	fmt.Fprintf(&b, "latency    end to end %s\n", quantileLine(s.Latency.EndToEnd))
-	fmt.Fprintf(&b, "           queue wait %s\n", quantileLine(s.Latency.QueueWait))
-	fmt.Fprintf(&b, "           execution  %s\n", quantileLine(s.Latency.Execution))
+	for i, r := range LatencyRows(run) {
+		fmt.Fprintf(&b, "%-10s %-10s %s\n", firstOnly(i, "latency"), r.Name, quantileLine(r))
+	}
 	var types []string
 	for t := range s.Messages {
 		types = append(types, t)
@@ -74,16 +77,65 @@ func WriteText(w io.Writer, s *sim.Summary) error {
 			s.Perf.CodecNsPerMessage, s.Perf.CodecEncodeNsPerMsg, s.Perf.CodecDecodeNsPerMsg, s.Perf.CodecMBPerSecond)
 	}
 	fmt.Fprintf(&b, "trace hash %s\n", s.TraceHash)
+	if err := writeBreakdownText(&b, run); err != nil {
+		return err
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
-func quantileLine(q sim.Quantiles) string {
-	if q.Count == 0 {
+// writeBreakdownText prints the per-component and per-pool table: names left-aligned,
+// numbers right-aligned under their headings.
+func writeBreakdownText(b *strings.Builder, run *Run) error {
+	var table [][]string
+	for _, g := range []struct {
+		what string
+		rows []BreakdownRow
+	}{{"component", ComponentRows(run)}, {"pool", PoolRows(run)}} {
+		for _, r := range g.rows {
+			table = append(table, []string{g.what, r.Name, r.Pool, strconv.FormatInt(r.Completed, 10), strconv.FormatInt(r.Failed, 10),
+				r.Timeouts(), r.P50, r.P95, r.P99})
+		}
+	}
+	if len(table) == 0 {
+		return nil
+	}
+	head := []string{"", "", "pool", "completed", "failed", "timeouts q/h/e", "end-to-end p50", "p95", "p99"}
+	width := make([]int, len(head))
+	for _, row := range append([][]string{head}, table...) {
+		for i, c := range row {
+			width[i] = max(width[i], utf8.RuneCountInString(c))
+		}
+	}
+	b.WriteString("\n")
+	for _, row := range append([][]string{head}, table...) {
+		line := fmt.Sprintf("%-*s %-*s  %-*s", width[0], row[0], width[1], row[1], width[2], row[2])
+		for i := 3; i < len(row); i++ {
+			line += fmt.Sprintf("  %*s", width[i], row[i])
+		}
+		b.WriteString(strings.TrimRight(line, " ") + "\n")
+	}
+	return nil
+}
+
+// firstOnly is a block's heading on its first line and blank below it.
+func firstOnly(i int, heading string) string {
+	if i == 0 {
+		return heading
+	}
+	return ""
+}
+
+// quantileLine is a distribution on one line: n, min, every ReportQuantiles, max.
+func quantileLine(r QuantileRow) string {
+	if r.Count == 0 {
 		return "none"
 	}
-	return fmt.Sprintf("n=%d min %s p50 %s p90 %s p99 %s max %s", q.Count,
-		Seconds(q.Min), Seconds(q.P50), Seconds(q.P90), Seconds(q.P99), Seconds(q.Max))
+	parts := []string{fmt.Sprintf("n=%d min %s", r.Count, r.Min)}
+	for i, q := range ReportQuantiles {
+		parts = append(parts, q.Name+" "+r.Quantiles[i])
+	}
+	return strings.Join(append(parts, "max "+r.Max), " ")
 }
 
 // Seconds renders a number of seconds compactly: 5s, 1.25s, 12ms, 3m20s.

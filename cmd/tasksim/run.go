@@ -157,7 +157,7 @@ func runScenario(cmd *cobra.Command, name string, f runFlags) error {
 			return err
 		}
 	} else {
-		if err := reports.WriteText(cmd.OutOrStdout(), &res.Summary); err != nil {
+		if err := reports.WriteText(cmd.OutOrStdout(), run); err != nil {
 			return err
 		}
 		fmt.Fprintf(cmd.OutOrStdout(), "wrote      %s\n", filepath.Join(dir, page.HTMLFile))

@@ -88,6 +88,9 @@ func HandRun() *reports.Run {
 		QueueWait:                   rec(time.Millisecond, 2*time.Millisecond, 3*time.Millisecond, 5*time.Second),
 		Execution:                   rec(time.Second, 2*time.Second),
 	}
+	// Two crash detections and one false one, as the oracle would split the three above.
+	res.Breakdown.DetectionByCause[sim.CauseCrash] = rec(5*time.Second, 6200*time.Millisecond)
+	res.Breakdown.DetectionByCause[sim.CauseFalse] = rec(7500 * time.Millisecond)
 	for _, q := range []struct {
 		dst *sim.Quantiles
 		r   *latency.Recorder
