@@ -9,8 +9,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tasksim/tasksim/reports/shrink"
 	"github.com/tasksim/tasksim/reports/simulate"
 	"github.com/tasksim/tasksim/reports/sweep"
+	"github.com/tasksim/tasksim/scenarios"
 	"github.com/tasksim/tasksim/sim"
 )
 
@@ -20,6 +22,7 @@ type sweepFlags struct {
 	shard    string
 	sets     []string
 	out      string
+	shrink   bool
 }
 
 func newSweepCmd() *cobra.Command {
@@ -44,6 +47,7 @@ the seeds (1 <= i <= n; a Kubernetes indexed Job passes $((JOB_COMPLETION_INDEX+
 	cmd.Flags().StringVar(&f.shard, "shard", "", "run only shard i of n of the seeds, e.g. 2/4")
 	cmd.Flags().StringArrayVar(&f.sets, "set", nil, "override a scenario field for every seed (repeatable)")
 	cmd.Flags().StringVar(&f.out, "out", "", "output directory (default out/sweep-NAME, or out/sweep-NAME-I-of-N for a shard)")
+	cmd.Flags().BoolVar(&f.shrink, "shrink", false, "shrink the first failing seed ('tasksim shrink'); its files go to OUT/shrink-SEED")
 
 	var mergeOut string
 	merge := &cobra.Command{
@@ -113,7 +117,29 @@ func runSweep(cmd *cobra.Command, name string, f sweepFlags) error {
 			dir += fmt.Sprintf("-%d-of-%d", opts.Shard, opts.Shards)
 		}
 	}
-	return finishSweep(cmd, sw, dir)
+	err = finishSweep(cmd, sw, dir)
+	if failed := sw.Failed(); f.shrink && len(failed) > 0 {
+		if serr := shrinkSeed(cmd, name, f.sets, failed[0].Seed, filepath.Join(dir, fmt.Sprintf("shrink-%d", failed[0].Seed))); serr != nil {
+			return serr
+		}
+	}
+	return err
+}
+
+// shrinkSeed shrinks one failing seed of a sweep, as 'tasksim shrink' would.
+func shrinkSeed(cmd *cobra.Command, name string, sets []string, seed uint64, dir string) error {
+	file, data, err := scenarios.Resolve(name)
+	if err != nil {
+		return badInput(err)
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "\nshrinking seed %d, the first that failed\n", seed)
+	err = shrinkAndReport(cmd.OutOrStdout(), shrink.Options{File: file, Source: name, Data: data, Sets: sets, Seed: seed, SeedSet: true}, dir)
+	var ee *exitError
+	if errors.As(err, &ee) && ee.code == exitFailed {
+		// The sweep saw this seed fail; a shrink that does not is the program's fault.
+		return &exitError{code: exitInternal, err: err}
+	}
+	return err
 }
 
 // finishSweep writes sweep.json, prints the sweep, and fails when a seed failed.
