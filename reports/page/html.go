@@ -104,10 +104,20 @@ var htmlTemplate = template.Must(template.New("report").Parse(`<!doctype html>
   .mark.ok { color: var(--ok); } .mark.bad { color: var(--bad); }
   tr.bad td { background: #ffebe9; }
   .grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(520px, 1fr)); gap: 8px 40px; }
-  .plots { display: grid; grid-template-columns: repeat(auto-fit, minmax(560px, 1fr)); gap: 8px 24px; }
-  figure { margin: 10px 0 18px; }
-  figure img { width: 100%; max-width: 1200px; border: 1px solid var(--line); border-radius: 6px; }
+  .wide { overflow-x: auto; }
+  /* One plot per row, as wide as the page: at half width their text was 7 px. */
+  figure { margin: 14px 0 28px; }
+  figure img { display: block; width: 100%; max-width: 1200px; border: 1px solid var(--line); border-radius: 6px; }
+  figure > a.zoom { display: block; cursor: zoom-in; }
   figcaption { color: var(--muted); font-size: 14px; margin-top: 4px; }
+  figcaption a { color: var(--muted); }
+  /* A click on a plot shows it at its full size over the page, without script or fetch. */
+  figure .close { display: none; }
+  figure:target { position: fixed; inset: 0; margin: 0; z-index: 10; overflow: auto; padding: 40px 16px 16px;
+                  background: #fff; }
+  figure:target img { width: auto; max-width: none; }
+  figure:target > a.zoom { cursor: default; }
+  figure:target .close { display: block; position: fixed; top: 8px; right: 20px; font-size: 15px; }
   footer { margin-top: 40px; color: var(--muted); font-size: 13px; }
 </style>
 </head>
@@ -134,26 +144,41 @@ var htmlTemplate = template.Must(template.New("report").Parse(`<!doctype html>
 </div>
 <div>
 <table>
-<tr><th>detection</th><th class="num">n</th><th class="num">min</th><th class="num">p50</th><th class="num">p90</th><th class="num">p99</th><th class="num">max</th></tr>
-{{range .Detection}}<tr><td>{{.Name}}</td><td class="num">{{.Count}}</td><td class="num">{{.Min}}</td><td class="num">{{.P50}}</td><td class="num">{{.P90}}</td><td class="num">{{.P99}}</td><td class="num">{{.Max}}</td></tr>
-{{end}}
-<tr><th>latency</th><th class="num">n</th><th class="num">min</th><th class="num">p50</th><th class="num">p90</th><th class="num">p99</th><th class="num">max</th></tr>
-{{range .Latency}}<tr><td>{{.Name}}</td><td class="num">{{.Count}}</td><td class="num">{{.Min}}</td><td class="num">{{.P50}}</td><td class="num">{{.P90}}</td><td class="num">{{.P99}}</td><td class="num">{{.Max}}</td></tr>
+{{range .Run}}<tr><td>{{.Key}}</td><td><code>{{.Value}}</code></td><td class="note">{{.Note}}</td></tr>
 {{end}}</table>
 <table>
 <tr><th>message</th><th class="num">count</th><th class="num">bytes</th><th class="num">average</th></tr>
 {{range .Messages}}<tr><td>{{.Type}}</td><td class="num">{{.Count}}</td><td class="num">{{.Bytes}}</td><td class="num">{{.Avg}}</td></tr>
 {{end}}</table>
-<table>
-{{range .Run}}<tr><td>{{.Key}}</td><td><code>{{.Value}}</code></td><td class="note">{{.Note}}</td></tr>
-{{end}}</table>
 </div>
 </div>
 
-{{if .Plots}}<h2>Plots</h2>
-<div class="plots">
-{{range .Plots}}<figure id="{{.Name}}"><img alt="{{.Name}}" src="{{.Src}}"><figcaption>{{.Caption}}</figcaption></figure>
-{{end}}</div>{{end}}
+<h2>Latency</h2>
+<div class="wide">
+<table>
+<tr><th>detection</th><th class="num">n</th><th class="num">min</th>{{range .Quantiles}}<th class="num">{{.}}</th>{{end}}<th class="num">max</th><th class="num">mean</th></tr>
+{{range .Detection}}<tr><td>{{.Name}}</td><td class="num">{{.Count}}</td><td class="num">{{.Min}}</td>{{range .Quantiles}}<td class="num">{{.}}</td>{{end}}<td class="num">{{.Max}}</td><td class="num">{{.Mean}}</td></tr>
+{{end}}
+<tr><th>latency</th><th class="num">n</th><th class="num">min</th>{{range .Quantiles}}<th class="num">{{.}}</th>{{end}}<th class="num">max</th><th class="num">mean</th></tr>
+{{range .Latency}}<tr><td>{{.Name}}</td><td class="num">{{.Count}}</td><td class="num">{{.Min}}</td>{{range .Quantiles}}<td class="num">{{.}}</td>{{end}}<td class="num">{{.Max}}</td><td class="num">{{.Mean}}</td></tr>
+{{end}}</table>
+</div>
+
+{{if or .Components .Pools}}<h2>Components and pools</h2>
+<div class="wide">
+<table>
+<tr><th>component</th><th>pool</th><th class="num">completed</th><th class="num">failed</th><th class="num">queue timeouts</th><th class="num">heartbeat timeouts</th><th class="num">execution timeouts</th><th class="num">end-to-end p50</th><th class="num">p95</th><th class="num">p99</th></tr>
+{{range .Components}}<tr><td><code>{{.Name}}</code></td><td>{{.Pool}}</td><td class="num">{{.Completed}}</td><td class="num">{{.Failed}}</td><td class="num">{{.QueueTimeouts}}</td><td class="num">{{.HeartbeatTimeouts}}</td><td class="num">{{.ExecutionTimeouts}}</td><td class="num">{{.P50}}</td><td class="num">{{.P95}}</td><td class="num">{{.P99}}</td></tr>
+{{end}}
+<tr><th>pool</th><th></th><th class="num">completed</th><th class="num">failed</th><th class="num">queue timeouts</th><th class="num">heartbeat timeouts</th><th class="num">execution timeouts</th><th class="num">end-to-end p50</th><th class="num">p95</th><th class="num">p99</th></tr>
+{{range .Pools}}<tr><td>{{.Name}}</td><td></td><td class="num">{{.Completed}}</td><td class="num">{{.Failed}}</td><td class="num">{{.QueueTimeouts}}</td><td class="num">{{.HeartbeatTimeouts}}</td><td class="num">{{.ExecutionTimeouts}}</td><td class="num">{{.P50}}</td><td class="num">{{.P95}}</td><td class="num">{{.P99}}</td></tr>
+{{end}}</table>
+</div>{{end}}
+
+{{if .Plots}}<h2 id="plots">Plots</h2>
+{{range .Plots}}<figure id="{{.Name}}"><a class="close" href="#plots">close ✕</a><a class="zoom" href="#{{.Name}}" title="show at full size"><img alt="{{.Caption}}" src="{{.Src}}"></a>
+<figcaption>{{.Caption}} <a href="{{.Name}}.png">PNG</a> · <a href="{{.Name}}.svg">SVG</a></figcaption></figure>
+{{end}}{{end}}
 <footer>tasksim · durations are virtual seconds · the same scenario and seed reproduce this page's numbers exactly</footer>
 </body>
 </html>

@@ -38,16 +38,8 @@ func WriteMarkdown(w io.Writer, run *reports.Run, plots []string) error {
 	for _, c := range v.Counts {
 		fmt.Fprintf(&b, "| %s | %s | %s |\n", c.Key, c.Value, reports.MarkdownCell(c.Note))
 	}
-	b.WriteString("\n| latency | n | min | p50 | p90 | p99 | max |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n")
-	for _, rows := range [][]quantileRow{v.Detection, v.Latency} {
-		for _, q := range rows {
-			name := q.Name
-			if strings.HasPrefix(name, "since") {
-				name = "detection " + name
-			}
-			fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s |\n", name, q.Count, q.Min, q.P50, q.P90, q.P99, q.Max)
-		}
-	}
+	writeQuantileTable(&b, v)
+	writeBreakdownTable(&b, v)
 	b.WriteString("\n| message | count | bytes |\n| --- | ---: | ---: |\n")
 	for _, m := range v.Messages {
 		fmt.Fprintf(&b, "| %s | %d | %s |\n", m.Type, m.Count, m.Bytes)
@@ -64,6 +56,38 @@ func WriteMarkdown(w io.Writer, run *reports.Run, plots []string) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeQuantileTable is the detection and latency distributions, one row each.
+func writeQuantileTable(b *strings.Builder, v *view) {
+	b.WriteString("\n| latency | n | min | " + strings.Join(v.Quantiles, " | ") + " | max | mean |\n| --- | ---: | ---: |" +
+		strings.Repeat(" ---: |", len(v.Quantiles)) + " ---: | ---: |\n")
+	for _, rows := range [][]reports.QuantileRow{v.Detection, v.Latency} {
+		for _, q := range rows {
+			name := q.Name
+			if strings.HasPrefix(name, "since") {
+				name = "detection " + name
+			}
+			fmt.Fprintf(b, "| %s | %d | %s | %s | %s | %s |\n", name, q.Count, q.Min, strings.Join(q.Quantiles, " | "), q.Max, q.Mean)
+		}
+	}
+}
+
+// writeBreakdownTable is one row per component, then one per pool.
+func writeBreakdownTable(b *strings.Builder, v *view) {
+	if len(v.Components) == 0 && len(v.Pools) == 0 {
+		return
+	}
+	b.WriteString("\n| component or pool | pool | completed | failed | timeouts queue/heartbeat/execution | end-to-end p50 | p95 | p99 |\n" +
+		"| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	for _, g := range []struct {
+		what string
+		rows []reports.BreakdownRow
+	}{{"component", v.Components}, {"pool", v.Pools}} {
+		for _, r := range g.rows {
+			fmt.Fprintf(b, "| %s `%s` | %s | %d | %d | %s | %s | %s | %s |\n", g.what, reports.MarkdownCell(r.Name), r.Pool, r.Completed, r.Failed, r.Timeouts(), r.P50, r.P95, r.P99)
+		}
+	}
 }
 
 // WriteMarkdownFile is the Reporter of report.md, linking the plots' PNG files beside it.

@@ -74,3 +74,79 @@ func TestMarkdownHoldsEveryExpectation(t *testing.T) {
 		t.Error("report.md does not link the plots")
 	}
 }
+
+// TestPagesShowEveryQuantileComponentAndPool pins the rows both pages gained: p95 and
+// p99.9 in every latency row, a row per detection cause, and a row per component and
+// per pool with run.json's counts.
+func TestPagesShowEveryQuantileComponentAndPool(t *testing.T) {
+	cfg, res := reportstest.Simulate(t, "default", 0, nil)
+	run := reports.NewRun(cfg, res, "default", nil)
+	var h, md bytes.Buffer
+	if err := WriteHTML(&h, run, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteMarkdown(&md, run, nil); err != nil {
+		t.Fatal(err)
+	}
+	e2e := &run.Latency.Latency.EndToEnd
+	p95, p999 := reports.Seconds(e2e.Quantile(0.95)), reports.Seconds(e2e.Quantile(0.999))
+	embed := run.Info.Components[0]
+	for _, want := range []string{
+		`<th class="num">p95</th><th class="num">p99</th><th class="num">p99.9</th>`,
+		`<td class="num">` + p95 + `</td><td class="num">` + reports.Seconds(e2e.Quantile(0.99)) + `</td><td class="num">` + p999 + `</td>`,
+		"<td>crash detections</td><td class=\"num\">6</td>",
+		"<td>false detections</td><td class=\"num\">39</td>",
+		"<td><code>/python/embed</code></td><td>python</td><td class=\"num\">1500</td>",
+		"<tr><td>rust</td><td></td><td class=\"num\">2000</td>",
+	} {
+		if !strings.Contains(h.String(), want) {
+			t.Errorf("report.html lacks %s", want)
+		}
+	}
+	for _, want := range []string{
+		"| latency | n | min | p50 | p90 | p95 | p99 | p99.9 | max | mean |",
+		"| end to end | 4000 | " + reports.Seconds(e2e.Min) + " | ",
+		" | " + p95 + " | ",
+		"| crash detections | 6 |",
+		"| component `/python/embed` | python | 1500 | 0 | 71/26/0 | ",
+		"| pool `python` |  | 2000 | 0 | 91/45/0 | ",
+	} {
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("report.md lacks %s", want)
+		}
+	}
+	if embed.Success != 1500 || embed.QueueTimeouts != 71 {
+		t.Errorf("default's /python/embed changed (%+v): update the rows above", embed)
+	}
+}
+
+// TestHTMLPlotsAreFullWidthAndOpenFullSize pins the layout that makes plots readable: one
+// per row as wide as the page (two abreast, their text was 7 px), each a link to itself
+// at full size over the page, and links to the PNG and SVG files beside the report.
+func TestHTMLPlotsAreFullWidthAndOpenFullSize(t *testing.T) {
+	run := reportstest.HandRun()
+	rendered, err := plots.RenderPlots([]*reports.Run{run})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := WriteHTML(&b, run, rendered); err != nil {
+		t.Fatal(err)
+	}
+	page := b.String()
+	for _, want := range []string{"figure img { display: block; width: 100%;", "figure:target { position: fixed; inset: 0;", "figure:target img { width: auto; max-width: none; }"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("report.html's style lacks %q", want)
+		}
+	}
+	if strings.Contains(page, "grid-template-columns: repeat(auto-fit, minmax(560px") {
+		t.Error("plots are still laid out side by side")
+	}
+	for _, name := range plots.PlotNames {
+		for _, want := range []string{`<figure id="` + name + `">`, `<a class="zoom" href="#` + name + `"`, `<a href="` + name + `.png">PNG</a>`, `<a href="` + name + `.svg">SVG</a>`} {
+			if !strings.Contains(page, want) {
+				t.Errorf("report.html lacks %s", want)
+			}
+		}
+	}
+}

@@ -21,8 +21,11 @@ type view struct {
 	VerdictLine string
 	Expect      []expectRow
 	Counts      []kv
-	Detection   []quantileRow
-	Latency     []quantileRow
+	Quantiles   []string // the latency tables' quantile columns
+	Detection   []reports.QuantileRow
+	Latency     []reports.QuantileRow
+	Components  []reports.BreakdownRow
+	Pools       []reports.BreakdownRow
 	Messages    []messageRow
 	Run         []kv
 }
@@ -34,12 +37,6 @@ type expectRow struct {
 }
 
 type kv struct{ Key, Value, Note string }
-
-type quantileRow struct {
-	Name                          string
-	Count                         int64
-	Min, P50, P90, P99, Max, Mean string
-}
 
 type messageRow struct {
 	Type  string
@@ -104,26 +101,11 @@ func newView(run *reports.Run) *view {
 		{"answers", fmt.Sprint(s.AlreadyClaimed + s.NotFound + s.Unavailable), fmt.Sprintf("%d already claimed, %d not found, %d unavailable", s.AlreadyClaimed, s.NotFound, s.Unavailable)},
 		{"unhealthy components", fmt.Sprint(s.UnhealthyComponents), "flagged by the health tracker"},
 	}
-	qrow := func(name string, q sim.Quantiles, d *reports.Distribution) quantileRow {
-		r := quantileRow{Name: name, Count: q.Count, Min: "–", P50: "–", P90: "–", P99: "–", Max: "–", Mean: "–"}
-		if q.Count > 0 {
-			r.Min, r.P50, r.P90, r.P99, r.Max = reports.Seconds(q.Min), reports.Seconds(q.P50), reports.Seconds(q.P90), reports.Seconds(q.P99), reports.Seconds(q.Max)
-		}
-		if d.Count > 0 {
-			r.Mean = reports.Seconds(d.Sum / float64(d.Count))
-		}
-		return r
+	for _, q := range reports.ReportQuantiles {
+		v.Quantiles = append(v.Quantiles, q.Name)
 	}
-	l := &run.Latency
-	v.Detection = []quantileRow{
-		qrow("since last heartbeat", s.Detection.SinceLastHeartbeat, &l.Detection.SinceLastHeartbeat),
-		qrow("since crash", s.Detection.SinceCrash, &l.Detection.SinceCrash),
-	}
-	v.Latency = []quantileRow{
-		qrow("end to end", s.Latency.EndToEnd, &l.Latency.EndToEnd),
-		qrow("queue wait", s.Latency.QueueWait, &l.Latency.QueueWait),
-		qrow("execution", s.Latency.Execution, &l.Latency.Execution),
-	}
+	v.Detection, v.Latency = reports.DetectionRows(run), reports.LatencyRows(run)
+	v.Components, v.Pools = reports.ComponentRows(run), reports.PoolRows(run)
 	var types []string
 	for t := range s.Messages {
 		types = append(types, t)
