@@ -68,5 +68,6 @@ and reports whether every crash was detected in time and what the protobuf codec
 		return badInput(fmt.Errorf("%s: %w (see '%s --help')", c.CommandPath(), err, c.CommandPath()))
 	})
 	root.AddCommand(newRunCmd(), newScenariosCmd(), newCodecCmd(), newPlotCmd(), newSweepCmd(), newCheckCmd(), newBenchCmd(), newShrinkCmd())
+	root.AddCommand(newConformCmd())
 	return root
 }
