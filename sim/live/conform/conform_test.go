@@ -1,0 +1,305 @@
+package conform
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// buildDeviant builds the deliberately deviating worker into a temporary directory.
+func buildDeviant(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "deviantworker")
+	out, err := exec.Command("go", "build", "-o", bin, "./internal/deviantworker").CombinedOutput()
+	if err != nil {
+		t.Fatalf("build the deviant worker: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// testLog collects a worker's output and shows it when the test fails.
+func testLog(t *testing.T) *bytes.Buffer {
+	var mu sync.Mutex
+	buf := &bytes.Buffer{}
+	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if t.Failed() {
+			t.Logf("worker output:\n%s", buf.String())
+		}
+	})
+	return buf
+}
+
+func observedValue(t *testing.T, rep *Report, situation, name string) any {
+	t.Helper()
+	row, ok := rep.Row(situation)
+	if !ok || !row.Ran {
+		t.Fatalf("%s did not run: %s", situation, row.NotRun)
+	}
+	v, ok := row.observed(name)
+	if !ok {
+		t.Fatalf("%s has no observed %s: %v", situation, name, row.Observed)
+	}
+	return v
+}
+
+// The deviating worker is rust but for three things: a fixed 2s heartbeat period,
+// CompleteTask retried every second forever, and should_abort honoured. conform must
+// name rust as its best match and report exactly those differences: should_abort shows
+// on the claim and on a later heartbeat, the others in one situation each.
+func TestDeviantWorkerIsRustWithExactlyItsThreeDeviations(t *testing.T) {
+	t.Parallel()
+	bin := buildDeviant(t)
+	var report bytes.Buffer
+	rep, err := Run(context.Background(), Config{Command: []string{bin}, Component: "sleep",
+		Input: `{"seconds": 4.5}`, Parallel: 5, Log: testLog(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep.Print(&report)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("report:\n%s", report.String())
+		}
+	})
+	if len(rep.NotRun) != 0 {
+		t.Errorf("situations not run: %v", rep.NotRun)
+	}
+	if rep.Best == nil || rep.Best.Flavour != "rust" {
+		t.Fatalf("best match %+v, want rust", rep.Best)
+	}
+	want := []string{"heartbeat_period", "abort_on_claim", "abort_on_heartbeat", "complete_unavailable"}
+	if got := rep.Differing("rust"); !slices.Equal(got, want) {
+		t.Errorf("differences from rust in %v, want exactly %v", got, want)
+	}
+	if p := observedValue(t, rep, "heartbeat_period", "period").(time.Duration); p < 1900*time.Millisecond || p > 2400*time.Millisecond {
+		t.Errorf("measured period %v, want about 2s", p)
+	}
+	retries := observedValue(t, rep, "complete_unavailable", "complete_retries").(sched)
+	if len(retries) < 6 {
+		t.Errorf("CompleteTask retried %d times in the window, want one a second", len(retries))
+	}
+	for _, d := range retries {
+		if d < 900*time.Millisecond || d > 1600*time.Millisecond {
+			t.Errorf("CompleteTask retry pause %v, want about 1s", d)
+		}
+	}
+	// The rust-like parts are measured too: it reconnects after 2s, then 4s.
+	pauses := observedValue(t, rep, "stream_give_up", "reconnect_pauses").(sched)
+	if len(pauses) != 2 || !closeTo(pauses[0], 2*time.Second) || !closeTo(pauses[1], 4*time.Second) {
+		t.Errorf("reconnect pauses %v, want [2s 4s]", pauses)
+	}
+	for _, h := range []string{"hazard 4", "hazard 8", "no RPC deadline"} {
+		if !slices.ContainsFunc(rep.Hazards, func(s string) bool { return strings.Contains(s, h) }) {
+			t.Errorf("hazards %v lack %q", rep.Hazards, h)
+		}
+	}
+	if slices.ContainsFunc(rep.Hazards, func(s string) bool { return strings.Contains(s, "hazard 5") }) {
+		t.Errorf("hazards %v name hazard 5, but it honours should_abort", rep.Hazards)
+	}
+	dir := t.TempDir()
+	if err := rep.WriteJSON(dir); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "conform.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back struct {
+		Rows []struct {
+			Situation string `json:"situation"`
+			Flavours  []struct {
+				Flavour string `json:"flavour"`
+				Match   *bool  `json:"match"`
+			} `json:"flavours"`
+		} `json:"rows"`
+		Best struct {
+			Flavour string `json:"flavour"`
+		} `json:"best_match"`
+	}
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.Best.Flavour != "rust" || len(back.Rows) != len(situations) {
+		t.Errorf("conform.json: best %q, %d rows; want rust, %d", back.Best.Flavour, len(back.Rows), len(situations))
+	}
+}
+
+// Without --component the situations that need a running component say so, and the
+// others still run (the claim ones on a component id the worker does not have).
+func TestWithoutComponentSaysWhatCouldNotRun(t *testing.T) {
+	t.Parallel()
+	bin := buildDeviant(t)
+	rep, err := Run(context.Background(), Config{Command: []string{bin},
+		Only: []string{"claim_already_claimed", "abort_on_heartbeat", "unknown_component"}, Log: testLog(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := observedValue(t, rep, "discovery", "claimed"); got != true {
+		t.Errorf("discovery claimed = %v, want true", got)
+	}
+	if got := observedValue(t, rep, "unknown_component", "result"); got != "error COMPONENT_FAILED" {
+		t.Errorf("unknown component result %v, want error COMPONENT_FAILED", got)
+	}
+	if got := observedValue(t, rep, "claim_already_claimed", "ran"); got != false {
+		t.Errorf("claim_already_claimed ran = %v, want false", got)
+	}
+	for _, id := range []string{"heartbeat_period", "abort_on_heartbeat"} {
+		row, _ := rep.Row(id)
+		if row.Ran || !strings.Contains(row.NotRun, "needs --component") {
+			t.Errorf("%s: ran %v, not run %q; want not run for lack of --component", id, row.Ran, row.NotRun)
+		}
+	}
+	if !slices.ContainsFunc(rep.NotRun, func(s string) bool { return strings.HasPrefix(s, "heartbeat_period: needs --component") }) {
+		t.Errorf("not-run list %v lacks heartbeat_period", rep.NotRun)
+	}
+}
+
+// A worker that never opens PullTasks is reported after connectWait, not waited for.
+func TestWorkerThatNeverConnectsIsReported(t *testing.T) {
+	t.Parallel()
+	began := time.Now()
+	rep, err := Run(context.Background(), Config{Command: []string{"sleep", "120"}})
+	if !errors.Is(err, ErrNoConnect) {
+		t.Fatalf("err = %v, want ErrNoConnect", err)
+	}
+	if !strings.Contains(rep.Error, "no PullTasks stream") || !strings.Contains(rep.Error, "within 10s") {
+		t.Errorf("report error %q", rep.Error)
+	}
+	// Generous: connectWait is 10s; the bound only shows it was not waited for forever.
+	if d := time.Since(began); d > 30*time.Second {
+		t.Errorf("took %v to report a worker that never connects", d)
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		cfg  Config
+		want string
+	}{
+		{"no command", Config{}, "no worker command"},
+		{"component alone", Config{Command: []string{"x"}, Component: "c"}, "--component and --input go together"},
+		{"input not JSON", Config{Command: []string{"x"}, Component: "c", Input: "{"}, "--input is not JSON"},
+		{"unknown situation", Config{Command: []string{"x"}, Only: []string{"nope"}}, `--only "nope"`},
+		{"parallel", Config{Command: []string{"x"}, Parallel: 99}, "--parallel 99"},
+		{"missing binary", Config{Command: []string{"/nonexistent/worker"}}, "start worker"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Run(context.Background(), c.cfg)
+			if !errors.Is(err, ErrBadInput) || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("err = %v, want bad input mentioning %q", err, c.want)
+			}
+		})
+	}
+}
+
+func TestExpandArgs(t *testing.T) {
+	got := expandArgs([]string{"w", "--connect", "{tasks_url}", "--queue={queue}"}, "127.0.0.1:9", "q1")
+	want := []string{"w", "--connect", "127.0.0.1:9", "--queue=q1"}
+	if !slices.Equal(got, want) {
+		t.Errorf("expandArgs = %v, want %v", got, want)
+	}
+}
+
+func TestWithinTruncatesSchedulesToTheWindow(t *testing.T) {
+	s := time.Second
+	for _, c := range []struct {
+		name      string
+		full      []time.Duration
+		window    time.Duration
+		want      sched
+		ambiguous bool
+	}{
+		{"python in 10s", pythonCompleteRetries, 10 * s, sched{4 * s}, false},
+		{"strict in 10s", strictRetries(), 10 * s, sched{s, 2 * s, 4 * s}, false},
+		{"rust", nil, 10 * s, sched{}, false},
+		{"strict at 15s is too close to call", strictRetries(), 14 * s, sched{s, 2 * s, 4 * s}, true},
+		{"python whole", pythonCompleteRetries, 150 * s, sched(pythonCompleteRetries), false},
+	} {
+		got, amb := within(c.full, c.window)
+		if !slices.Equal(got, c.want) || amb != c.ambiguous {
+			t.Errorf("%s: within = %v (ambiguous %v), want %v (%v)", c.name, got, amb, c.want, c.ambiguous)
+		}
+	}
+}
+
+func TestMatchesWithTolerance(t *testing.T) {
+	ms := time.Millisecond
+	for _, c := range []struct {
+		got, want any
+		ok        bool
+	}{
+		{1003 * ms, time.Second, true},
+		{1400 * ms, time.Second, false},
+		{11 * time.Second, 10 * time.Second, true}, // 25% of 10s
+		{time.Duration(0), 10 * time.Second, false},
+		{time.Duration(0), time.Duration(0), true},
+		{sched{4010 * ms}, sched{4 * time.Second}, true},
+		{sched{4010 * ms, 8 * time.Second}, sched{4 * time.Second}, false},
+		{true, true, true},
+		{2, 1, false},
+		{"error COMPONENT_FAILED", "error COMPONENT_FAILED", true},
+	} {
+		if got := matches(c.got, c.want); got != c.ok {
+			t.Errorf("matches(%v, %v) = %v, want %v", c.got, c.want, got, c.ok)
+		}
+	}
+}
+
+// Each flavour's row of the table predicts what PROTOCOL.md says it does, situation by
+// situation, from one outcome: the expectations differ exactly where the flavours do.
+func TestFlavourExpectationsFollowTheTable(t *testing.T) {
+	o := outcome{observed: []fact{{"keeps_heartbeating", false}, {"completed", true}}}
+	o.expect = func(b behaviour) []fact {
+		return []fact{{"keeps_heartbeating", b.onAbort == loopIgnores}, {"completed", b.onAbort != loopAbandons}}
+	}
+	got := map[string]bool{}
+	for _, b := range behaviours {
+		v := verdict(b, o)
+		got[v.Flavour] = *v.Match
+	}
+	// Python stops heartbeating but completes (hazard 5); rust ignores; strict abandons.
+	if !got["python"] || got["rust"] || got["strict"] {
+		t.Errorf("abort on a later heartbeat matched %v, want python only", got)
+	}
+}
+
+func TestReportBestMatchAndHazards(t *testing.T) {
+	yes, no := true, false
+	rep := &Report{Rows: []Row{
+		{Situation: "abort_on_heartbeat", Ran: true, Observed: []fact{{"keeps_heartbeating", false}, {"completed", true}},
+			Flavours: []Verdict{{Flavour: "python", Match: &yes}, {Flavour: "rust", Match: &no}, {Flavour: "strict", Match: &no}}},
+		{Situation: "second_copy", Ran: true, Observed: []fact{{"completions", 2}},
+			Flavours: []Verdict{{Flavour: "python", Match: &yes}, {Flavour: "rust", Match: &yes}, {Flavour: "strict", Match: &no}}},
+		{Situation: "stream_break", Ran: true, Observed: []fact{{"reconnect_after", 2 * time.Second}},
+			Flavours: []Verdict{{Flavour: "python", Match: &yes}, {Flavour: "rust", Match: &yes}, {Flavour: "strict"}}},
+		{Situation: "sigkill", NotRun: "the restarted worker did not open PullTasks"},
+	}}
+	rep.summarise()
+	if rep.Best == nil || rep.Best.Flavour != "python" || rep.Best.Matched != 3 || rep.Best.Compared != 3 {
+		t.Errorf("best %+v, want python 3 of 3", rep.Best)
+	}
+	if !rep.Matches("python") || rep.Matches("rust") || rep.Matches("strict") {
+		t.Errorf("Matches: python %v rust %v strict %v", rep.Matches("python"), rep.Matches("rust"), rep.Matches("strict"))
+	}
+	if got := rep.Differing("strict"); !slices.Equal(got, []string{"abort_on_heartbeat", "second_copy"}) {
+		t.Errorf("strict differs in %v", got)
+	}
+	if len(rep.Hazards) != 2 || !strings.Contains(rep.Hazards[0], "hazard 5") || !strings.Contains(rep.Hazards[1], "hazard 4") {
+		t.Errorf("hazards %v, want hazard 5 then hazard 4", rep.Hazards)
+	}
+	if len(rep.NotRun) != 1 || !strings.HasPrefix(rep.NotRun[0], "sigkill: ") {
+		t.Errorf("not run %v", rep.NotRun)
+	}
+}
