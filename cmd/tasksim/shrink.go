@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
 	"path/filepath"
 	"strconv"
 
@@ -64,12 +63,14 @@ func runShrink(cmd *cobra.Command, name string, f shrinkFlags) error {
 		return badInput(err)
 	}
 	opts.File, opts.Data = file, data
-	return shrinkAndReport(cmd.OutOrStdout(), opts, f.out)
+	return shrinkAndReport(cmd, opts, f.out)
 }
 
 // shrinkAndReport runs the search, writes its files to dir (default out/shrink-NAME-SEED)
-// and prints the table; the error carries the exit code.
-func shrinkAndReport(w io.Writer, opts shrink.Options, dir string) error {
+// and prints the table; the error carries the exit code. On a terminal it shows how far
+// the search has got.
+func shrinkAndReport(cmd *cobra.Command, opts shrink.Options, dir string) error {
+	w := cmd.OutOrStdout()
 	if dir == "" {
 		cfg, err := scenarios.Load(opts.File, opts.Data, opts.Sets)
 		if err != nil {
@@ -82,7 +83,15 @@ func shrinkAndReport(w io.Writer, opts shrink.Options, dir string) error {
 		dir = filepath.Join("out", fmt.Sprintf("shrink-%s-%d", cfg.Name, seed))
 	}
 	opts.Path = filepath.Join(dir, shrink.ShrunkFile)
+	if stderr := cmd.ErrOrStderr(); isTerminal(stderr) {
+		opts.Progress = func(runs, budget int, best shrink.Size) {
+			fmt.Fprintf(stderr, "\r  run %d/%d  smallest failing so far: %d steps, %d workers, %d faults ", runs, budget, best.Steps, best.Workers, best.Faults)
+		}
+	}
 	res, err := shrink.Shrink(opts)
+	if opts.Progress != nil {
+		fmt.Fprint(cmd.ErrOrStderr(), "\r\033[K")
+	}
 	var inputErr *shrink.InputError
 	var passes *shrink.NotFailingError
 	switch {

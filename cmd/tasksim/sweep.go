@@ -133,7 +133,7 @@ func shrinkSeed(cmd *cobra.Command, name string, sets []string, seed uint64, dir
 		return badInput(err)
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "\nshrinking seed %d, the first that failed\n", seed)
-	err = shrinkAndReport(cmd.OutOrStdout(), shrink.Options{File: file, Source: name, Data: data, Sets: sets, Seed: seed, SeedSet: true}, dir)
+	err = shrinkAndReport(cmd, shrink.Options{File: file, Source: name, Data: data, Sets: sets, Seed: seed, SeedSet: true}, dir)
 	var ee *exitError
 	if errors.As(err, &ee) && ee.code == exitFailed {
 		// The sweep saw this seed fail; a shrink that does not is the program's fault.

@@ -56,6 +56,9 @@ type Options struct {
 	Parallel int
 	// Path is where the shrunk file will be written, for its replay line.
 	Path string
+	// Progress, if set, is called after each batch with the runs made so far and the
+	// size of the smallest failing scenario yet.
+	Progress func(runs, budget int, best Size)
 }
 
 // InputError is a problem with what the user gave: the scenario, --expect, the budget.
@@ -458,6 +461,9 @@ func (s *search) evaluate(cands []candidate, idx []int) error {
 		s.seen[c.key] = outs[n]
 		s.res.RunsUsed++
 		s.record(Run{N: s.res.RunsUsed, Batch: s.batches, Change: c.change, Fails: outs[n].fails}, c.cfg, outs[n].sum)
+	}
+	if s.opts.Progress != nil {
+		s.opts.Progress(s.res.RunsUsed, s.opts.Budget, sizeOf(s.best.cfg, s.best.sum, s.target))
 	}
 	return nil
 }
