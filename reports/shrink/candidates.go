@@ -21,7 +21,10 @@ type dimension struct {
 }
 
 // dimensions in the order the search tries them: what removes most work first (faults,
-// streams, pools, steps, workers), then what makes the rest smaller and simpler.
+// streams, pools, steps, workers), then what makes the rest smaller and simpler. The
+// orchestrator's settings (detector, timeouts, retries) and the workers' flavour are
+// never changed: they are the system under test, and a shorter timeout, say, would make
+// a failure of its own rather than keep the original's.
 var dimensions = []dimension{
 	{"faults", dropFaults},
 	{"streams", dropStreams},
@@ -34,7 +37,6 @@ var dimensions = []dimension{
 	{"distributions", constantDists},
 	{"durations", shorterDurations},
 	{"concurrency", lessConcurrency},
-	{"timeouts", shorterTimeouts},
 	{"duration", shorterCap},
 }
 
@@ -278,8 +280,9 @@ func poolSize(cfg *sim.Config, pool string) int {
 	return 0
 }
 
-// smallerFaults shortens each fault's window and aims it at fewer workers, at a lower
-// rate, with a shorter downtime.
+// smallerFaults shortens each fault's window, moves it earlier (so that less load has
+// to run before it), and aims it at fewer workers, at a lower rate, with a shorter
+// downtime.
 func smallerFaults(s *state) []candidate {
 	var out []candidate
 	for i, f := range s.cfg.Faults {
@@ -291,6 +294,12 @@ func smallerFaults(s *state) []candidate {
 					return nil
 				}))
 			}
+		}
+		for _, v := range durProbes(f.At, 0) {
+			out = append(out, s.variant(fmt.Sprintf("faults[%d].at %s -> %s", i, formatDuration(f.At), formatDuration(v)), func(d *yaml.Node) []string {
+				replace(items(d, "faults")[i], "at", scalar(formatDuration(v)), formatDuration(f.At))
+				return nil
+			}))
 		}
 		if f.Kind == sim.FaultOrchestratorRestart {
 			for _, v := range durProbes(f.Downtime, time.Millisecond) {
@@ -497,27 +506,6 @@ func shorterDurations(s *state) []candidate {
 	return out
 }
 
-// shorterTimeouts shortens the queue and execution timeouts, so that a failure that
-// needs a task to wait out a timer needs less load to build the wait. The heartbeat
-// timeout stays: below the heartbeat interval every task would fail for a reason of its
-// own, not the original's.
-func shorterTimeouts(s *state) []candidate {
-	var out []candidate
-	o := s.cfg.Orchestrator
-	for _, t := range []struct {
-		key string
-		v   time.Duration
-	}{{"queue_timeout", o.QueueTimeout}, {"execution_timeout", o.ExecutionTimeout}} {
-		for _, v := range durProbes(t.v, time.Second) {
-			out = append(out, s.variant(fmt.Sprintf("orchestrator.%s %s -> %s", t.key, formatDuration(t.v), formatDuration(v)), func(d *yaml.Node) []string {
-				replace(child(d, "orchestrator"), t.key, scalar(formatDuration(v)), formatDuration(t.v))
-				return nil
-			}))
-		}
-	}
-	return out
-}
-
 func lessConcurrency(s *state) []candidate {
 	var out []candidate
 	for i, p := range s.cfg.Workers {
@@ -591,8 +579,7 @@ func floatProbes(v, floor float64, withFloor bool) []float64 {
 		out = append(out, floor)
 	}
 	for _, f := range fractions {
-		x, _ := strconv.ParseFloat(strconv.FormatFloat(v*f, 'g', 2, 64), 64)
-		out = append(out, max(floor, x))
+		out = append(out, max(floor, twoDigits(v*f)))
 	}
 	return ascendingBelow(out, v)
 }
@@ -661,5 +648,12 @@ func distText(x sim.Dist) string {
 // roundUp rounds x > 0 up to two significant digits.
 func roundUp(x float64) float64 {
 	p := math.Pow(10, math.Floor(math.Log10(x))-1)
-	return math.Ceil(x/p) * p
+	return twoDigits(math.Ceil(x/p) * p)
+}
+
+// twoDigits is x to two significant digits, without the float noise that would show in
+// the file (0.94, not 0.9400000000000001).
+func twoDigits(x float64) float64 {
+	v, _ := strconv.ParseFloat(strconv.FormatFloat(x, 'g', 2, 64), 64)
+	return v
 }

@@ -262,6 +262,13 @@ func (s *search) prepare(orig *sim.Config, fileSeed uint64, exps []sim.Expectati
 		return &InputError{err}
 	}
 	replace(doc, "name", scalar(orig.Name+"-shrunk"), "")
+	// The original's description tells its whole story on one long line; the shrunk
+	// file says what it is and keeps the first sentence.
+	desc := fmt.Sprintf("%s, shrunk: it fails %s.", orig.Name, s.target.Expr)
+	if first := firstSentence(orig.Description); first != "" {
+		desc += " " + first
+	}
+	set(doc, "description", scalar(desc))
 	replaceIfDifferent(doc, "seed", plain(strconv.FormatUint(orig.Seed, 10)), strconv.FormatUint(fileSeed, 10))
 	var dropped []string
 	for _, e := range exps {
@@ -279,7 +286,7 @@ func (s *search) prepare(orig *sim.Config, fileSeed uint64, exps []sim.Expectati
 		return fmt.Errorf("shrink: the scenario does not load once prepared (a bug): %w", err)
 	}
 	a, b := *orig, *cfg
-	a.Name, b.Name, a.Expect, b.Expect = "", "", nil, nil
+	a.Name, b.Name, a.Description, b.Description, a.Expect, b.Expect = "", "", "", "", nil, nil
 	if !reflect.DeepEqual(a, b) {
 		return fmt.Errorf("shrink: preparing %s changed what it means (a bug); the original and the prepared file differ", s.file)
 	}
@@ -564,3 +571,12 @@ func sizeOf(cfg *sim.Config, sum *sim.Summary, target sim.Expectation) Size {
 }
 
 func formatFloat(f float64) string { return strconv.FormatFloat(f, 'g', 6, 64) }
+
+// firstSentence is s up to its first full stop, on one line.
+func firstSentence(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if i := strings.Index(s, ". "); i >= 0 {
+		return s[:i+1]
+	}
+	return s
+}

@@ -218,8 +218,12 @@ func replace(m *yaml.Node, key string, v *yaml.Node, was string) {
 	switch {
 	case old == nil && was == "":
 		v.LineComment = "# " + notePrefix + "was the default"
+	case old == nil && was == v.Value:
+		v.LineComment = "# " + notePrefix + writtenOut
 	case old == nil:
 		v.LineComment = "# " + notePrefix + "was " + was + " (the default)"
+	case strings.HasSuffix(old.LineComment, writtenOut) && old.Value != v.Value:
+		v.LineComment = "# " + notePrefix + "was " + old.Value + " (the default)"
 	case isNote(old.LineComment):
 		v.LineComment = old.LineComment
 	default:
@@ -230,6 +234,9 @@ func replace(m *yaml.Node, key string, v *yaml.Node, was string) {
 	}
 	set(m, key, v)
 }
+
+// writtenOut notes a default the search wrote into the file without changing it.
+const writtenOut = "the default, written out"
 
 func isNote(c string) bool { return strings.HasPrefix(strings.TrimLeft(c, "# "), notePrefix) }
 
