@@ -49,7 +49,8 @@ func WriteText(w io.Writer, run *Run) error {
 	for i, r := range DetectionRows(run) {
 		fmt.Fprintf(&b, "%-10s %-20s %s\n", firstOnly(i, "detection"), r.Name, quantileLine(r))
 	}
-	fmt.Fprintf(&b, "           false %d, during pause %d, missed %d\n", s.FalseDetections, s.PauseDetections, s.MissedDetections)
+	fmt.Fprintf(&b, "           false %d, during pause %d, during partition %d, missed %d\n",
+		s.FalseDetections, s.PauseDetections, s.PartitionDetections, s.MissedDetections)
 	fmt.Fprintf(&b, "hazards    duplicate results %d, double executions %d, stale results %d, early timeouts %d, redeliveries %d\n",
 		s.DuplicateResults, s.DoubleExecutions, s.StaleResults, s.EarlyTimeouts, s.Redeliveries)
 	fmt.Fprintf(&b, "answers    already claimed %d, not found %d, unavailable %d; unhealthy components %d\n",

@@ -16,17 +16,13 @@ const (
 	CauseFalse                           // alive and running the task: heartbeats lost or late
 	CausePause                           // the worker was paused
 	CausePartition                       // alive but cut off by a partition
-	// CauseUnclassified is a timeout the oracle puts in none of the above (e.g. one during
-	// the claim, before the first heartbeat); the summary counts it nowhere but in
-	// timeouts.heartbeat.
-	CauseUnclassified
 	// NumDetectionCauses sizes arrays indexed by cause.
 	NumDetectionCauses
 )
 
-var causeNames = [NumDetectionCauses]string{"crash", "false", "pause", "partition", "unclassified"}
+var causeNames = [NumDetectionCauses]string{"crash", "false", "pause", "partition"}
 
-// String is the cause's name as reports show it: crash, false, pause, partition, unclassified.
+// String is the cause's name as reports show it: crash, false, pause, partition.
 func (c DetectionCause) String() string {
 	if c < NumDetectionCauses {
 		return causeNames[c]

@@ -12,6 +12,7 @@ import (
 func checkBreakdown(t *testing.T, cfg *sim.Config, res *sim.Result) {
 	t.Helper()
 	s, b := &res.Summary, &res.Breakdown
+	checkTimeoutsExplained(t, cfg.Name, s)
 	var causes int64
 	for _, r := range b.DetectionByCause {
 		causes += r.Count()
@@ -26,6 +27,7 @@ func checkBreakdown(t *testing.T, cfg *sim.Config, res *sim.Result) {
 		{sim.CauseCrash, s.Detection.SinceCrash.Count},
 		{sim.CauseFalse, s.FalseDetections},
 		{sim.CausePause, s.PauseDetections},
+		{sim.CausePartition, s.PartitionDetections},
 	} {
 		if got := b.DetectionByCause[c.cause].Count(); got != c.want {
 			t.Errorf("%s detections: %d recorded by cause, %d in the summary", c.cause, got, c.want)

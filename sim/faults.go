@@ -4,6 +4,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // faultTargets remembers which slots a windowed fault hit, to undo it at the window's end.
@@ -91,12 +92,11 @@ func (w *world) faultStart(i int) error {
 			s.hbLoss = f.Rate
 		case FaultPartition:
 			s.partitioned++
+			w.oracle.cutOff(s, w.now, windowEnd(w.now, f.For))
 		case FaultPause:
 			if until := w.now + f.For; until > s.pausedUntil {
 				s.pausedUntil = until
-				if s.current != nil && s.current.alive {
-					w.oracle.paused(s.current, w.now, until)
-				}
+				w.oracle.paused(s, w.now, until)
 			}
 		case FaultDuplicateDelivery:
 			s.dupRate = f.Rate
@@ -162,6 +162,14 @@ func (w *world) crash(p *proc) error {
 }
 
 const hashCrash = 102
+
+// windowEnd is when a fault window that starts at now and lasts d ends; d <= 0 never ends.
+func windowEnd(now, d time.Duration) time.Duration {
+	if d <= 0 {
+		return math.MaxInt64
+	}
+	return now + d
+}
 
 // orchestratorDown crashes the orchestrator; it comes back after the downtime.
 func (w *world) orchestratorDown(f *FaultConfig) error {

@@ -19,6 +19,7 @@ type oracle struct {
 	retries                               Retries
 	timeouts                              Timeouts
 	falseDetections, pauseDetections      int64
+	partitionDetections                   int64
 	duplicateResults, doubleExecutions    int64
 	staleResults, earlyTimeouts           int64
 	alreadyClaimed, notFound, unavailable int64
@@ -31,11 +32,13 @@ type oracle struct {
 	dupBits     bitset
 
 	// executions running now, per worker, and the crash-orphaned ones not yet detected
-	running  map[model.NodeID]map[uint32]execTruth
-	orphans  map[model.StepID]orphan // by step: the execution a crash left behind
-	crashAt  map[model.NodeID]time.Duration
-	pauses   map[model.NodeID]pauseWindow
-	messages [16]MessageStat
+	running map[model.NodeID]map[uint32]execTruth
+	orphans map[model.StepID]orphan // by step: the execution a crash left behind
+	crashAt map[model.NodeID]time.Duration
+	// pauses and partitions are the windows each slot spent paused or cut off (a
+	// process that starts in a slot during its window is paused or cut off too).
+	pauses, partitions map[slotRef][]window
+	messages           [16]MessageStat
 
 	sinceLastHeartbeat, sinceCrash *latency.Recorder
 	endToEnd, queueWait, execution *latency.Recorder
@@ -66,7 +69,14 @@ type orphan struct {
 	crashAt time.Duration
 }
 
-type pauseWindow struct{ from, until time.Duration }
+// window is a span of virtual time [from, until).
+type window struct{ from, until time.Duration }
+
+// slotRef names a worker slot: pool index and position in the pool.
+type slotRef struct {
+	pool  int32
+	index int
+}
 
 // bitset is a growable set of step ids.
 type bitset []uint64
@@ -89,7 +99,8 @@ func newOracle(cfg *Config) *oracle {
 		running:            map[model.NodeID]map[uint32]execTruth{},
 		orphans:            map[model.StepID]orphan{},
 		crashAt:            map[model.NodeID]time.Duration{},
-		pauses:             map[model.NodeID]pauseWindow{},
+		pauses:             map[slotRef][]window{},
+		partitions:         map[slotRef][]window{},
 		sinceLastHeartbeat: latency.New(),
 		sinceCrash:         latency.New(),
 		endToEnd:           latency.New(),
@@ -157,13 +168,27 @@ func (o *oracle) faultWindow(i int, f *FaultConfig, now time.Duration) {
 	o.timeline.Faults = append(o.timeline.Faults, FaultWindow{Kind: string(f.Kind), Start: now.Seconds(), End: end.Seconds()})
 }
 
-func (o *oracle) paused(p *proc, from, until time.Duration) {
-	o.pauses[p.node] = pauseWindow{from, until}
+// paused records that slot s is paused for [from, until).
+func (o *oracle) paused(s *slot, from, until time.Duration) {
+	r := slotRef{s.pool, s.index}
+	o.pauses[r] = append(o.pauses[r], window{from, until})
 }
 
-func (o *oracle) isPaused(node model.NodeID, now time.Duration) bool {
-	pw, ok := o.pauses[node]
-	return ok && now >= pw.from && now < pw.until
+// cutOff records that slot s is partitioned from the orchestrator for [from, until).
+func (o *oracle) cutOff(s *slot, from, until time.Duration) {
+	r := slotRef{s.pool, s.index}
+	o.partitions[r] = append(o.partitions[r], window{from, until})
+}
+
+// during reports whether one of slot s's windows overlaps the span (after, upTo]: a
+// task's silence from its last heartbeat to its timeout.
+func during(windows map[slotRef][]window, s *slot, after, upTo time.Duration) bool {
+	for _, x := range windows[slotRef{s.pool, s.index}] {
+		if x.from <= upTo && x.until > after {
+			return true
+		}
+	}
+	return false
 }
 
 // crashed records a worker's death; every execution it was running becomes an orphan
@@ -373,40 +398,39 @@ func (o *oracle) timedOut(now time.Duration, e *model.Event, w *world) {
 		o.timeouts.Heartbeat++
 		cs.HeartbeatTimeouts++
 		o.sinceLastHeartbeat.Record(now - e.LastSeen)
-		o.breakdown.detected(o.heartbeatTimeoutCause(now, e, orphaned, orph), now-e.LastSeen)
+		o.breakdown.detected(o.heartbeatTimeoutCause(now, e, orphaned, orph, w), now-e.LastSeen)
 	}
 }
 
-// heartbeatTimeoutCause classifies a heartbeat timeout against the ground truth and
-// counts it under its summary path.
-func (o *oracle) heartbeatTimeoutCause(now time.Duration, e *model.Event, orphaned bool, orph orphan) DetectionCause {
+// heartbeatTimeoutCause classifies a heartbeat timeout against the ground truth, exactly
+// once: timeouts.heartbeat = since_crash.count + false + pause + partition detections. The
+// claimant is the worker whose first heartbeat claimed the task. Its silence is the span
+// from the last heartbeat that arrived (the claim, for a task failed during its claim) to
+// the timeout. In order: the claimant had crashed (or the task's execution was orphaned
+// by a crash); a pause overlapped the silence; a partition overlapped it; otherwise the
+// claimant was alive and reachable all along and its heartbeats were lost or late, or
+// it had stopped sending them for a task still tracked: a false detection.
+func (o *oracle) heartbeatTimeoutCause(now time.Duration, e *model.Event, orphaned bool, orph orphan, w *world) DetectionCause {
 	if orphaned {
 		o.sinceCrash.Record(now - orph.crashAt)
 		return CauseCrash
 	}
-	if _, dead := o.crashAt[e.Worker]; dead {
-		o.sinceCrash.Record(now - o.crashAt[e.Worker])
+	if at, dead := o.crashAt[e.Worker]; dead {
+		o.sinceCrash.Record(now - at)
 		return CauseCrash
 	}
-	if o.isPaused(e.Worker, now) {
-		o.pauseDetections++
-		return CausePause
-	}
-	if o.runs(e.Worker, e.Step, e.Attempt) {
-		o.falseDetections++
-		return CauseFalse
-	}
-	return CauseUnclassified
-}
-
-// runs reports whether worker is executing attempt of step right now.
-func (o *oracle) runs(worker model.NodeID, step model.StepID, attempt uint32) bool {
-	for _, x := range o.running[worker] {
-		if x.step == step && x.attempt == attempt {
-			return true
+	if p := w.proc(e.Worker); p != nil {
+		if during(o.pauses, p.slot, e.LastSeen, now) {
+			o.pauseDetections++
+			return CausePause
+		}
+		if during(o.partitions, p.slot, e.LastSeen, now) {
+			o.partitionDetections++
+			return CausePartition
 		}
 	}
-	return false
+	o.falseDetections++
+	return CauseFalse
 }
 
 func quantiles(r *latency.Recorder) Quantiles {
@@ -440,6 +464,7 @@ func (o *oracle) result(w *world) *Result {
 		Timeouts:            o.timeouts,
 		FalseDetections:     o.falseDetections,
 		PauseDetections:     o.pauseDetections,
+		PartitionDetections: o.partitionDetections,
 		MissedDetections:    int64(len(o.orphans)),
 		DuplicateResults:    o.duplicateResults,
 		DoubleExecutions:    o.doubleExecutions,

@@ -27,9 +27,11 @@ type Summary struct {
 
 	Detection Detection `json:"detection"`
 
-	FalseDetections  int64 `json:"false_detections"`
-	PauseDetections  int64 `json:"pause_detections"`
-	MissedDetections int64 `json:"missed_detections"`
+	FalseDetections int64 `json:"false_detections"`
+	PauseDetections int64 `json:"pause_detections"`
+	// PartitionDetections: failed while the worker was alive but cut off by a partition.
+	PartitionDetections int64 `json:"partition_detections"`
+	MissedDetections    int64 `json:"missed_detections"`
 
 	DuplicateResults int64 `json:"duplicate_results"`
 	DoubleExecutions int64 `json:"double_executions"`

@@ -95,8 +95,10 @@ func Metrics(run *reports.Run) (*prometheus.Registry, error) {
 	c.counter("tasksim_task_attempts_total", "Task assignments made, first attempts and retries.", s.Attempts)
 
 	c.counter("tasksim_false_detections_total",
-		"Tasks failed by the heartbeat timer while their worker was alive, not paused, and running them.", s.FalseDetections)
+		"Tasks failed by the heartbeat timer while their worker was alive, not paused, and not cut off.", s.FalseDetections)
 	c.counter("tasksim_pause_detections_total", "Tasks failed by the heartbeat timer while their worker was paused.", s.PauseDetections)
+	c.counter("tasksim_partition_detections_total",
+		"Tasks failed by the heartbeat timer while their worker was alive but cut off by a partition.", s.PartitionDetections)
 	c.counter("tasksim_missed_detections_total", "Tasks of crashed workers that no timer ever failed.", s.MissedDetections)
 	c.counterVec("tasksim_hazards_total", "Protocol hazards the oracle observed, by kind (SCENARIOS.md, summary.json).", "kind",
 		[]string{"duplicate_result", "double_execution", "stale_result", "early_timeout", "redelivery"},
