@@ -40,6 +40,9 @@ type jsMessage struct {
 	inFIFO      bool
 	delivered   bool   // delivered at least once: the next delivery is a redelivery
 	outstanding uint32 // delivery awaiting its ack; 0 if none
+	// expired are earlier deliveries whose ack wait ended: a late ack of one still acks
+	// the message. They are forgotten with the message.
+	expired []uint32
 }
 
 type jsDelivery struct {
@@ -98,6 +101,14 @@ func (q *JetStreamQueue) ConnectedWorkers(pool int32) int {
 // Unacked reports the deliveries waiting for an acknowledgement.
 func (q *JetStreamQueue) Unacked() int { return q.unacked }
 
+// TrackedDeliveries reports the delivery numbers the queue still remembers: those of
+// messages not yet acknowledged (waiting, expired or outstanding), never more.
+func (q *JetStreamQueue) TrackedDeliveries() int { return len(q.deliveries) }
+
+// HeldMessages reports the messages the queue holds: not yet acknowledged, or
+// acknowledged while queued for redelivery and not yet passed by the pump.
+func (q *JetStreamQueue) HeldMessages() int { return len(q.msgs) - len(q.freeMsgs) }
+
 // Receive handles an assignment from the orchestrator, or a worker's PullTasks, Credit
 // or Ack.
 func (q *JetStreamQueue) Receive(now time.Duration, m Message, out *Effects) {
@@ -125,7 +136,9 @@ func (q *JetStreamQueue) Fire(now time.Duration, id TimerID, out *Effects) {
 	if !msg.live || msg.gen != ref.gen || msg.outstanding != d {
 		return
 	}
-	// The entry stays in deliveries: a late ack of this delivery still acks the message.
+	// The entry stays in deliveries while the message lives: a late ack of this delivery
+	// still acks the message.
+	msg.expired = append(msg.expired, d)
 	msg.outstanding = 0
 	q.unacked--
 	msg.inFIFO = true
@@ -244,6 +257,13 @@ func (q *JetStreamQueue) onAck(d uint32, out *Effects) {
 		q.unacked--
 	}
 	msg.live = false
+	// No delivery of an acknowledged message can matter any more: forget them all, or a
+	// delivery whose ack never comes (its worker crashed, the ack was cut off) is kept
+	// for the rest of the run.
+	for _, x := range msg.expired {
+		delete(q.deliveries, x)
+	}
+	msg.expired = msg.expired[:0]
 	if msg.inFIFO {
 		// Still queued for redelivery: the pump frees the slot when it reaches it.
 		q.pool(msg.m.Pool).depth--
