@@ -25,6 +25,9 @@ type Options struct {
 	// Clock, if set, is a monotonic wall clock used only to time a sample of codec calls
 	// for summary.perf. The simulation never reads it otherwise.
 	Clock func() time.Duration
+	// QueueLog, if set, records every operation on the event queue, for a benchmark that
+	// replays them on a bare queue (ReplayQueue).
+	QueueLog *eventq.Log
 }
 
 // Result is everything a run produced: the summary and the data behind the plots.
@@ -204,6 +207,9 @@ func newWorld(cfg *Config, opts Options) (*world, error) {
 	}
 	if opts.Clock != nil {
 		w.codec.SetClock(opts.Clock, 16)
+	}
+	if opts.QueueLog != nil {
+		w.q.Record(opts.QueueLog)
 	}
 	w.bridge = newWireBridge(cfg, w.codec)
 	if opts.Trace != nil {

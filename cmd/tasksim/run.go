@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"strconv"
 	"time"
@@ -35,6 +36,8 @@ type runFlags struct {
 	push  string
 	// cpuProfile names a file for a Go CPU profile of the run.
 	cpuProfile string
+	// memProfile names a file for a Go memory profile of the run.
+	memProfile string
 }
 
 func newRunCmd() *cobra.Command {
@@ -67,6 +70,7 @@ grouped by scenario and seed). Exit code 0: every expectation held; 1: one faile
 	cmd.Flags().BoolVar(&f.trace, "trace", false, "also write trace.jsonl, one line per event")
 	cmd.Flags().BoolVar(&f.json, "json", false, "print summary.json to stdout instead of the text summary")
 	cmd.Flags().StringVar(&f.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the simulation to this file")
+	cmd.Flags().StringVar(&f.memProfile, "memprofile", "", "write a Go memory profile (allocations, and what is live at the end) of the simulation to this file")
 	cmd.Flags().StringVar(&f.push, "push", "", "also push the metrics to this Pushgateway URL (e.g. http://localhost:9091)")
 	return cmd
 }
@@ -129,9 +133,25 @@ func runScenario(cmd *cobra.Command, name string, f runFlags) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	var memFile *os.File
+	if f.memProfile != "" {
+		// Created before the run, so a bad path is reported before minutes of work.
+		if memFile, err = os.Create(f.memProfile); err != nil {
+			return badInput(fmt.Errorf("--memprofile: %w", err))
+		}
+		defer memFile.Close()
+	}
 	res, err := simulateWithProgress(cfg, opts, cmd.ErrOrStderr(), isTerminal(cmd.OutOrStdout()))
 	if err != nil {
 		return err
+	}
+	if memFile != nil {
+		// The allocs profile holds both views: -sample_index=alloc_space for what the run
+		// allocated, inuse_space for what was still live (after a GC) when it ended.
+		runtime.GC()
+		if err := pprof.Lookup("allocs").WriteTo(memFile, 0); err != nil {
+			return fmt.Errorf("write memory profile: %w", err)
+		}
 	}
 	ok, err := res.Summary.Check(cfg.Expect)
 	if err != nil {

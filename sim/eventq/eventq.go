@@ -55,6 +55,7 @@ type Queue[T any] struct {
 	slots []slot[T]
 	free  []uint32 // LIFO, so recently used (cache-warm) slots are reused first
 	seq   uint64
+	log   *Log // nil unless recording
 }
 
 // New returns an empty queue with room for n entries before it grows.
@@ -82,6 +83,9 @@ func (q *Queue[T]) Push(at int64, v T) Handle {
 	s.idx = int32(i)
 	q.heap = append(q.heap, key{at: at, seq: q.seq, slot: si})
 	q.up(i)
+	if q.log != nil {
+		q.log.push(si, at)
+	}
 	return Handle{slot: si, gen: s.gen}
 }
 
@@ -106,6 +110,9 @@ func (q *Queue[T]) Reset(h Handle, at int64) bool {
 	if s == nil {
 		return false
 	}
+	if q.log != nil {
+		q.log.op(OpReset, h.slot, at)
+	}
 	q.seq++
 	s.at, s.seq = at, q.seq
 	i := int(s.idx)
@@ -125,6 +132,9 @@ func (q *Queue[T]) Cancel(h Handle) bool {
 	s := q.live(h)
 	if s == nil {
 		return false
+	}
+	if q.log != nil {
+		q.log.op(OpCancel, h.slot, 0)
 	}
 	i := int(s.idx)
 	q.release(h.slot)
@@ -170,6 +180,9 @@ func (q *Queue[T]) Pop() (at int64, v T, ok bool) {
 	si := q.heap[0].slot
 	s := &q.slots[si]
 	at, v = s.at, s.v
+	if q.log != nil {
+		q.log.op(OpPop, si, at)
+	}
 	q.release(si)
 	last := len(q.heap) - 1
 	if last > 0 {

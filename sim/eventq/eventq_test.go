@@ -1,6 +1,7 @@
 package eventq
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -360,5 +361,46 @@ func (q *Queue[T]) checkInvariants(t *testing.T) {
 		if less(&key{at: s.at, seq: s.seq}, k) {
 			t.Fatalf("heap key of slot %d is later than its true key", k.slot)
 		}
+	}
+}
+
+// A replay of a recorded log performs the same operations: the same entries pop at the
+// same times in the same order, and stale resets and cancels are not recorded.
+func TestRecordAndReplay(t *testing.T) {
+	var log Log
+	q := New[int](8)
+	q.Record(&log)
+	a := q.Push(30, 1)
+	b := q.Push(10, 2)
+	q.Push(20, 3)
+	q.Reset(a, 5)
+	q.Cancel(b)
+	q.Cancel(b) // stale: not recorded
+	var want []int64
+	for {
+		at, _, ok := q.Pop()
+		if !ok {
+			break
+		}
+		want = append(want, at)
+	}
+	q.Reset(a, 50) // stale: not recorded
+	if len(log.Ops) != 7 || log.Pushes() != 3 {
+		t.Fatalf("recorded %d ops, %d pushes; want 7 and 3: %+v", len(log.Ops), log.Pushes(), log.Ops)
+	}
+	var replay Log
+	r := New[int](8)
+	r.Record(&replay)
+	if pops := Replay(r, log.Ops, make([]Handle, log.Pushes())); pops != 2 {
+		t.Fatalf("replay popped %d, want 2", pops)
+	}
+	var got []int64
+	for _, op := range replay.Ops {
+		if op.Kind == OpPop {
+			got = append(got, op.At)
+		}
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) || fmt.Sprint(want) != "[5 20]" {
+		t.Errorf("replay popped at %v, original at %v; want [5 20]", got, want)
 	}
 }
