@@ -142,7 +142,9 @@ func newView(run *reports.Run) *view {
 var plotCaptions = map[string]string{
 	plots.PlotInFlight:           "Steps submitted and not yet settled, over virtual time; fault windows shaded.",
 	plots.PlotThroughput:         "Steps settled per virtual second; fault windows shaded.",
-	plots.PlotDetectionHistogram: "How long after its last heartbeat each task was failed by the heartbeat timer.",
-	plots.PlotDetectionCDF:       "Detection latency since the last heartbeat (solid) and since the crash (dashed).",
+	plots.PlotDetectionHistogram: "How long after its last heartbeat each task was failed by the heartbeat timer, stacked by what really happened (crash, false, pause, partition).",
+	plots.PlotDetectionCDF:       "Detection latency since the last heartbeat, one line per cause; since the crash, dashed.",
+	plots.PlotDetectionTail:      "The same detections' tail: the fraction detected later than each latency, on a log axis.",
 	plots.PlotEndToEndCDF:        "Submission to final result, retries included, on a log axis.",
+	plots.PlotEndToEndTail:       "The tail of the same: the fraction of steps slower than each latency, down to p99.99, both axes log.",
 }

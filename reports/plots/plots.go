@@ -1,7 +1,6 @@
 package plots
 
 import (
-	"bytes"
 	"fmt"
 	"image/color"
 	"math"
@@ -17,21 +16,23 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgimg"
-	"gonum.org/v1/plot/vg/vgsvg"
 )
 
 // The plots of a run (or of several runs overlaid), each written as NAME.png and NAME.svg.
 const (
 	PlotDetectionHistogram = "detection-histogram"
 	PlotDetectionCDF       = "detection-cdf"
+	PlotDetectionTail      = "detection-tail"
 	PlotEndToEndCDF        = "end-to-end-cdf"
+	PlotEndToEndTail       = "end-to-end-tail"
 	PlotInFlight           = "in-flight"
 	PlotThroughput         = "throughput"
 )
 
-// PlotNames lists the plots in the order reports show them.
-var PlotNames = []string{PlotInFlight, PlotThroughput, PlotDetectionHistogram, PlotDetectionCDF, PlotEndToEndCDF}
+// PlotNames lists the plots in the order reports show them: each tail plot (the log
+// complementary CDF) right after its linear CDF.
+var PlotNames = []string{PlotInFlight, PlotThroughput, PlotDetectionHistogram, PlotDetectionCDF, PlotDetectionTail,
+	PlotEndToEndCDF, PlotEndToEndTail}
 
 // Plot size, and the PNG resolution: 150 dpi is sharp on a laptop screen and in a page.
 const (
@@ -48,7 +49,9 @@ var runColors = []color.RGBA{
 }
 
 var (
-	markColor  = color.RGBA{178, 34, 34, 255}
+	// Marks are dark grey and drawn under the data: red marks hid a series that lay on
+	// them (the deadline detector's line under the 5s mark) and read as crash red.
+	markColor  = color.RGBA{70, 70, 70, 255}
 	faultColor = color.RGBA{230, 85, 13, 255}
 	sansFont   = font.Font{Typeface: "Liberation", Variant: "Sans"}
 )
@@ -58,19 +61,21 @@ func runColor(i int) color.RGBA { return runColors[i%len(runColors)] }
 func withAlpha(c color.RGBA, a uint8) color.NRGBA { return color.NRGBA{c.R, c.G, c.B, a} }
 
 // BuildPlots draws every plot for runs: one run, or several overlaid with a legend by run.
-func BuildPlots(runs []*reports.Run) (map[string]*plot.Plot, error) {
+func BuildPlots(runs []*reports.Run) (map[string]*Figure, error) {
 	if len(runs) == 0 {
 		return nil, fmt.Errorf("no runs to plot")
 	}
 	labels := RunLabels(runs)
-	out := map[string]*plot.Plot{}
+	out := map[string]*Figure{}
 	for _, b := range []struct {
 		name  string
-		build func([]*reports.Run, []string) (*plot.Plot, error)
+		build func([]*reports.Run, []string) (*Figure, error)
 	}{
 		{PlotDetectionHistogram, detectionHistogram},
 		{PlotDetectionCDF, detectionCDF},
+		{PlotDetectionTail, detectionTail},
 		{PlotEndToEndCDF, endToEndCDF},
+		{PlotEndToEndTail, endToEndTail},
 		{PlotInFlight, inFlight},
 		{PlotThroughput, throughput},
 	} {
@@ -94,7 +99,7 @@ func RenderPlots(runs []*reports.Run) (map[string]RenderedPlot, error) {
 	}
 	out := make(map[string]RenderedPlot, len(plots))
 	for name, p := range plots {
-		png, svg, err := renderPlot(p)
+		png, svg, err := p.render()
 		if err != nil {
 			return nil, fmt.Errorf("render %s: %w", name, err)
 		}
@@ -145,24 +150,8 @@ func WritePlotFiles(dir string, plots map[string]RenderedPlot) ([]string, error)
 	return files, nil
 }
 
-// renderPlot draws p as PNG at pngDPI and as SVG.
-func renderPlot(p *plot.Plot) (pngData, svgData []byte, err error) {
-	img := vgimg.NewWith(vgimg.UseWH(plotWidth, plotHeight), vgimg.UseDPI(pngDPI), vgimg.UseBackgroundColor(color.White))
-	p.Draw(draw.New(img))
-	var pb bytes.Buffer
-	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(&pb); err != nil {
-		return nil, nil, fmt.Errorf("encode PNG: %w", err)
-	}
-	svg := vgsvg.New(plotWidth, plotHeight)
-	p.Draw(draw.New(svg))
-	var sb bytes.Buffer
-	if _, err := svg.WriteTo(&sb); err != nil {
-		return nil, nil, fmt.Errorf("encode SVG: %w", err)
-	}
-	return pb.Bytes(), sb.Bytes(), nil
-}
-
-// newPlot makes a plot in the house style: sans-serif, a grid, the legend top left.
+// newPlot makes a plot in the house style: sans-serif, a grid; the legend goes below
+// (Figure).
 func newPlot(title, xLabel, yLabel string) *plot.Plot {
 	p := plot.New()
 	for _, ts := range []*draw.TextStyle{&p.Title.TextStyle, &p.X.Label.TextStyle, &p.Y.Label.TextStyle,
@@ -176,12 +165,6 @@ func newPlot(title, xLabel, yLabel string) *plot.Plot {
 	p.Title.Padding = vg.Points(8)
 	p.X.Label.Text = xLabel
 	p.Y.Label.Text = yLabel
-	p.Legend.Top = true
-	p.Legend.Left = true
-	p.Legend.XOffs = vg.Points(6)
-	p.Legend.YOffs = -vg.Points(4)
-	p.Legend.ThumbnailWidth = vg.Points(20)
-	p.Legend.TextStyle.Font.Size = vg.Points(10)
 	p.X.Tick.Marker = plainTicks{}
 	p.Y.Tick.Marker = plainTicks{}
 	grid := plotter.NewGrid()
@@ -270,97 +253,16 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// detectionHistogram: how long after the last heartbeat each detection came, per run.
-func detectionHistogram(runs []*reports.Run, labels []string) (*plot.Plot, error) {
-	p := newPlot(plotTitle("Crash detection latency", runs),
-		"time from the last heartbeat to the task's failure (virtual seconds)", "tasks failed by the heartbeat timer")
-	hi := 0.0
-	for _, r := range runs {
-		hi = math.Max(hi, math.Max(r.Latency.Detection.SinceLastHeartbeat.Max, 2*r.Info.HeartbeatTimeout))
-	}
-	if hi == 0 {
-		hi = 10
-	}
-	width := niceStep(hi / 60)
-	nbins := int(math.Ceil(hi*1.05/width)) + 1
-	any := false
-	for i, r := range runs {
-		d := &r.Latency.Detection.SinceLastHeartbeat
-		bins := make([]plotter.HistogramBin, nbins)
-		for j := range bins {
-			bins[j] = plotter.HistogramBin{Min: float64(j) * width, Max: float64(j+1) * width}
-		}
-		for _, b := range d.Buckets {
-			j := min(int(d.BucketValue(b)/width), nbins-1)
-			bins[j].Weight += float64(b.Count)
-		}
-		h := &plotter.Histogram{Bins: bins, Width: width, FillColor: withAlpha(runColor(i), 150), LineStyle: plotter.DefaultLineStyle}
-		h.LineStyle.Color = runColor(i)
-		h.LineStyle.Width = vg.Points(0.6)
-		if len(runs) > 1 {
-			h.FillColor = withAlpha(runColor(i), 90)
-		}
-		p.Add(h)
-		p.Legend.Add(seriesLabel(labels, i, fmt.Sprintf("n=%d", d.Count)), h)
-		any = any || d.Count > 0
-	}
-	p.X.Min, p.X.Max = 0, float64(nbins)*width
-	p.Y.Min = 0
-	if !any {
-		p.Y.Max = 1
-		p.Add(note("no task was failed by the heartbeat timer in this run"))
-	}
-	addTimeoutMarks(p, runs)
-	return p, nil
-}
-
-// detectionCDF: the distribution of detection latency, since the last heartbeat (solid)
-// and since the crash (dashed), per run.
-func detectionCDF(runs []*reports.Run, labels []string) (*plot.Plot, error) {
-	p := newPlot(plotTitle("Crash detection latency, CDF", runs),
-		"detection latency (virtual seconds)", "fraction of detections at or below")
-	any := false
-	hi := 0.0
-	for i, r := range runs {
-		for k, s := range []struct {
-			d    *reports.Distribution
-			what string
-		}{{&r.Latency.Detection.SinceLastHeartbeat, "since last heartbeat"}, {&r.Latency.Detection.SinceCrash, "since crash"}} {
-			if s.d.Count == 0 {
-				continue
-			}
-			any = true
-			hi = math.Max(hi, s.d.Max)
-			l, err := cdfLine(s.d, runColor(i))
-			if err != nil {
-				return nil, err
-			}
-			if k == 1 {
-				l.Dashes = []vg.Length{vg.Points(5), vg.Points(3)}
-			}
-			p.Add(l)
-			p.Legend.Add(seriesLabel(labels, i, fmt.Sprintf("%s: n=%d, p99 %s", s.what, s.d.Count, reports.Seconds(s.d.Quantile(0.99)))), l)
-		}
-		hi = math.Max(hi, 2*r.Info.HeartbeatTimeout)
-	}
-	p.X.Min, p.X.Max = 0, math.Max(hi*1.05, 1)
-	p.Y.Min, p.Y.Max = 0, 1.02
-	// Bottom right: a CDF that rises to the right leaves it empty.
-	p.Legend.Top, p.Legend.Left = false, false
-	p.Legend.XOffs, p.Legend.YOffs = -vg.Points(30), vg.Points(8)
-	if !any {
-		p.Add(note("no task was failed by the heartbeat timer in this run"))
-	}
-	addTimeoutMarks(p, runs)
-	return p, nil
-}
-
 // endToEndCDF: steps' end-to-end latency on a log axis, which shows the body and the tail.
 // The data is plotted as log10(seconds) on a linear axis with tick labels in seconds:
 // gonum's LogScale centres the axis label at the arithmetic midpoint and squeezes the plot.
-func endToEndCDF(runs []*reports.Run, labels []string) (*plot.Plot, error) {
+func endToEndCDF(runs []*reports.Run, labels []string) (*Figure, error) {
 	p := newPlot(plotTitle("End-to-end step latency, CDF", runs),
 		"submission to final result (virtual seconds, log scale)", "fraction of steps at or below")
+	f := newFigure(p)
+	for _, q := range []float64{0.5, 0.99} {
+		p.Add(&hline{y: q, text: fmt.Sprintf("p%g", q*100), color: color.Gray{150}})
+	}
 	lo, hi := math.Inf(1), 0.0
 	for i, r := range runs {
 		d := &r.Latency.Latency.EndToEnd
@@ -376,45 +278,42 @@ func endToEndCDF(runs []*reports.Run, labels []string) (*plot.Plot, error) {
 			l.XYs[j].X = math.Log10(math.Max(l.XYs[j].X, 1e-6))
 		}
 		p.Add(l)
-		p.Legend.Add(seriesLabel(labels, i, fmt.Sprintf("p50 %s, p99 %s, max %s", reports.Seconds(d.Quantile(0.5)), reports.Seconds(d.Quantile(0.99)), reports.Seconds(d.Max))), l)
+		f.add(seriesLabel(labels, i, fmt.Sprintf("n=%d, p50 %s, p99 %s, max %s", d.Count, reports.Seconds(d.Quantile(0.5)), reports.Seconds(d.Quantile(0.99)), reports.Seconds(d.Max))), l)
 	}
 	if hi == 0 {
 		p.Add(note("no step settled in this run"))
-		return p, nil
+		return f, nil
 	}
 	// Whole decades around the data, so that ticks land on 1, 10, 100.
 	p.X.Tick.Marker = logTicks{}
 	p.X.Min = math.Floor(math.Log10(math.Max(lo, 1e-6)))
 	p.X.Max = math.Ceil(math.Log10(hi * 1.0001))
 	p.Y.Min, p.Y.Max = 0, 1.02
-	for _, q := range []float64{0.5, 0.99} {
-		p.Add(&hline{y: q, text: fmt.Sprintf("p%g", q*100), color: color.Gray{150}})
-	}
-	p.Legend.Top, p.Legend.Left = false, false
-	p.Legend.XOffs, p.Legend.YOffs = -vg.Points(6), vg.Points(6)
-	return p, nil
+	return f, nil
 }
 
 // inFlight: steps in flight over virtual time, with each fault window shaded and named.
-func inFlight(runs []*reports.Run, labels []string) (*plot.Plot, error) {
+func inFlight(runs []*reports.Run, labels []string) (*Figure, error) {
 	p := newPlot(plotTitle("Steps in flight", runs), "virtual time (s)", "steps submitted, not yet settled")
+	f := newFigure(p)
 	for i, r := range runs {
 		tl := &r.Timeline
 		xys := make(plotter.XYs, len(tl.InFlight))
 		for j, v := range tl.InFlight {
 			xys[j] = plotter.XY{X: float64(j) * tl.BucketSeconds, Y: float64(v)}
 		}
-		if err := addSeries(p, xys, i, labels[i], len(runs)); err != nil {
+		if err := addSeries(f, xys, i, labels[i], len(runs)); err != nil {
 			return nil, err
 		}
 	}
 	finishTimePlot(p, runs)
-	return p, nil
+	return f, nil
 }
 
 // throughput: steps settled per virtual second.
-func throughput(runs []*reports.Run, labels []string) (*plot.Plot, error) {
+func throughput(runs []*reports.Run, labels []string) (*Figure, error) {
 	p := newPlot(plotTitle("Throughput", runs), "virtual time (s)", "steps settled per second")
+	f := newFigure(p)
 	for i, r := range runs {
 		tl := &r.Timeline
 		xys := make(plotter.XYs, 0, len(tl.Settled)+1)
@@ -425,16 +324,16 @@ func throughput(runs []*reports.Run, labels []string) (*plot.Plot, error) {
 		if n := len(tl.Settled); n > 0 {
 			xys = append(xys, plotter.XY{X: float64(n) * tl.BucketSeconds, Y: xys[n-1].Y})
 		}
-		if err := addSeries(p, xys, i, labels[i], len(runs)); err != nil {
+		if err := addSeries(f, xys, i, labels[i], len(runs)); err != nil {
 			return nil, err
 		}
 	}
 	finishTimePlot(p, runs)
-	return p, nil
+	return f, nil
 }
 
 // addSeries adds one run's line over time, as steps (samples hold for their bucket).
-func addSeries(p *plot.Plot, xys plotter.XYs, i int, label string, n int) error {
+func addSeries(f *Figure, xys plotter.XYs, i int, label string, n int) error {
 	if len(xys) == 0 {
 		return nil
 	}
@@ -445,9 +344,9 @@ func addSeries(p *plot.Plot, xys plotter.XYs, i int, label string, n int) error 
 	l.StepStyle = plotter.PostStep
 	l.Color = runColor(i)
 	l.Width = vg.Points(1.2)
-	p.Add(l)
+	f.Plot.Add(l)
 	if n > 1 {
-		p.Legend.Add(label, l)
+		f.add(label, l)
 	}
 	return nil
 }
@@ -467,10 +366,6 @@ func finishTimePlot(p *plot.Plot, runs []*reports.Run) {
 	// Head room for the fault labels above the data.
 	p.Y.Max *= 1.18
 	p.Add(&faultBands{windows: faultWindows(runs)})
-	if len(runs) > 1 {
-		p.Legend.Top, p.Legend.Left = true, false
-		p.Legend.XOffs, p.Legend.YOffs = -vg.Points(6), -vg.Points(22)
-	}
 }
 
 // faultWindow is a fault to shade, with its label.
@@ -514,9 +409,11 @@ func cdfLine(d *reports.Distribution, c color.RGBA) (*plotter.Line, error) {
 }
 
 // addTimeoutMarks draws the heartbeat timeout, and for the scan detector twice it (the
-// latest a scan can notice), as labelled vertical lines.
+// latest a scan can notice), as labelled vertical lines. Call it before adding the data,
+// so that a series lying on a mark is drawn over it.
 func addTimeoutMarks(p *plot.Plot, runs []*reports.Run) {
 	seen := map[float64]bool{}
+	m := &marks{}
 	for _, r := range runs {
 		t := r.Info.HeartbeatTimeout
 		if t <= 0 {
@@ -524,13 +421,15 @@ func addTimeoutMarks(p *plot.Plot, runs []*reports.Run) {
 		}
 		if !seen[t] {
 			seen[t] = true
-			p.Add(&vline{x: t, text: "heartbeat timeout " + reports.Seconds(t), color: markColor})
+			m.lines = append(m.lines, vline{x: t, text: "heartbeat timeout " + reports.Seconds(t), color: markColor})
 		}
 		if r.Info.Detector == "scan" && !seen[2*t] {
 			seen[2*t] = true
-			p.Add(&vline{x: 2 * t, text: "scan bound 2×timeout " + reports.Seconds(2*t), color: markColor, dashed: true})
+			m.lines = append(m.lines, vline{x: 2 * t, text: "scan bound 2×timeout " + reports.Seconds(2*t), color: markColor, dashed: true})
 		}
 	}
+	sort.Slice(m.lines, func(i, j int) bool { return m.lines[i].x < m.lines[j].x })
+	p.Add(m)
 }
 
 // seriesLabel is a legend entry: what it shows, prefixed by the run when there are several.
@@ -563,21 +462,42 @@ type vline struct {
 	dashed bool
 }
 
-func (v *vline) Plot(c draw.Canvas, p *plot.Plot) {
+// marks draws vertical lines with their labels written level in the band at the top of
+// the plot, which the plots keep free of data, so that no line crosses a label; labels
+// that would overlap go a row lower.
+type marks struct{ lines []vline }
+
+func (m *marks) Plot(c draw.Canvas, p *plot.Plot) {
 	trX, _ := p.Transforms(&c)
-	x := trX(v.x)
-	if x < c.Min.X || x > c.Max.X {
-		return
+	var rowEnds []vg.Length
+	for _, v := range m.lines {
+		x := trX(v.x)
+		if x < c.Min.X || x > c.Max.X {
+			continue
+		}
+		ls := draw.LineStyle{Color: v.color, Width: vg.Points(1)}
+		if v.dashed {
+			ls.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+		}
+		c.StrokeLine2(ls, x, c.Min.Y, x, c.Max.Y)
+		ts := labelStyle(v.color)
+		ts.YAlign = draw.YTop
+		w := ts.Width(v.text)
+		// Right of the line, or left of it where the plot ends first.
+		x0 := x + vg.Points(3)
+		if x0+w > c.Max.X {
+			x0 = x - vg.Points(3) - w
+		}
+		row := 0
+		for row < len(rowEnds) && rowEnds[row] > x0 {
+			row++
+		}
+		if row == len(rowEnds) {
+			rowEnds = append(rowEnds, 0)
+		}
+		rowEnds[row] = x0 + w + vg.Points(6)
+		c.FillText(ts, vg.Point{X: x0, Y: c.Max.Y - vg.Points(3) - vg.Length(row)*ts.Height(v.text)}, v.text)
 	}
-	ls := draw.LineStyle{Color: v.color, Width: vg.Points(1.2)}
-	if v.dashed {
-		ls.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
-	}
-	c.StrokeLine2(ls, x, c.Min.Y, x, c.Max.Y)
-	ts := labelStyle(v.color)
-	ts.Rotation = math.Pi / 2
-	ts.XAlign, ts.YAlign = draw.XRight, draw.YBottom
-	c.FillText(ts, vg.Point{X: x - vg.Points(2), Y: c.Max.Y - vg.Points(4)}, v.text)
 }
 
 // hline is a labelled horizontal guide (a quantile level on a CDF).
@@ -684,3 +604,21 @@ func (plainTicks) Ticks(lo, hi float64) []plot.Tick {
 	}
 	return ticks
 }
+
+// cappedTicks are plainTicks that stop at max: above it is the band for labels.
+type cappedTicks struct{ max float64 }
+
+func (t cappedTicks) Ticks(lo, hi float64) []plot.Tick {
+	var out []plot.Tick
+	for _, tk := range (plainTicks{}).Ticks(lo, t.max) {
+		if tk.Value <= t.max+1e-9 {
+			out = append(out, tk)
+		}
+	}
+	return out
+}
+
+// noTicks leaves an axis without ticks (a plot that only says it is empty).
+type noTicks struct{}
+
+func (noTicks) Ticks(_, _ float64) []plot.Tick { return nil }

@@ -108,16 +108,3 @@ func TestPlotsOverlayRunsWithLegendByRun(t *testing.T) {
 		}
 	}
 }
-
-func TestPlotsOfARunWithoutDetections(t *testing.T) {
-	run := reportstest.HandRun()
-	run.Latency.Detection.SinceLastHeartbeat = reports.Distribution{}
-	run.Latency.Detection.SinceCrash = reports.Distribution{}
-	plots, err := RenderPlots([]*reports.Run{run})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Contains(plots[PlotDetectionHistogram].SVG, []byte("no task was failed by the heartbeat timer")) {
-		t.Error("an empty detection histogram does not say why it is empty")
-	}
-}
