@@ -35,6 +35,11 @@ func normalize(root *yaml.Node) (*yaml.Node, error) {
 		}
 		c := *n
 		c.Anchor = ""
+		if c.Kind == yaml.ScalarNode && c.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+			// The encoder does not always write a block scalar back to the same text (a
+			// folded one with a more-indented line gains a blank line); quoted it does.
+			c.Style = yaml.DoubleQuotedStyle
+		}
 		c.Content = make([]*yaml.Node, 0, len(n.Content))
 		for _, x := range n.Content {
 			y, err := expand(x, depth+1)
