@@ -20,17 +20,19 @@ type dimension struct {
 	gen  func(s *state) []candidate
 }
 
-// dimensions in the order the search tries them: what removes most work first (faults,
-// streams, pools, steps, workers), then what makes the rest smaller and simpler. The
+// dimensions in the order the search tries them: what removes most work first (steps
+// and workers, which also makes every later run cheap and keeps a batch from running
+// several full-size copies at once; faults, streams, pools), then what makes the rest
+// smaller and simpler. The
 // orchestrator's settings (detector, timeouts, retries) and the workers' flavour are
 // never changed: they are the system under test, and a shorter timeout, say, would make
 // a failure of its own rather than keep the original's.
 var dimensions = []dimension{
+	{"steps", fewerSteps},
+	{"workers", fewerWorkers},
 	{"faults", dropFaults},
 	{"streams", dropStreams},
 	{"pools", dropPools},
-	{"steps", fewerSteps},
-	{"workers", fewerWorkers},
 	{"fault size", smallerFaults},
 	{"unused components", dropComponents},
 	{"rates", lowerRates},
