@@ -179,7 +179,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 		if s.exclusive {
 			wg.Wait()
-			if !proc.running() {
+			if s.fresh || !proc.running() {
 				if err := r.restart(ctx); err != nil {
 					rows[i] = Row{Situation: s.id, Title: s.title, NotRun: err.Error()}
 					continue

@@ -303,3 +303,33 @@ func TestReportBestMatchAndHazards(t *testing.T) {
 		t.Errorf("not run %v", rep.NotRun)
 	}
 }
+
+// The real schedules, waited out (about ten minutes): set TASKSIM_CONFORM_FULL=1. The
+// deviating worker still retries CompleteTask when the window ends, and gives up
+// reconnecting after rust's ten tries.
+func TestFullSchedulesOfTheDeviantWorker(t *testing.T) {
+	if os.Getenv("TASKSIM_CONFORM_FULL") == "" {
+		t.Skip("set TASKSIM_CONFORM_FULL=1 to wait out the real retry schedules (about 10 minutes)")
+	}
+	t.Parallel()
+	bin := buildDeviant(t)
+	rep, err := Run(context.Background(), Config{Command: []string{bin}, Component: "sleep",
+		Input: `{"seconds": 4.5}`, Parallel: 5, Full: true, Log: testLog(t),
+		Only: []string{"complete_unavailable", "stream_give_up"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var report bytes.Buffer
+	rep.Print(&report)
+	t.Log(report.String())
+	if got := observedValue(t, rep, "complete_unavailable", "gave_up"); got != false {
+		t.Errorf("gave_up = %v, want false (it retries forever)", got)
+	}
+	if got := observedValue(t, rep, "stream_give_up", "exited"); got != true {
+		t.Errorf("exited = %v, want true after ten reconnects", got)
+	}
+	// The heartbeat period always runs (it measures the component's run time).
+	if got := rep.Differing("rust"); !slices.Equal(got, []string{"heartbeat_period", "complete_unavailable"}) {
+		t.Errorf("differences from rust in %v, want heartbeat_period and complete_unavailable", got)
+	}
+}

@@ -21,6 +21,8 @@ type situation struct {
 	long bool
 	// exclusive: acts on the stream or the process, so it runs alone.
 	exclusive bool
+	// fresh: runs on a freshly started worker (no reconnect history).
+	fresh bool
 	run       func(ctx context.Context, r *runner) outcome
 }
 
@@ -59,7 +61,7 @@ var situations = []situation{
 	{id: "unknown_component", title: "assignment of a component the worker lacks", run: unknownComponent},
 	{id: "second_copy", title: "a second copy of a task it already runs", long: true, run: secondCopy},
 	{id: "stream_break", title: "PullTasks stream broken (UNAVAILABLE), reconnect served", exclusive: true, run: streamBreak},
-	{id: "stream_give_up", title: "stream broken, every reconnect refused UNAVAILABLE", exclusive: true, run: streamGiveUp},
+	{id: "stream_give_up", title: "stream broken, every reconnect refused UNAVAILABLE", exclusive: true, fresh: true, run: streamGiveUp},
 	{id: "sigterm", title: "SIGTERM with a task running", exclusive: true, run: sigterm},
 	{id: "sigkill", title: "SIGKILL with a task running", exclusive: true, run: sigkill},
 }

@@ -34,7 +34,7 @@ const (
 	slots          = 10              // rust's default concurrency
 	beatPeriod     = 2 * time.Second // deviation: fixed
 	completePause  = time.Second     // deviation: retried forever
-	maxFailures    = 10              // rust gives up after 10 failed connects in a row
+	maxTries       = 10              // rust gives up after 10 failed reconnects in a row
 	maxBackoff     = 60 * time.Second
 	terminateGrace = 30 * time.Second
 )
@@ -97,7 +97,7 @@ func run() error {
 }
 
 // pull reads assignments, one per free slot, reconnecting after 2^n s (at most 60s) and
-// giving up after maxFailures failed streams in a row.
+// giving up when maxTries reconnects in a row failed.
 func (w *worker) pull(ctx context.Context, queue string) error {
 	failures := 0
 	for {
@@ -106,8 +106,8 @@ func (w *worker) pull(ctx context.Context, queue string) error {
 			return nil
 		}
 		failures++
-		if failures >= maxFailures {
-			return fmt.Errorf("giving up after %d failed streams: %w", failures, err)
+		if failures > maxTries {
+			return fmt.Errorf("giving up after %d failed reconnects: %w", maxTries, err)
 		}
 		pause := min(time.Duration(1<<min(failures, 6))*time.Second, maxBackoff)
 		select {
