@@ -224,7 +224,8 @@ func TestWithinTruncatesSchedulesToTheWindow(t *testing.T) {
 		{"python in 10s", pythonCompleteRetries, 10 * s, sched{4 * s}, false},
 		{"strict in 10s", strictRetries(), 10 * s, sched{s, 2 * s, 4 * s}, false},
 		{"rust", nil, 10 * s, sched{}, false},
-		{"strict at 15s is too close to call", strictRetries(), 14 * s, sched{s, 2 * s, 4 * s}, true},
+		{"strict at 15s is too close to call", strictRetries(), 14500 * time.Millisecond, sched{s, 2 * s, 4 * s}, true},
+		{"python reconnects in 11s", repeat(2*s, 15), 11 * s, sched{2 * s, 2 * s, 2 * s, 2 * s, 2 * s}, false},
 		{"python whole", pythonCompleteRetries, 150 * s, sched(pythonCompleteRetries), false},
 	} {
 		got, amb := within(c.full, c.window)

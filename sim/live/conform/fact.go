@@ -103,9 +103,10 @@ func matches(got, want any) bool {
 
 // within truncates a flavour's full schedule to the pauses a window of length window
 // (from the first try) can show. A pause ending within margin of the window's end
-// cannot be called either way; ambiguous reports that.
+// cannot be called either way; ambiguous reports that. The windows are chosen so that
+// no flavour's schedule ends a pause that close (RPC times add milliseconds per try).
 func within(full []time.Duration, window time.Duration) (s sched, ambiguous bool) {
-	const margin = 1500 * time.Millisecond
+	const margin = 750 * time.Millisecond
 	var at time.Duration
 	for _, d := range full {
 		at += d

@@ -567,8 +567,9 @@ func streamBreak(ctx context.Context, r *runner) outcome {
 	}
 }
 
-// giveUpWindow: python's 2s pauses five times, rust's 2s and 4s; with Config.Full, long
-// enough for rust's 10 tries (2+4+8+16+32+60*4 s).
+// giveUpWindow: python's 2s pauses five times (the sixth would end at 12s), rust's 2s
+// and 4s (the next ends at 14s); with Config.Full, long enough for rust's ten tries
+// (2+4+8+16+32+60*5 s).
 func (r *runner) giveUpWindow() time.Duration {
 	if r.cfg.Full {
 		return 7 * time.Minute
