@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,15 +16,52 @@ import (
 	"time"
 )
 
-// buildDeviant builds the deliberately deviating worker into a temporary directory.
-func buildDeviant(t *testing.T) string {
+// builds caches the binaries the tests build, one `go build` each per test process.
+var builds sync.Map // package path -> *built
+
+type built struct {
+	once sync.Once
+	bin  string
+	err  error
+}
+
+// buildOnce builds the main package pkg into a directory removed after the test run.
+func buildOnce(t *testing.T, pkg string) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "deviantworker")
-	out, err := exec.Command("go", "build", "-o", bin, "./internal/deviantworker").CombinedOutput()
-	if err != nil {
-		t.Fatalf("build the deviant worker: %v\n%s", err, out)
+	v, _ := builds.LoadOrStore(pkg, &built{})
+	b := v.(*built)
+	b.once.Do(func() {
+		dir, err := os.MkdirTemp("", "conform-test-")
+		if err != nil {
+			b.err = err
+			return
+		}
+		b.bin = filepath.Join(dir, filepath.Base(pkg))
+		if out, err := exec.Command("go", "build", "-o", b.bin, pkg).CombinedOutput(); err != nil {
+			b.err = fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
+		}
+	})
+	if b.err != nil {
+		t.Fatal(b.err)
 	}
-	return bin
+	return b.bin
+}
+
+// TestMain removes the built binaries after the run.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	builds.Range(func(_, v any) bool {
+		if b := v.(*built); b.bin != "" {
+			_ = os.RemoveAll(filepath.Dir(b.bin))
+		}
+		return true
+	})
+	os.Exit(code)
+}
+
+// buildDeviant builds the deliberately deviating worker.
+func buildDeviant(t *testing.T) string {
+	return buildOnce(t, "github.com/tasksim/tasksim/sim/live/conform/internal/deviantworker")
 }
 
 // testLog collects a worker's output and shows it when the test fails.
@@ -86,7 +124,7 @@ func TestDeviantWorkerIsRustWithExactlyItsThreeDeviations(t *testing.T) {
 		t.Errorf("measured period %v, want about 2s", p)
 	}
 	retries := observedValue(t, rep, "complete_unavailable", "complete_retries").(sched)
-	if len(retries) < 6 {
+	if len(retries) < 4 {
 		t.Errorf("CompleteTask retried %d times in the window, want one a second", len(retries))
 	}
 	for _, d := range retries {
@@ -221,11 +259,11 @@ func TestWithinTruncatesSchedulesToTheWindow(t *testing.T) {
 		want      sched
 		ambiguous bool
 	}{
-		{"python in 10s", pythonCompleteRetries, 10 * s, sched{4 * s}, false},
-		{"strict in 10s", strictRetries(), 10 * s, sched{s, 2 * s, 4 * s}, false},
-		{"rust", nil, 10 * s, sched{}, false},
+		{"python in 6s", pythonCompleteRetries, 6 * s, sched{4 * s}, false},
+		{"strict in 6s", strictRetries(), 6 * s, sched{s, 2 * s}, false},
+		{"rust", nil, 6 * s, sched{}, false},
 		{"strict at 15s is too close to call", strictRetries(), 14500 * time.Millisecond, sched{s, 2 * s, 4 * s}, true},
-		{"python reconnects in 11s", repeat(2*s, 15), 11 * s, sched{2 * s, 2 * s, 2 * s, 2 * s, 2 * s}, false},
+		{"python reconnects in 7s", repeat(2*s, 15), 7 * s, sched{2 * s, 2 * s, 2 * s}, false},
 		{"python whole", pythonCompleteRetries, 150 * s, sched(pythonCompleteRetries), false},
 	} {
 		got, amb := within(c.full, c.window)

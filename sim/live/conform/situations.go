@@ -354,13 +354,13 @@ func roundDeadline(d time.Duration) time.Duration {
 }
 
 // completeWindow is how long complete_unavailable watches the tries after the first:
-// long enough for python's first pause (4s) and strict's 1, 2, 4s, clear of the next
-// ones (at 12s and 15s). With Config.Full it waits the schedules out.
+// long enough for python's first pause (4s) and strict's 1s and 2s, clear of the next
+// ones (at 12s and 7s). With Config.Full it waits the schedules out.
 func (r *runner) completeWindow() time.Duration {
 	if r.cfg.Full {
 		return 150 * time.Second
 	}
-	return 10 * time.Second
+	return 6 * time.Second
 }
 
 func completeUnavailable(ctx context.Context, r *runner) outcome {
@@ -567,14 +567,14 @@ func streamBreak(ctx context.Context, r *runner) outcome {
 	}
 }
 
-// giveUpWindow: python's 2s pauses five times (the sixth would end at 12s), rust's 2s
+// giveUpWindow: python's 2s pauses three times (the fourth would end at 8s), rust's 2s
 // and 4s (the next ends at 14s); with Config.Full, long enough for rust's ten tries
 // (2+4+8+16+32+60*5 s).
 func (r *runner) giveUpWindow() time.Duration {
 	if r.cfg.Full {
 		return 7 * time.Minute
 	}
-	return 11 * time.Second
+	return 7 * time.Second
 }
 
 func streamGiveUp(ctx context.Context, r *runner) outcome {
