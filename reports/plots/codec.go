@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"image/color"
 	"math"
+	"os"
 	"strconv"
+	"unicode"
 
 	"github.com/tasksim/tasksim/model/codecbench"
 	"gonum.org/v1/plot"
@@ -14,12 +16,44 @@ import (
 	"gonum.org/v1/plot/vg"
 )
 
-// CodecBars draws a codec benchmark's ns/op as grouped bars, one group per message, payload and op, one bar
-// per variant, on a log axis (the variants span four orders of magnitude), and saves it
-// as PNG and SVG. An empty path skips that format.
+// CodecBars draws a codec benchmark's ns/op as grouped bars, one group per message,
+// payload and op, one bar per variant, on a log axis (the variants span four orders of
+// magnitude), and saves it as PNG and SVG. An empty path skips that format.
 func CodecBars(r *codecbench.Report, pngPath, svgPath string) error {
+	f, err := codecFigure(r)
+	if err != nil {
+		return err
+	}
+	pngData, svgData, err := f.render()
+	if err != nil {
+		return fmt.Errorf("codecbench: plot: %w", err)
+	}
+	for _, out := range []struct {
+		path string
+		data []byte
+	}{{pngPath, pngData}, {svgPath, svgData}} {
+		if out.path == "" {
+			continue
+		}
+		if err := os.WriteFile(out.path, out.data, 0o644); err != nil {
+			return fmt.Errorf("codecbench: save plot: %w", err)
+		}
+	}
+	return nil
+}
+
+// Bar geometry: each group is as wide as its widest label line, so that labels of
+// neighbouring groups never overlap.
+const (
+	codecBarWidth = 7 // points
+	codecLabelPad = 8 // points between neighbouring groups' labels
+)
+
+// codecFigure builds the chart in the house style (the run plots' sans-serif font, the
+// legend below the bars).
+func codecFigure(r *codecbench.Report) (*Figure, error) {
 	if len(r.Rows) == 0 {
-		return errors.New("codecbench: plot: empty report")
+		return nil, errors.New("codecbench: plot: empty report")
 	}
 	rows := r.Sorted()
 	// A group is one message, payload and op; its bars are the variants.
@@ -28,41 +62,34 @@ func CodecBars(r *codecbench.Report, pngPath, svgPath string) error {
 		payload int
 		op      string
 	}
-	type group struct {
-		key   groupKey
-		label string
-	}
-	var groups []group
+	var labels []string
 	index := map[groupKey]int{}
 	minNs := math.Inf(1)
 	for _, row := range rows {
 		k := groupKey{row.Message, row.PayloadBytes, row.Op}
 		if _, ok := index[k]; !ok {
-			index[k] = len(groups)
-			label := row.ShortName() + "\n"
+			index[k] = len(labels)
+			label := splitCamel(row.ShortName()) + "\n"
 			if row.PayloadBytes > 0 {
 				label += codecbench.FormatSize(row.PayloadBytes) + " "
 			}
-			groups = append(groups, group{k, label + row.Op})
+			labels = append(labels, label+row.Op)
 		}
 		if row.NsPerOp > 0 {
 			minNs = min(minNs, row.NsPerOp)
 		}
 	}
 	if math.IsInf(minNs, 1) {
-		return errors.New("codecbench: plot: no positive ns/op")
+		return nil, errors.New("codecbench: plot: no positive ns/op")
 	}
 	// gonum draws bars up from 0, which a log scale cannot place; so bars show
 	// log10(ns) above a base decade, and the ticks are labelled with the ns it stands for.
 	base := math.Floor(math.Log10(minNs))
 
-	p := plot.New()
-	p.Title.Text = "tasksim codec benchmark: time per message (lower is better)"
-	p.Y.Label.Text = "ns/op (log scale)"
-	p.X.Label.Text = "message, payload, direction"
+	p := newPlot("Codec benchmark: time per message (lower is better)", "message, payload, direction", "ns/op (log scale)")
+	p.X.Tick.Label.Font.Size = vg.Points(9)
 	p.Y.Tick.Marker = codecLogTicks{base: base}
-	p.Legend.Top = true
-	p.Legend.Left = true
+	f := newFigure(p)
 
 	var present []string
 	for _, v := range codecbench.Variants {
@@ -73,10 +100,15 @@ func CodecBars(r *codecbench.Report, pngPath, svgPath string) error {
 			}
 		}
 	}
-	const barWidth = 7 // points
-	width := vg.Points(barWidth)
+	width := vg.Points(codecBarWidth)
+	// The group pitch in data units is 1 (NominalX); in points it is the widest label
+	// line or the bars, whichever is wider.
+	pitch := width * vg.Length(len(present)+1)
+	for _, l := range labels {
+		pitch = max(pitch, p.X.Tick.Label.Width(l)+vg.Points(codecLabelPad))
+	}
 	for i, v := range present {
-		vals := make(plotter.Values, len(groups))
+		vals := make(plotter.Values, len(labels))
 		for _, row := range rows {
 			if row.Variant == v && row.NsPerOp > 0 {
 				vals[index[groupKey{row.Message, row.PayloadBytes, row.Op}]] = math.Log10(row.NsPerOp) - base
@@ -84,7 +116,7 @@ func CodecBars(r *codecbench.Report, pngPath, svgPath string) error {
 		}
 		bars, err := plotter.NewBarChart(vals, width)
 		if err != nil {
-			return fmt.Errorf("codecbench: plot %s: %w", v, err)
+			return nil, fmt.Errorf("codecbench: plot %s: %w", v, err)
 		}
 		bars.Color = plotutil.Color(i)
 		if v == codecbench.VariantMemmove {
@@ -98,28 +130,31 @@ func CodecBars(r *codecbench.Report, pngPath, svgPath string) error {
 		if v == codecbench.VariantWire {
 			name += " (sim path)"
 		}
-		p.Legend.Add(name, bars)
-	}
-	labels := make([]string, len(groups))
-	for i, g := range groups {
-		labels[i] = g.label
+		f.add(name, bars)
 	}
 	p.NominalX(labels...)
+	p.X.Tick.Label.Font = sansFont
+	p.X.Tick.Label.Font.Size = vg.Points(9)
 	p.Y.Min = 0
-	p.Y.Max = math.Ceil(p.Y.Max) + 0.8 // room for the legend above the tallest bars
+	p.Y.Max = math.Ceil(p.Y.Max)
+	// Half a group of room at each end, so the outer groups' labels are not cut.
+	p.X.Min, p.X.Max = -0.6, float64(len(labels))-0.4
+	f.Width = max(pitch*vg.Length(len(labels))+1.2*vg.Inch, plotWidth)
+	return f, nil
+}
 
-	w := vg.Length(len(groups))*vg.Points(barWidth)*vg.Length(len(present)+2) + 1.5*vg.Inch
-	w = max(w, 8*vg.Inch)
-	h := 5 * vg.Inch
-	for _, out := range []string{pngPath, svgPath} {
-		if out == "" {
-			continue
-		}
-		if err := p.Save(w, h, out); err != nil {
-			return fmt.Errorf("codecbench: save plot %s: %w", out, err)
+// splitCamel breaks a long message name before its last word, so that group labels
+// stay narrow: "TaskHeartbeatRequest" becomes "TaskHeartbeat\nRequest".
+func splitCamel(name string) string {
+	if len(name) <= 14 {
+		return name
+	}
+	for i := len(name) - 1; i > 0; i-- {
+		if unicode.IsUpper(rune(name[i])) {
+			return name[:i] + "\n" + name[i:]
 		}
 	}
-	return nil
+	return name
 }
 
 // codecLogTicks puts a tick at every decade of the log10-above-base axis, labelled in ns.
