@@ -51,3 +51,30 @@ func TestPartitionDetectionsAreCounted(t *testing.T) {
 	}
 	checkTimeoutsExplained(t, "partition", &s)
 }
+
+// TestDoubleExecutionsAreExplained: every double execution is put under what made the
+// step be handed out again while a copy still ran, and each built-in that shows one
+// cause shows only it.
+func TestDoubleExecutionsAreExplained(t *testing.T) {
+	for _, c := range []struct {
+		scenario string
+		cause    sim.DoubleCause
+	}{
+		{"pause-zombie", sim.DoublePause},
+		{"partition", sim.DoublePartition},
+		{"heartbeat-loss", sim.DoubleFalse},
+		{"orchestrator-restart", sim.DoubleRecovery},
+		{"ack-late", sim.DoubleRedelivery},
+		{"hazard-double-copy", sim.DoubleQueueTimeout},
+	} {
+		res := run(t, load(t, c.scenario))
+		var sum int64
+		for _, n := range res.DoubleExecutionCauses {
+			sum += n
+		}
+		d := res.Summary.DoubleExecutions
+		if d == 0 || sum != d || res.DoubleExecutionCauses[c.cause] != d {
+			t.Errorf("%s: %d double executions, by cause %v; want all %d under %s", c.scenario, d, res.DoubleExecutionCauses, d, c.cause)
+		}
+	}
+}

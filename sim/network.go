@@ -90,7 +90,7 @@ func (w *world) duplicateAssignment(m *model.Message, data []byte, first *proc) 
 	other := live[w.rFaults.IntN(len(live))]
 	dup := *m
 	dup.To = other.node
-	w.oracle.duplicateDeliveries++
+	w.oracle.duplicated(m.Step)
 	w.deliverLater(&dup, data, w.latency.Sample(w.rNetwork))
 }
 

@@ -25,6 +25,7 @@ type oracle struct {
 	alreadyClaimed, notFound, unavailable int64
 	redeliveries, unhealthy               int64
 	duplicateDeliveries                   int64
+	doublesBy                             [NumDoubleCauses]int64
 	lastSettle                            time.Duration
 
 	steps       map[model.StepID]*stepTruth
@@ -56,6 +57,52 @@ type stepTruth struct {
 	accepted   int
 	active     int
 	doubled    bool
+	// reissued marks what made the step's task be handed out again (bits by DoubleCause):
+	// a second copy that starts is explained by the highest-priority one.
+	reissued uint16
+}
+
+// DoubleCause is what explains a double execution: why a step was handed out again
+// while a copy of it still ran. The order is the priority when several apply.
+type DoubleCause uint8
+
+const (
+	DoublePause        DoubleCause = iota // a pause's heartbeat timeout failed a live copy
+	DoublePartition                       // a partition's heartbeat timeout failed a live copy
+	DoubleFalse                           // a false detection (heartbeats lost or late) failed it
+	DoubleRecovery                        // an orchestrator restart re-dispatched the step
+	DoubleRedelivery                      // a jetstream queue redelivered it (ack wait)
+	DoubleDuplicate                       // a duplicate_delivery fault handed it to a second worker
+	DoubleQueueTimeout                    // its queue deadline fired while a worker held it
+	DoubleUnexplained                     // none of these: the same worker took two copies, ...
+	NumDoubleCauses
+)
+
+var doubleCauseNames = [NumDoubleCauses]string{"pause", "partition", "false detection", "recovery",
+	"redelivery", "duplicate delivery", "queue timeout", "unexplained"}
+
+func (c DoubleCause) String() string {
+	if c < NumDoubleCauses {
+		return doubleCauseNames[c]
+	}
+	return "DoubleCause(?)"
+}
+
+// reissue records that step st was handed out again for cause c.
+func (st *stepTruth) reissue(c DoubleCause) {
+	if st != nil {
+		st.reissued |= 1 << c
+	}
+}
+
+// doubleCause is the explanation of a step's double execution.
+func (st *stepTruth) doubleCause() DoubleCause {
+	for c := DoubleCause(0); c < DoubleUnexplained; c++ {
+		if st.reissued&(1<<c) != 0 {
+			return c
+		}
+	}
+	return DoubleUnexplained
 }
 
 type execTruth struct {
@@ -149,6 +196,13 @@ func (o *oracle) advance(now time.Duration) {
 func (o *oracle) submit(now time.Duration, s model.StepSpec) {
 	o.submitted++
 	o.steps[s.Step] = &stepTruth{submitted: now}
+}
+
+// duplicated records that a duplicate_delivery fault handed step's assignment to a
+// second worker.
+func (o *oracle) duplicated(step model.StepID) {
+	o.duplicateDeliveries++
+	o.steps[step].reissue(DoubleDuplicate)
 }
 
 func (o *oracle) message(t model.MsgType, n int) {
@@ -250,6 +304,7 @@ func (o *oracle) observe(now time.Duration, e *model.Event, w *world) {
 		case model.DispatchRecovery:
 			o.retries.Recovery++
 			cs.RetriesRecovery++
+			st.reissue(DoubleRecovery)
 			// Recovery re-dispatches what a crash orphaned: no timer will fail it now.
 			delete(o.orphans, e.Step)
 		}
@@ -259,6 +314,7 @@ func (o *oracle) observe(now time.Duration, e *model.Event, w *world) {
 	case model.EvDelivered:
 		if e.Reason == model.DeliveryRedelivery {
 			o.redeliveries++
+			o.steps[e.Step].reissue(DoubleRedelivery)
 		}
 	case model.EvClaimed:
 		if st != nil {
@@ -351,6 +407,7 @@ func (o *oracle) observe(now time.Duration, e *model.Event, w *world) {
 		if st.active >= 2 && !st.doubled {
 			st.doubled = true
 			o.doubleExecutions++
+			o.doublesBy[st.doubleCause()]++
 		}
 	case model.EvExecEnded:
 		if m := o.running[e.Node]; m != nil {
@@ -389,6 +446,7 @@ func (o *oracle) timedOut(now time.Duration, e *model.Event, w *world) {
 	cs := o.component(e.Component)
 	switch e.Reason {
 	case model.TimeoutQueue:
+		o.steps[e.Step].reissue(DoubleQueueTimeout)
 		o.timeouts.Queue++
 		cs.QueueTimeouts++
 	case model.TimeoutExecution:
@@ -398,7 +456,16 @@ func (o *oracle) timedOut(now time.Duration, e *model.Event, w *world) {
 		o.timeouts.Heartbeat++
 		cs.HeartbeatTimeouts++
 		o.sinceLastHeartbeat.Record(now - e.LastSeen)
-		o.breakdown.detected(o.heartbeatTimeoutCause(now, e, orphaned, orph, w), now-e.LastSeen)
+		cause := o.heartbeatTimeoutCause(now, e, orphaned, orph, w)
+		o.breakdown.detected(cause, now-e.LastSeen)
+		switch cause {
+		case CausePause:
+			o.steps[e.Step].reissue(DoublePause)
+		case CausePartition:
+			o.steps[e.Step].reissue(DoublePartition)
+		case CauseFalse:
+			o.steps[e.Step].reissue(DoubleFalse)
+		}
 	}
 }
 
@@ -506,6 +573,7 @@ func (o *oracle) result(w *world) *Result {
 		QueueWait:                   o.queueWait,
 		Execution:                   o.execution,
 		Breakdown:                   o.breakdown.result(),
+		DoubleExecutionCauses:       o.doublesBy,
 		Metrics:                     RunMetrics{DuplicateDeliveries: o.duplicateDeliveries, Components: o.components, Pools: w.poolStats()},
 	}
 }

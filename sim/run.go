@@ -42,6 +42,8 @@ type Result struct {
 	Execution                   *latency.Recorder
 	// Breakdown splits detections by cause and end-to-end latency by component and pool.
 	Breakdown Breakdown
+	// DoubleExecutionCauses splits summary.double_executions by what explains each.
+	DoubleExecutionCauses [NumDoubleCauses]int64
 	// Gauges and counters that metrics need beyond the summary.
 	Metrics RunMetrics
 }
