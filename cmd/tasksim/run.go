@@ -38,6 +38,7 @@ type runFlags struct {
 	cpuProfile string
 	// memProfile names a file for a Go memory profile of the run.
 	memProfile string
+	force      bool
 }
 
 func newRunCmd() *cobra.Command {
@@ -71,6 +72,7 @@ grouped by scenario and seed). Exit code 0: every expectation held; 1: one faile
 	cmd.Flags().BoolVar(&f.json, "json", false, "print summary.json to stdout instead of the text summary")
 	cmd.Flags().StringVar(&f.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the simulation to this file")
 	cmd.Flags().StringVar(&f.memProfile, "memprofile", "", "write a Go memory profile (allocations, and what is live at the end) of the simulation to this file")
+	cmd.Flags().BoolVar(&f.force, "force", false, forceHelp)
 	cmd.Flags().StringVar(&f.push, "push", "", "also push the metrics to this Pushgateway URL (e.g. http://localhost:9091)")
 	return cmd
 }
@@ -98,6 +100,9 @@ func loadScenario(name string, sets []string, seed string) (*sim.Config, error) 
 func runScenario(cmd *cobra.Command, name string, f runFlags) error {
 	cfg, err := loadScenario(name, f.sets, f.seed)
 	if err != nil {
+		return err
+	}
+	if err := checkMemory(cfg, 1, f.force); err != nil {
 		return err
 	}
 	if f.push != "" {

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tasksim/tasksim/scenarios"
+	"github.com/tasksim/tasksim/sim"
 )
 
 func newScenariosCmd() *cobra.Command {
@@ -61,8 +62,13 @@ func newScenariosCmd() *cobra.Command {
 			bad := 0
 			for _, arg := range args {
 				file, data, err := scenarios.Resolve(arg)
+				var cfg *sim.Config
 				if err == nil {
-					_, err = scenarios.Load(file, data, nil)
+					cfg, err = scenarios.Load(file, data, nil)
+				}
+				if err == nil {
+					// What run would refuse is not valid either.
+					err = checkMemory(cfg, 1, false)
 				}
 				if err != nil {
 					bad++

@@ -23,6 +23,7 @@ type sweepFlags struct {
 	sets     []string
 	out      string
 	shrink   bool
+	force    bool
 }
 
 func newSweepCmd() *cobra.Command {
@@ -48,6 +49,7 @@ the seeds (1 <= i <= n; a Kubernetes indexed Job passes $((JOB_COMPLETION_INDEX+
 	cmd.Flags().StringArrayVar(&f.sets, "set", nil, "override a scenario field for every seed (repeatable)")
 	cmd.Flags().StringVar(&f.out, "out", "", "output directory (default out/sweep-NAME, or out/sweep-NAME-I-of-N for a shard)")
 	cmd.Flags().BoolVar(&f.shrink, "shrink", false, "shrink the first failing seed ('tasksim shrink'); its files go to OUT/shrink-SEED")
+	cmd.Flags().BoolVar(&f.force, "force", false, forceHelp)
 
 	var mergeOut string
 	merge := &cobra.Command{
@@ -99,6 +101,9 @@ func runSweep(cmd *cobra.Command, name string, f sweepFlags) error {
 	}
 	cfg, err := loadScenario(name, f.sets, "")
 	if err != nil {
+		return err
+	}
+	if err := checkMemory(cfg, f.parallel, f.force); err != nil {
 		return err
 	}
 	opts.Scenario = cfg.Name

@@ -1,0 +1,82 @@
+package scenarios
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// Each input of the report that validated and then took more than 6 GiB is refused with
+// the estimate, the limit and the field behind it; every built-in fits.
+func TestMemoryEstimateRefusesWhatCannotFit(t *testing.T) {
+	const limit = 6 << 30
+	pools := &strings.Builder{}
+	pools.WriteString("name: pools\nworkers:\n")
+	for i := range 1000 {
+		fmt.Fprintf(pools, "  - {pool: p%d, count: 1000000}\n", i)
+	}
+	pools.WriteString("components: [{path: /c, pool: p0}]\nload: [{component: /c, tasks: 10}]\n")
+	aliases := &strings.Builder{}
+	aliases.WriteString("name: aliases\nload:\n  - &s {component: /c, tasks: 10000000, arrival: {process: burst}}\n")
+	for range 999 {
+		aliases.WriteString("  - *s\n")
+	}
+	cases := []struct{ name, yaml, want string }{
+		{"10^9 tasks", "name: many\nload: [{component: /c, tasks: 1000000000, arrival: {process: burst}}]\n",
+			"estimated peak memory 1.1 TiB is over the limit of 6.0 GiB (half of this machine's memory, or $TASKSIM_MEMORY_LIMIT): 1000000000 steps in all can arrive (load[0].tasks 1000000000), 1.1 TiB; --force runs it anyway"},
+		{"1000 pools of 10^6 workers", pools.String(),
+			"estimated peak memory 476.9 GiB is over the limit of 6.0 GiB (half of this machine's memory, or $TASKSIM_MEMORY_LIMIT): 1000000000 workers in all (workers[0].count 1000000), 476.8 GiB; --force runs it anyway"},
+		{"aliases multiplying a stream", aliases.String(),
+			"estimated peak memory 10.9 TiB is over the limit of 6.0 GiB (half of this machine's memory, or $TASKSIM_MEMORY_LIMIT): 10000000000 steps in all can arrive (load[0].tasks 10000000), 10.9 TiB; --force runs it anyway"},
+		{"1 GiB payload", "name: big\nworkers: [{pool: p, count: 100}]\nload: [{component: /c, tasks: 1000, payload: 1GiB}]\n",
+			"estimated peak memory 416.0 GiB is over the limit of 6.0 GiB (half of this machine's memory, or $TASKSIM_MEMORY_LIMIT): load[0].payload 1.0 GiB, 416.0 GiB for payloads; --force runs it anyway"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg, err := Load("f.yaml", []byte(c.yaml), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = CheckMemory(cfg, 1, limit)
+			if err == nil || err.Error() != c.want {
+				t.Fatalf("got  %v\nwant %s", err, c.want)
+			}
+		})
+	}
+	for _, name := range Names() {
+		data, _ := Builtin(name)
+		cfg, err := Load(name+".yaml", data, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := CheckMemory(cfg, 1, 2<<30); err != nil {
+			t.Errorf("built-in %s does not fit 2 GiB: %v", name, err)
+		}
+	}
+}
+
+// A sweep runs --parallel scenarios at once; the estimate is multiplied accordingly.
+func TestMemoryEstimateCountsParallelRuns(t *testing.T) {
+	cfg, err := Load("f.yaml", []byte("name: one\nload: [{component: /c, tasks: 1000000, arrival: {process: burst}}]\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckMemory(cfg, 1, 2<<30); err != nil {
+		t.Fatalf("one run: %v", err)
+	}
+	err = CheckMemory(cfg, 8, 2<<30)
+	if err == nil || !strings.HasPrefix(err.Error(), "estimated peak memory 9.2 GiB (1.1 GiB a run, 8 runs at a time) is over the limit of 2.0 GiB") {
+		t.Fatalf("eight runs: %v", err)
+	}
+}
+
+func TestMemoryLimitFromTheEnvironment(t *testing.T) {
+	t.Setenv(MemoryLimitEnv, "512MiB")
+	if n, err := MemoryLimit(); err != nil || n != 512<<20 {
+		t.Fatalf("got %d, %v", n, err)
+	}
+	t.Setenv(MemoryLimitEnv, "lots")
+	if _, err := MemoryLimit(); err == nil || err.Error() != `TASKSIM_MEMORY_LIMIT="lots": not a size > 0 (4096, 512MiB, 4GiB)` {
+		t.Fatalf("got %v", err)
+	}
+}
