@@ -250,8 +250,22 @@ func (f *fields) scalar(key string) (string, *yaml.Node, bool) {
 // parse decodes key with p into *dst when it is present; dst keeps its default otherwise.
 // It reports whether key was present and valid.
 func parse[T any](f *fields, key string, dst *T, p func(string) (T, error)) bool {
+	return parseScalar(f, key, dst, p, true)
+}
+
+// parseQuotable is parse for a value that may be written as text as well as a number
+// (a size: 512, "512", 16KiB), so quoting it is no mistake.
+func parseQuotable[T any](f *fields, key string, dst *T, p func(string) (T, error)) bool {
+	return parseScalar(f, key, dst, p, false)
+}
+
+func parseScalar[T any](f *fields, key string, dst *T, p func(string) (T, error), strict bool) bool {
 	s, n, ok := f.scalar(key)
 	if !ok {
+		return false
+	}
+	if what := quotedNonString(*dst, n); strict && what != "" {
+		f.d.errAt(n, f.at(key), "%s is quoted, so YAML reads it as text; write %s without quotes", yamlQuoted(n), what)
 		return false
 	}
 	v, err := p(s)
@@ -261,6 +275,35 @@ func parse[T any](f *fields, key string, dst *T, p func(string) (T, error)) bool
 	}
 	*dst = v
 	return true
+}
+
+// quotedNonString names what a field of dst's type holds ("the number", "true or false")
+// when n is a quoted scalar: `tasks: '100'` is a string in YAML, and taking it as a number
+// anyway would hide a document that means something else to every other YAML reader.
+func quotedNonString(dst any, n *yaml.Node) string {
+	if n.Style&(yaml.SingleQuotedStyle|yaml.DoubleQuotedStyle) == 0 {
+		return ""
+	}
+	// Only text that would be a number or a bool unquoted: "200/s" is text either way.
+	plain := (&yaml.Node{Kind: yaml.ScalarNode, Value: n.Value}).ShortTag()
+	switch dst.(type) {
+	case int, int64, uint64, float64:
+		if plain == "!!int" || plain == "!!float" {
+			return "the number"
+		}
+	case bool:
+		if plain == "!!bool" {
+			return "true or false"
+		}
+	}
+	return ""
+}
+
+func yamlQuoted(n *yaml.Node) string {
+	if n.Style&yaml.SingleQuotedStyle != 0 {
+		return "'" + strings.ReplaceAll(n.Value, "'", "''") + "'"
+	}
+	return strconv.Quote(n.Value)
 }
 
 func intIn(lo, hi int64) func(string) (int, error) {

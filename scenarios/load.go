@@ -136,6 +136,7 @@ func (d *decoder) decode(root *yaml.Node) *sim.Config {
 
 	cfg.Components, cfg.Load = d.route(pools, comps, compInfos, loads, loadCompSet)
 	d.checkFaultTargets(pools, cfg.Faults, faultInfos)
+	d.checkHeartbeats(&cfg)
 	return &cfg
 }
 
@@ -348,7 +349,7 @@ func (d *decoder) loads(top *fields) (loads []sim.LoadConfig, compSet []bool) {
 		parse(f, "tasks", &l.Tasks, intIn(1, maxTasks))
 		d.arrival(f.get("arrival"), f.at("arrival"), &l)
 		parse(f, "at", &l.At, parseDuration)
-		parse(f, "payload", &l.PayloadBytes, parseSize)
+		parseQuotable(f, "payload", &l.PayloadBytes, parseSize)
 		loads = append(loads, l)
 		compSet = append(compSet, hasComp)
 	}

@@ -67,6 +67,17 @@ func TestLoadErrors(t *testing.T) {
 			"f.yaml:4:1: seed: duplicate key (first at line 3)"}},
 		{"name pattern", "name: Crash_Storm\nload: [{tasks: 1}]\n", []string{
 			`f.yaml:1:1: name: "Crash_Storm" must match [a-z0-9-]+`}},
+		{"quoted number", "name: t\nload: [{tasks: '100'}]\n", []string{
+			`f.yaml:2:9: load[0].tasks: '100' is quoted, so YAML reads it as text; write the number without quotes`}},
+		{"quoted fraction and bool", ok + "network: {loss: \"0.1\", wire: 'true'}\nseed: '7'\n", []string{
+			`f.yaml:3:11: network.loss: "0.1" is quoted, so YAML reads it as text; write the number without quotes`,
+			`f.yaml:3:24: network.wire: 'true' is quoted, so YAML reads it as text; write true or false without quotes`,
+			`f.yaml:4:1: seed: '7' is quoted, so YAML reads it as text; write the number without quotes`}},
+		{"heartbeat interval at the timeout", ok + "orchestrator: {heartbeat_interval: 5s}\nworkers: [{pool: p, heartbeat_interval: 6s}]\n", []string{
+			"f.yaml:3:16: orchestrator.heartbeat_interval: heartbeat_interval 5s is not less than heartbeat_timeout 5s: every task running longer than the timeout would be failed while its worker is alive",
+			"f.yaml:4:21: workers[0].heartbeat_interval: 6s is not less than orchestrator.heartbeat_timeout 5s: every task of this pool running longer than the timeout would be failed while its worker is alive"}},
+		{"heartbeat timeout below the interval", ok + "orchestrator: {heartbeat_timeout: 1s}\n", []string{
+			"f.yaml:3:16: orchestrator.heartbeat_timeout: heartbeat_interval 1s is not less than heartbeat_timeout 1s: every task running longer than the timeout would be failed while its worker is alive"}},
 		{"seed", ok + "seed: -1\n", []string{
 			`f.yaml:3:1: seed: "-1" is not a whole number >= 0`}},
 		{"duration syntax", ok + "duration: 10\n", []string{
@@ -268,7 +279,10 @@ func TestSetErrors(t *testing.T) {
 		{"workers[x].count=1", `--set workers[x].count=1: "x" is not a list index in "workers[x].count"`},
 		{".seed=1", `--set .seed=1: ".seed" is not a key path (e.g. workers[0].count)`},
 		{"network.latency={dist: lognormal, median: 5ms}", "--set network.latency={dist: lognormal, median: 5ms}: network.latency.p99: required for lognormal (it takes median and p99)"},
-		{"name=", "--set name=: name: required (a word matching [a-z0-9-]+)"},
+		{"name=null", "--set name=null: name: required (a word matching [a-z0-9-]+)"},
+		{"workers[0].count=", "--set workers[0].count=: workers[0].count: no value after =; give one, or null to restore the default"},
+		{"workers[0]count=1", `--set workers[0]count=1: "workers[0]count": a key after an index needs a dot (workers[0].count)`},
+		{"faults[0]crash.count=1", `--set faults[0]crash.count=1: "faults[0]crash.count": a key after an index needs a dot (faults[0].crash.count)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.set, func(t *testing.T) {
@@ -315,7 +329,7 @@ faults:
 		"faults[1].orchestrator_restart.downtime=4s",
 		"network.latency=3ms",
 		"seed=42",
-		"seed=", // a later --set wins; empty restores the default
+		"seed=null", // a later --set wins; null restores the default
 		"expect[0]=lost == 0",
 		"load[0].arrival.rate=12000/m",
 		"workers[0].start={dist: constant, value: 1s}",

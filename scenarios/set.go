@@ -37,6 +37,10 @@ func parseSetPath(p string) ([]segment, error) {
 			if end == 0 {
 				return nil, fmt.Errorf("%q is not a key path (e.g. workers[0].count)", p)
 			}
+			if i > 0 && p[i-1] == ']' {
+				// workers[0]count is a typo of workers[0].count, not a shorthand for it.
+				return nil, fmt.Errorf("%q: a key after an index needs a dot (%s.%s)", p, p[:i], p[i:])
+			}
 			if end < 0 {
 				end = len(p) - i
 			}
@@ -68,7 +72,8 @@ func formatSetPath(segs []segment) string {
 // applySet writes one `path=value` into the document, creating what is missing, and marks
 // every node it makes so that problems in them are reported against the flag. The value
 // is a plain scalar, or YAML flow (`{dist: constant, value: 2s}`, `[a, b]`) when it starts
-// with { or [. An empty value is null, which restores the default.
+// with { or [. `null` restores the default; an empty value is refused, as it is more
+// often a shell variable that expanded to nothing than a wish for the default.
 func applySet(root *yaml.Node, arg string, mark map[*yaml.Node]string) *Error {
 	fail := func(path, format string, args ...any) *Error {
 		return &Error{File: "--set " + arg, Path: path, Msg: fmt.Sprintf(format, args...)}
@@ -81,6 +86,9 @@ func applySet(root *yaml.Node, arg string, mark map[*yaml.Node]string) *Error {
 	segs, err := parseSetPath(path)
 	if err != nil {
 		return fail("", "%v", err)
+	}
+	if strings.TrimSpace(value) == "" {
+		return fail(path, "no value after =; give one, or null to restore the default")
 	}
 	val, err := setValue(value)
 	if err != nil {
