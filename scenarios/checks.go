@@ -1,31 +1,31 @@
 package scenarios
 
 import (
+	"fmt"
+
 	"github.com/tasksim/tasksim/sim"
 )
 
-// checkHeartbeats refuses a heartbeat interval at or above the heartbeat timeout, for
-// the orchestrator's suggestion and for every pool's own interval. Such a worker cannot
-// get a heartbeat in before the detector gives up on it: every task that runs longer than
-// the timeout is failed while its worker is alive, and the run measures the mistake, not
-// the dispatch. It is an error rather than a warning because nothing in the numbers
-// would say why they are bad.
-func (d *decoder) checkHeartbeats(cfg *sim.Config) {
+// Warnings lists what in cfg is valid but almost certainly not what was meant.
+//
+// A heartbeat interval at or above the heartbeat timeout (the orchestrator's suggestion,
+// or a pool's own interval): such a worker cannot get a heartbeat in before the detector
+// gives up on it, so every task running longer than the timeout is failed while its
+// worker is alive. It is a warning rather than an error because it is also how one
+// studies false detections on purpose (a 1ns timeout fails every task during its claim),
+// and the numbers then are the point.
+func Warnings(cfg *sim.Config) []string {
+	var w []string
 	o := cfg.Orchestrator
-	timeout := formatDuration(o.HeartbeatTimeout)
 	if o.HeartbeatInterval >= o.HeartbeatTimeout {
-		path := "orchestrator.heartbeat_interval"
-		if _, set := d.locs[path]; !set {
-			path = "orchestrator.heartbeat_timeout"
-		}
-		d.errPath(path, "heartbeat_interval %s is not less than heartbeat_timeout %s: every task running longer than the timeout would be failed while its worker is alive",
-			formatDuration(o.HeartbeatInterval), timeout)
+		w = append(w, fmt.Sprintf("orchestrator.heartbeat_interval %s is not less than orchestrator.heartbeat_timeout %s: every task running longer than the timeout will be failed while its worker is alive",
+			formatDuration(o.HeartbeatInterval), formatDuration(o.HeartbeatTimeout)))
 	}
 	for i, p := range cfg.Workers {
 		if p.HeartbeatInterval > 0 && p.HeartbeatInterval >= o.HeartbeatTimeout {
-			d.errPath(joinPath(indexPath("workers", i), "heartbeat_interval"),
-				"%s is not less than orchestrator.heartbeat_timeout %s: every task of this pool running longer than the timeout would be failed while its worker is alive",
-				formatDuration(p.HeartbeatInterval), timeout)
+			w = append(w, fmt.Sprintf("workers[%d].heartbeat_interval %s is not less than orchestrator.heartbeat_timeout %s: every task of pool %s running longer than the timeout will be failed while its worker is alive",
+				i, formatDuration(p.HeartbeatInterval), formatDuration(o.HeartbeatTimeout), p.Pool))
 		}
 	}
+	return w
 }

@@ -136,7 +136,6 @@ func (d *decoder) decode(root *yaml.Node) *sim.Config {
 
 	cfg.Components, cfg.Load = d.route(pools, comps, compInfos, loads, loadCompSet)
 	d.checkFaultTargets(pools, cfg.Faults, faultInfos)
-	d.checkHeartbeats(&cfg)
 	return &cfg
 }
 

@@ -73,11 +73,6 @@ func TestLoadErrors(t *testing.T) {
 			`f.yaml:3:11: network.loss: "0.1" is quoted, so YAML reads it as text; write the number without quotes`,
 			`f.yaml:3:24: network.wire: 'true' is quoted, so YAML reads it as text; write true or false without quotes`,
 			`f.yaml:4:1: seed: '7' is quoted, so YAML reads it as text; write the number without quotes`}},
-		{"heartbeat interval at the timeout", ok + "orchestrator: {heartbeat_interval: 5s}\nworkers: [{pool: p, heartbeat_interval: 6s}]\n", []string{
-			"f.yaml:3:16: orchestrator.heartbeat_interval: heartbeat_interval 5s is not less than heartbeat_timeout 5s: every task running longer than the timeout would be failed while its worker is alive",
-			"f.yaml:4:21: workers[0].heartbeat_interval: 6s is not less than orchestrator.heartbeat_timeout 5s: every task of this pool running longer than the timeout would be failed while its worker is alive"}},
-		{"heartbeat timeout below the interval", ok + "orchestrator: {heartbeat_timeout: 1s}\n", []string{
-			"f.yaml:3:16: orchestrator.heartbeat_timeout: heartbeat_interval 1s is not less than heartbeat_timeout 1s: every task running longer than the timeout would be failed while its worker is alive"}},
 		{"seed", ok + "seed: -1\n", []string{
 			`f.yaml:3:1: seed: "-1" is not a whole number >= 0`}},
 		{"duration syntax", ok + "duration: 10\n", []string{

@@ -80,3 +80,28 @@ func TestMemoryLimitFromTheEnvironment(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+func TestWarnings(t *testing.T) {
+	src := ok + "orchestrator: {heartbeat_interval: 5s}\nworkers: [{pool: p, heartbeat_interval: 6s}, {pool: q, heartbeat_interval: 2s}]\ncomponents: [{path: /c, pool: p}]\n"
+	cfg, err := Load("f.yaml", []byte(src), []string{"load[0].component=/c"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"orchestrator.heartbeat_interval 5s is not less than orchestrator.heartbeat_timeout 5s: every task running longer than the timeout will be failed while its worker is alive",
+		"workers[0].heartbeat_interval 6s is not less than orchestrator.heartbeat_timeout 5s: every task of pool p running longer than the timeout will be failed while its worker is alive",
+	}
+	if got := Warnings(cfg); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	for _, name := range Names() {
+		data, _ := Builtin(name)
+		cfg, err := Load(name+".yaml", data, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w := Warnings(cfg); len(w) > 0 {
+			t.Errorf("built-in %s: %s", name, w)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 
 	"github.com/tasksim/tasksim/scenarios"
 	"github.com/tasksim/tasksim/sim"
@@ -10,9 +11,13 @@ import (
 // forceHelp is the --force flag's help, the same on every command that runs scenarios.
 const forceHelp = "run even if the scenario's estimated peak memory is over the limit"
 
-// checkMemory refuses (exit 2) a scenario estimated not to fit in memory, `runs` at a
-// time, unless forced: better one line now than the machine swapping in an hour.
-func checkMemory(cfg *sim.Config, runs int, force bool) error {
+// admit prints the scenario's warnings to stderr and refuses (exit 2) a scenario
+// estimated not to fit in memory, `runs` at a time, unless forced: better one line now
+// than the machine swapping in an hour.
+func admit(cfg *sim.Config, runs int, force bool, stderr io.Writer) error {
+	for _, w := range scenarios.Warnings(cfg) {
+		fmt.Fprintf(stderr, "tasksim: warning: scenario %s: %s\n", cfg.Name, w)
+	}
 	if force {
 		return nil
 	}

@@ -102,7 +102,7 @@ func runScenario(cmd *cobra.Command, name string, f runFlags) error {
 	if err != nil {
 		return err
 	}
-	if err := checkMemory(cfg, 1, f.force); err != nil {
+	if err := admit(cfg, 1, f.force, cmd.ErrOrStderr()); err != nil {
 		return err
 	}
 	if f.push != "" {

@@ -68,7 +68,7 @@ func newScenariosCmd() *cobra.Command {
 				}
 				if err == nil {
 					// What run would refuse is not valid either.
-					err = checkMemory(cfg, 1, false)
+					err = admit(cfg, 1, false, cmd.ErrOrStderr())
 				}
 				if err != nil {
 					bad++

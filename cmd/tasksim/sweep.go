@@ -103,7 +103,7 @@ func runSweep(cmd *cobra.Command, name string, f sweepFlags) error {
 	if err != nil {
 		return err
 	}
-	if err := checkMemory(cfg, f.parallel, f.force); err != nil {
+	if err := admit(cfg, f.parallel, f.force, cmd.ErrOrStderr()); err != nil {
 		return err
 	}
 	opts.Scenario = cfg.Name
