@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tasksim/tasksim/reports"
+	"github.com/tasksim/tasksim/reports/page"
 	"github.com/tasksim/tasksim/reports/plots"
 )
 
@@ -18,7 +19,8 @@ func newPlotCmd() *cobra.Command {
 		Long: `Plot re-draws the plots (PNG and SVG) from runs saved by 'tasksim run': give each run's
 out directory or its summary.json. With one run the plots go back into its directory;
 with several, each plot overlays them (e.g. the same scenario with
---set orchestrator.detector=scan and =deadline) and goes to --out (default out/plot).`,
+--set orchestrator.detector=scan and =deadline) and goes to --out (default out/plot),
+with compare.html: the runs' key numbers side by side, and the overlaid plots.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var runs []*reports.Run
@@ -35,9 +37,21 @@ with several, each plot overlays them (e.g. the same scenario with
 			} else if dir == "" {
 				dir = filepath.Join("out", "plot")
 			}
-			files, err := plots.WritePlots(dir, runs)
+			rendered, err := plots.RenderPlots(runs)
 			if err != nil {
 				return &exitError{code: exitInternal, err: err}
+			}
+			files, err := plots.WritePlotFiles(dir, rendered)
+			if err != nil {
+				return &exitError{code: exitInternal, err: err}
+			}
+			if len(runs) > 1 {
+				// Several runs also get a page of their key numbers side by side.
+				comparePage, err := page.WriteCompareFile(dir, runs, rendered)
+				if err != nil {
+					return &exitError{code: exitInternal, err: err}
+				}
+				files = append(files, comparePage)
 			}
 			for _, f := range files {
 				fmt.Fprintln(cmd.OutOrStdout(), f)

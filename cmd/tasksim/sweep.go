@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tasksim/tasksim/reports/page"
 	"github.com/tasksim/tasksim/reports/shrink"
 	"github.com/tasksim/tasksim/reports/simulate"
 	"github.com/tasksim/tasksim/reports/sweep"
@@ -160,10 +161,14 @@ func finishSweep(cmd *cobra.Command, sw *sweep.Sweep, dir string) error {
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		return fmt.Errorf("write sweep: %w", err)
 	}
+	htmlPath, err := page.WriteSweepFile(dir, sw)
+	if err != nil {
+		return &exitError{code: exitInternal, err: err}
+	}
 	if err := sweep.WriteText(cmd.OutOrStdout(), sw); err != nil {
 		return err
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "wrote %s\n", path)
+	fmt.Fprintf(cmd.OutOrStdout(), "wrote %s\nwrote %s\n", path, htmlPath)
 	if n := len(sw.Failed()); n > 0 {
 		return &exitError{code: exitFailed, err: fmt.Errorf("sweep %s: %d of %d seeds failed", sw.Scenario, n, len(sw.Seeds))}
 	}
