@@ -24,6 +24,19 @@ func TestScanRunsOnAfterAnOrchestratorRestart(t *testing.T) {
 	if c.Min != 9 || c.Max != 9 {
 		t.Fatalf("crashed tasks failed %vs to %vs after the crash at 70s, want all at the scan of 79s", c.Min, c.Max)
 	}
+
+	// The same run with the deadline detector: each crashed task fails exactly 5s after
+	// its last heartbeat, so within 5s of the crash.
+	s = run(t, load(t, "restart-then-crash", "orchestrator.detector=deadline")).Summary
+	c = s.Detection.SinceCrash
+	if s.Lost != 0 || s.MissedDetections != 0 || c.Count < 10 || c.Count != s.Timeouts.Heartbeat {
+		t.Fatalf("deadline: lost %d, missed %d, %d heartbeat timeouts, %d of crashed workers",
+			s.Lost, s.MissedDetections, s.Timeouts.Heartbeat, c.Count)
+	}
+	if d := s.Detection.SinceLastHeartbeat; d.Min != 5 || d.Max != 5 || c.Max > 5 {
+		t.Fatalf("deadline: failed %vs to %vs after the last heartbeat, at most %vs after the crash; want 5s, 5s, <= 5s",
+			d.Min, d.Max, c.Max)
+	}
 }
 
 // TestDeadlinesSurviveAnOrchestratorRestart: the restarted orchestrator's task slots,
