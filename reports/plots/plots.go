@@ -343,7 +343,9 @@ func addSeries(f *Figure, xys plotter.XYs, i int, label string, n int) error {
 	}
 	l.StepStyle = plotter.PostStep
 	l.Color = runColor(i)
-	l.Width = vg.Points(1.2)
+	// Earlier runs are drawn wider, so that where runs coincide (before the first fault
+	// they often do) each still shows.
+	l.Width = vg.Points(1.2 + 1.2*float64(n-1-i))
 	f.Plot.Add(l)
 	if n > 1 {
 		f.add(label, l)
