@@ -23,7 +23,7 @@ type situation struct {
 	exclusive bool
 	// fresh: runs on a freshly started worker (no reconnect history).
 	fresh bool
-	run       func(ctx context.Context, r *runner) outcome
+	run   func(ctx context.Context, r *runner) outcome
 }
 
 // outcome is what a situation observed and what each flavour would have done.
