@@ -67,6 +67,8 @@ func CompareRows(runs []*reports.Run) []CompareRow {
 		return "none"
 	})
 	count("false detections", func(r *reports.Run) int64 { return r.Summary.FalseDetections })
+	count("pause detections", func(r *reports.Run) int64 { return r.Summary.PauseDetections })
+	count("partition detections", func(r *reports.Run) int64 { return r.Summary.PartitionDetections })
 	count("missed detections", func(r *reports.Run) int64 { return r.Summary.MissedDetections })
 	count("duplicate results", func(r *reports.Run) int64 { return r.Summary.DuplicateResults })
 	count("double executions", func(r *reports.Run) int64 { return r.Summary.DoubleExecutions })
