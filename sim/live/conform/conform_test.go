@@ -281,7 +281,9 @@ func TestMatchesWithTolerance(t *testing.T) {
 	}{
 		{1003 * ms, time.Second, true},
 		{1400 * ms, time.Second, false},
-		{11 * time.Second, 10 * time.Second, true}, // 25% of 10s
+		{10900 * ms, 10 * time.Second, true}, // 10% of 10s
+		{11500 * ms, 10 * time.Second, false},
+		{4300 * ms, 5500 * ms, false},
 		{time.Duration(0), 10 * time.Second, false},
 		{time.Duration(0), time.Duration(0), true},
 		{sched{4010 * ms}, sched{4 * time.Second}, true},

@@ -62,10 +62,12 @@ func fmtValue(v any) string {
 	}
 }
 
-// tolerance is how far a measured duration may be from the expected one: 350ms or 25%,
-// whichever is larger (real processes on a shared machine; RPC time adds to every pause).
+// tolerance is how far a measured duration may be from the expected one: 350ms or 10%,
+// whichever is larger (real processes on a shared machine; RPC time adds to every
+// pause). Tighter would flake under load; looser would blur python's SIGTERM exit at the
+// probe (5.5s in the tests) with rust's at its task's end (3.5s).
 func tolerance(want time.Duration) time.Duration {
-	return max(350*time.Millisecond, want/4)
+	return max(350*time.Millisecond, want/10)
 }
 
 func closeTo(got, want time.Duration) bool {
