@@ -102,9 +102,7 @@ func WriteCompareHTML(w io.Writer, runs []*reports.Run, rendered map[string]plot
 		Rows   []CompareRow
 		Plots  []htmlPlot
 	}{Labels: plots.RunLabels(runs), Rows: CompareRows(runs)}
-	var names []string
 	for _, r := range runs {
-		names = append(names, fmt.Sprintf("%s seed %d", r.Summary.Scenario, r.Summary.Seed))
 		data.Replay = append(data.Replay, r.Info.Replay())
 	}
 	data.Title = strings.Join(data.Labels, " vs ")
