@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/tasksim/tasksim/reports/safefile"
 	"github.com/tasksim/tasksim/sim"
 )
 
@@ -191,7 +192,7 @@ func WriteRun(dir string, run *Run) error {
 		name string
 		v    any
 	}{{TimelineFile, &run.Timeline}, {LatencyFile, &run.Latency}, {InfoFile, &run.Info}}
-	if err := os.WriteFile(filepath.Join(dir, SummaryFile), b, 0o644); err != nil {
+	if err := safefile.WriteFile(filepath.Join(dir, SummaryFile), b); err != nil {
 		return fmt.Errorf("write summary: %w", err)
 	}
 	for _, f := range files {
@@ -199,7 +200,7 @@ func WriteRun(dir string, run *Run) error {
 		if err != nil {
 			return fmt.Errorf("render %s: %w", f.name, err)
 		}
-		if err := os.WriteFile(filepath.Join(dir, f.name), append(b, '\n'), 0o644); err != nil {
+		if err := safefile.WriteFile(filepath.Join(dir, f.name), append(b, '\n')); err != nil {
 			return fmt.Errorf("write %s: %w", f.name, err)
 		}
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tasksim/tasksim/reports/gate"
 	"github.com/tasksim/tasksim/reports/page"
+	"github.com/tasksim/tasksim/reports/safefile"
 	"github.com/tasksim/tasksim/reports/simulate"
 	"github.com/tasksim/tasksim/scenarios"
 	"github.com/tasksim/tasksim/sim"
@@ -96,7 +97,7 @@ func runCheck(cmd *cobra.Command, names []string, f checkFlags) error {
 	if err := os.MkdirAll(f.out, 0o755); err != nil {
 		return fmt.Errorf("create --out directory: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(f.out, page.MarkdownFile), md.Bytes(), 0o644); err != nil {
+	if err := safefile.WriteFile(filepath.Join(f.out, page.MarkdownFile), md.Bytes()); err != nil {
 		return fmt.Errorf("write report.md: %w", err)
 	}
 	if f.junit != "" {
@@ -104,7 +105,7 @@ func runCheck(cmd *cobra.Command, names []string, f checkFlags) error {
 		if err := gate.WriteJUnit(&x, rep); err != nil {
 			return err
 		}
-		if err := os.WriteFile(f.junit, x.Bytes(), 0o644); err != nil {
+		if err := safefile.WriteFile(f.junit, x.Bytes()); err != nil {
 			return fmt.Errorf("write --junit file: %w", err)
 		}
 	}

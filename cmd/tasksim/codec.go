@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tasksim/tasksim/model/transcode"
+	"github.com/tasksim/tasksim/reports/safefile"
 )
 
 func newCodecCmd() *cobra.Command {
@@ -70,7 +71,7 @@ func newCodecDirection(direction string) *cobra.Command {
 				return badInput(fmt.Errorf("codec %s: %s: %w", direction, inputName(in), err))
 			}
 			if out != "" {
-				if err := os.WriteFile(out, result, 0o644); err != nil {
+				if err := safefile.WriteFile(out, result); err != nil {
 					return fmt.Errorf("codec %s: write --out: %w", direction, err)
 				}
 				return nil

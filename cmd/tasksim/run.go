@@ -19,6 +19,7 @@ import (
 	"github.com/tasksim/tasksim/reports/metrics"
 	"github.com/tasksim/tasksim/reports/outputs"
 	"github.com/tasksim/tasksim/reports/page"
+	"github.com/tasksim/tasksim/reports/safefile"
 	"github.com/tasksim/tasksim/reports/simulate"
 	"github.com/tasksim/tasksim/scenarios"
 	"github.com/tasksim/tasksim/sim"
@@ -120,7 +121,7 @@ func runScenario(cmd *cobra.Command, name string, f runFlags) error {
 	var traceFile *os.File
 	opts := sim.Options{}
 	if f.trace {
-		traceFile, err = os.Create(filepath.Join(dir, "trace.jsonl"))
+		traceFile, err = safefile.Create(filepath.Join(dir, "trace.jsonl"))
 		if err != nil {
 			return fmt.Errorf("create trace: %w", err)
 		}
@@ -128,7 +129,7 @@ func runScenario(cmd *cobra.Command, name string, f runFlags) error {
 		opts.Trace = traceFile
 	}
 	if f.cpuProfile != "" {
-		pf, err := os.Create(f.cpuProfile)
+		pf, err := safefile.Create(f.cpuProfile)
 		if err != nil {
 			return badInput(fmt.Errorf("--cpuprofile: %w", err))
 		}
@@ -141,7 +142,7 @@ func runScenario(cmd *cobra.Command, name string, f runFlags) error {
 	var memFile *os.File
 	if f.memProfile != "" {
 		// Created before the run, so a bad path is reported before minutes of work.
-		if memFile, err = os.Create(f.memProfile); err != nil {
+		if memFile, err = safefile.Create(f.memProfile); err != nil {
 			return badInput(fmt.Errorf("--memprofile: %w", err))
 		}
 		defer memFile.Close()

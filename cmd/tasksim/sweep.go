@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tasksim/tasksim/reports/page"
+	"github.com/tasksim/tasksim/reports/safefile"
 	"github.com/tasksim/tasksim/reports/shrink"
 	"github.com/tasksim/tasksim/reports/simulate"
 	"github.com/tasksim/tasksim/reports/sweep"
@@ -158,7 +159,7 @@ func finishSweep(cmd *cobra.Command, sw *sweep.Sweep, dir string) error {
 		return fmt.Errorf("create --out directory: %w", err)
 	}
 	path := filepath.Join(dir, sweep.File)
-	if err := os.WriteFile(path, b, 0o644); err != nil {
+	if err := safefile.WriteFile(path, b); err != nil {
 		return fmt.Errorf("write sweep: %w", err)
 	}
 	htmlPath, err := page.WriteSweepFile(dir, sw)

@@ -14,6 +14,7 @@ import (
 	"sync"
 
 	"github.com/tasksim/tasksim/reports"
+	"github.com/tasksim/tasksim/reports/safefile"
 	"github.com/tasksim/tasksim/sim"
 )
 
@@ -125,7 +126,7 @@ func WriteBaseline(path string, b *Baseline) error {
 	if err != nil {
 		return fmt.Errorf("render baseline: %w", err)
 	}
-	if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
+	if err := safefile.WriteFile(path, append(data, '\n')); err != nil {
 		return fmt.Errorf("write baseline: %w", err)
 	}
 	return nil

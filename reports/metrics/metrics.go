@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"sort"
 
@@ -12,6 +11,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/tasksim/tasksim/reports"
+	"github.com/tasksim/tasksim/reports/safefile"
 	"github.com/tasksim/tasksim/sim"
 )
 
@@ -223,7 +223,7 @@ func WriteMetricsFile(dir string, run *reports.Run) error {
 	if err := WriteMetrics(&b, reg); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, MetricsFile), b.Bytes(), 0o644); err != nil {
+	if err := safefile.WriteFile(filepath.Join(dir, MetricsFile), b.Bytes()); err != nil {
 		return fmt.Errorf("write %s: %w", MetricsFile, err)
 	}
 	return nil

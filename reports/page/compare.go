@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"html/template"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/tasksim/tasksim/reports"
 	"github.com/tasksim/tasksim/reports/plots"
+	"github.com/tasksim/tasksim/reports/safefile"
 )
 
 // CompareFile is the page `tasksim plot A B ...` writes beside the overlaid plots.
@@ -129,7 +129,7 @@ func WriteCompareFile(dir string, runs []*reports.Run, rendered map[string]plots
 		return "", err
 	}
 	path := filepath.Join(dir, CompareFile)
-	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+	if err := safefile.WriteFile(path, b.Bytes()); err != nil {
 		return "", fmt.Errorf("write %s: %w", CompareFile, err)
 	}
 	return path, nil

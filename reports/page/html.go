@@ -13,6 +13,7 @@ import (
 
 	"github.com/tasksim/tasksim/reports"
 	"github.com/tasksim/tasksim/reports/plots"
+	"github.com/tasksim/tasksim/reports/safefile"
 )
 
 // HTMLFile is the run's one-page report.
@@ -67,7 +68,7 @@ func WriteHTMLFile(dir string, run *reports.Run) error {
 	if err := WriteHTML(&b, run, rendered); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, HTMLFile), b.Bytes(), 0o644); err != nil {
+	if err := safefile.WriteFile(filepath.Join(dir, HTMLFile), b.Bytes()); err != nil {
 		return fmt.Errorf("write %s: %w", HTMLFile, err)
 	}
 	return nil

@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/tasksim/tasksim/reports"
 	"github.com/tasksim/tasksim/reports/plots"
+	"github.com/tasksim/tasksim/reports/safefile"
 )
 
 // MarkdownFile is the run's report for a CI job summary.
@@ -100,7 +100,7 @@ func WriteMarkdownFile(dir string, run *reports.Run) error {
 	if err := WriteMarkdown(&b, run, pngs); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, MarkdownFile), b.Bytes(), 0o644); err != nil {
+	if err := safefile.WriteFile(filepath.Join(dir, MarkdownFile), b.Bytes()); err != nil {
 		return fmt.Errorf("write %s: %w", MarkdownFile, err)
 	}
 	return nil

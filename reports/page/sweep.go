@@ -6,11 +6,11 @@ import (
 	"html/template"
 	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/tasksim/tasksim/reports"
+	"github.com/tasksim/tasksim/reports/safefile"
 	"github.com/tasksim/tasksim/reports/sweep"
 )
 
@@ -127,7 +127,7 @@ func WriteSweepFile(dir string, sw *sweep.Sweep) (string, error) {
 		return "", err
 	}
 	path := filepath.Join(dir, SweepFile)
-	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+	if err := safefile.WriteFile(path, b.Bytes()); err != nil {
 		return "", fmt.Errorf("write %s: %w", SweepFile, err)
 	}
 	return path, nil

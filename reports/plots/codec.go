@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"image/color"
 	"math"
-	"os"
 	"strconv"
 	"unicode"
 
 	"github.com/tasksim/tasksim/model/codecbench"
+	"github.com/tasksim/tasksim/reports/safefile"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
@@ -35,7 +35,7 @@ func CodecBars(r *codecbench.Report, pngPath, svgPath string) error {
 		if out.path == "" {
 			continue
 		}
-		if err := os.WriteFile(out.path, out.data, 0o644); err != nil {
+		if err := safefile.WriteFile(out.path, out.data); err != nil {
 			return fmt.Errorf("codecbench: save plot: %w", err)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/tasksim/tasksim/reports"
+	"github.com/tasksim/tasksim/reports/safefile"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/plotter"
@@ -141,7 +142,7 @@ func WritePlotFiles(dir string, plots map[string]RenderedPlot) ([]string, error)
 			data []byte
 		}{{".png", r.PNG}, {".svg", r.SVG}} {
 			path := filepath.Join(dir, name+f.ext)
-			if err := os.WriteFile(path, f.data, 0o644); err != nil {
+			if err := safefile.WriteFile(path, f.data); err != nil {
 				return nil, fmt.Errorf("write plot: %w", err)
 			}
 			files = append(files, path)

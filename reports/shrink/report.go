@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"text/tabwriter"
+
+	"github.com/tasksim/tasksim/reports/safefile"
 )
 
 // The files a search writes to its out directory.
@@ -34,10 +36,10 @@ func WriteFiles(dir string, r *Result) error {
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, ShrunkFile), r.File, 0o644); err != nil {
+	if err := safefile.WriteFile(filepath.Join(dir, ShrunkFile), r.File); err != nil {
 		return fmt.Errorf("write %s: %w", ShrunkFile, err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, ResultFile), b, 0o644); err != nil {
+	if err := safefile.WriteFile(filepath.Join(dir, ResultFile), b); err != nil {
 		return fmt.Errorf("write %s: %w", ResultFile, err)
 	}
 	return nil
