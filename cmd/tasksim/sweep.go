@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"os"
@@ -109,6 +110,9 @@ func runSweep(cmd *cobra.Command, name string, f sweepFlags) error {
 		return err
 	}
 	opts.Scenario = cfg.Name
+	if _, data, err := scenarios.Resolve(name); err == nil {
+		opts.ScenarioSHA256 = fmt.Sprintf("%x", sha256.Sum256(data))
+	}
 	sw, err := sweep.Run(opts, func(seed uint64) (*sim.Summary, error) {
 		c := *cfg // the simulator only reads its config, so runs may share the slices
 		c.Seed = seed

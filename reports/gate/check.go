@@ -76,8 +76,8 @@ func DefaultTolerances() map[string]Tolerance {
 	}
 }
 
-// ReadBaseline loads a baseline file. A file that does not exist is an error unless
-// allowMissing (for --update, which creates it).
+// ReadBaseline loads a baseline file. A file that does not exist, or a scenario entry
+// with no values, is an error unless allowMissing (for --update, which writes them).
 func ReadBaseline(path string, allowMissing bool) (*Baseline, error) {
 	var b Baseline
 	err := reports.ReadJSON(path, &b)
@@ -104,6 +104,20 @@ func ReadBaseline(path string, allowMissing bool) (*Baseline, error) {
 	}
 	if b.Scenarios == nil {
 		b.Scenarios = map[string]BaselineEntry{}
+	}
+	if !allowMissing {
+		// An entry without values compares nothing, so it would pass any regression.
+		// (--update, which allows a missing file, records them.)
+		names := make([]string, 0, len(b.Scenarios))
+		for name := range b.Scenarios {
+			names = append(names, name)
+		}
+		sort.Strings(names)
+		for _, name := range names {
+			if len(b.Scenarios[name].Values) == 0 {
+				return nil, fmt.Errorf("%s: scenarios.%s has no values, so nothing of it would be compared; record them with tasksim check --update", path, name)
+			}
+		}
 	}
 	return &b, nil
 }

@@ -116,4 +116,17 @@ func TestReadBaselineErrors(t *testing.T) {
 	if _, err := ReadBaseline(bad, false); err == nil || !strings.Contains(err.Error(), `"latency.nope" is not a numeric summary.json path`) {
 		t.Errorf("bad path: %v", err)
 	}
+	// An entry without values would pass every regression of its scenario.
+	empty := filepath.Join(dir, "empty.json")
+	WriteBaseline(empty, &Baseline{Version: 1, Paths: DefaultTolerances(), Scenarios: map[string]BaselineEntry{
+		"default": {Seed: 1, TraceHash: "x", Values: map[string]float64{"lost": 0}},
+		"hazard":  {Seed: 1, TraceHash: "y"},
+	}})
+	want := empty + ": scenarios.hazard has no values, so nothing of it would be compared; record them with tasksim check --update"
+	if _, err := ReadBaseline(empty, false); err == nil || err.Error() != want {
+		t.Errorf("entry without values: %v", err)
+	}
+	if _, err := ReadBaseline(empty, true); err != nil {
+		t.Errorf("--update reads an entry without values: %v", err)
+	}
 }

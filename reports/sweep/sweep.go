@@ -20,8 +20,10 @@ import (
 // File is a sweep's (or a shard's) result in its out directory.
 const File = "sweep.json"
 
-// maxSeeds bounds a seed list, so that a typo (1..1e12) is an error, not an OOM.
-const maxSeeds = 10_000_000
+// maxSeeds bounds a seed list: a sweep keeps every seed's numbers (about a kilobyte
+// each) until it writes sweep.json, so 10^7 seeds took gigabytes. More than this is
+// sharded (--shard), each shard a process of its own.
+const maxSeeds = 100_000
 
 // ParseSeeds reads a seed list: "1..100", "7", "1,5,9", or a mix ("1..10,20,30..32").
 // The result is sorted and without repeats.
@@ -42,7 +44,7 @@ func ParseSeeds(spec string) ([]uint64, error) {
 			}
 		}
 		if b-a >= maxSeeds || len(out)+int(b-a) >= maxSeeds {
-			return nil, fmt.Errorf("seeds %q: more than %d seeds", spec, maxSeeds)
+			return nil, fmt.Errorf("seeds %q: more than %d seeds in one sweep (each seed's numbers are kept in memory); split it with --shard i/n", spec, maxSeeds)
 		}
 		for s := a; ; s++ {
 			if !seen[s] {
@@ -96,6 +98,9 @@ type Options struct {
 	SeedSpec      string
 	Shard, Shards int
 	Parallel      int
+	// ScenarioSHA256 is the hash of the scenario file's bytes, so that shards run on
+	// different versions of a file are not merged as one sweep.
+	ScenarioSHA256 string
 }
 
 // Sweep is sweep.json: every seed's outcome and summary numbers, and their aggregate. It
@@ -106,6 +111,8 @@ type Sweep struct {
 	Source   string   `json:"source"`
 	Sets     []string `json:"sets,omitempty"`
 	SeedSpec string   `json:"seed_spec"`
+	// ScenarioSHA256 is the SHA-256 of the scenario file the sweep ran.
+	ScenarioSHA256 string `json:"scenario_sha256,omitempty"`
 	// Shard is "i/n" for one shard of a sweep; empty for a whole or merged one.
 	Shard string `json:"shard,omitempty"`
 	// Paths names the columns of every seed's Values: the summary's numeric paths but perf.
@@ -154,7 +161,8 @@ func Run(opts Options, run RunFunc) (*Sweep, error) {
 	if err != nil {
 		return nil, err
 	}
-	sw := &Sweep{Version: 1, Scenario: opts.Scenario, Source: opts.Source, Sets: opts.Sets, SeedSpec: opts.SeedSpec, Paths: sweepPaths()}
+	sw := &Sweep{Version: 1, Scenario: opts.Scenario, Source: opts.Source, Sets: opts.Sets, SeedSpec: opts.SeedSpec,
+		ScenarioSHA256: opts.ScenarioSHA256, Paths: sweepPaths()}
 	if opts.Shards > 0 {
 		seeds = ShardSeeds(seeds, opts.Shard, opts.Shards)
 		sw.Shard = fmt.Sprintf("%d/%d", opts.Shard, opts.Shards)
@@ -263,7 +271,9 @@ func Merge(shards []*Sweep, names []string) (*Sweep, error) {
 		return nil, fmt.Errorf("no sweep files to merge")
 	}
 	first := shards[0]
-	out := &Sweep{Version: 1, Scenario: first.Scenario, Source: first.Source, Sets: first.Sets, SeedSpec: first.SeedSpec, Paths: first.Paths}
+	out := &Sweep{Version: 1, Scenario: first.Scenario, Source: first.Source, Sets: first.Sets, SeedSpec: first.SeedSpec,
+		ScenarioSHA256: first.ScenarioSHA256, Paths: first.Paths}
+	seedFrom := map[uint64]string{}
 	shardSeen := map[string]string{}
 	total := 0
 	for k, sh := range shards {
@@ -271,6 +281,9 @@ func Merge(shards []*Sweep, names []string) (*Sweep, error) {
 		case sh.Source != first.Source || sh.SeedSpec != first.SeedSpec || !slices.Equal(sh.Sets, first.Sets):
 			return nil, fmt.Errorf("%s: a shard of %s (seeds %s, sets %q), not of %s (seeds %s, sets %q) like %s",
 				names[k], sh.Source, sh.SeedSpec, sh.Sets, first.Source, first.SeedSpec, first.Sets, names[0])
+		case sh.ScenarioSHA256 != first.ScenarioSHA256:
+			return nil, fmt.Errorf("%s: a shard of another scenario file than %s (sha256 %s, not %s): the file changed between the shards' runs",
+				names[k], names[0], short(sh.ScenarioSHA256), short(first.ScenarioSHA256))
 		case !slices.Equal(sh.Paths, first.Paths):
 			return nil, fmt.Errorf("%s: its summary paths differ from %s's (written by another tasksim version?)", names[k], names[0])
 		case sh.Shard == "":
@@ -289,6 +302,12 @@ func Merge(shards []*Sweep, names []string) (*Sweep, error) {
 		} else if n != total {
 			return nil, fmt.Errorf("%s: shard %s of a sweep split %d ways, the others %d ways", names[k], sh.Shard, n, total)
 		}
+		for _, r := range sh.Seeds {
+			if prev, dup := seedFrom[r.Seed]; dup {
+				return nil, fmt.Errorf("%s: seed %d is also in %s; shards of one sweep share no seed", names[k], r.Seed, prev)
+			}
+			seedFrom[r.Seed] = names[k]
+		}
 		out.Seeds = append(out.Seeds, sh.Seeds...)
 	}
 	if len(shards) != total {
@@ -301,8 +320,23 @@ func Merge(shards []*Sweep, names []string) (*Sweep, error) {
 		return nil, fmt.Errorf("shards missing: %s", strings.Join(missing, ", "))
 	}
 	sort.Slice(out.Seeds, func(i, j int) bool { return out.Seeds[i].Seed < out.Seeds[j].Seed })
+	if want, err := ParseSeeds(first.SeedSpec); err == nil && len(want) != len(out.Seeds) {
+		for _, s := range want {
+			if _, ok := seedFrom[s]; !ok {
+				return nil, fmt.Errorf("the shards hold %d of the %d seeds of %s; seed %d is in none", len(out.Seeds), len(want), first.SeedSpec, s)
+			}
+		}
+		return nil, fmt.Errorf("the shards hold %d seeds, %s has %d", len(out.Seeds), first.SeedSpec, len(want))
+	}
 	out.aggregate()
 	return out, nil
+}
+
+func short(hash string) string {
+	if hash == "" {
+		return "none recorded"
+	}
+	return hash[:min(12, len(hash))]
 }
 
 // Marshal renders sweep.json.

@@ -56,7 +56,8 @@ func sweepRun(t *testing.T, sets []string) RunFunc {
 func TestShardedSweepMergedEqualsUnsharded(t *testing.T) {
 	// A failing expectation on some seeds, so that failures survive the merge too.
 	sets := append(append([]string(nil), reportstest.SmallSets...), "expect[0]=detection.since_crash.max <= 7s")
-	opts := Options{Scenario: "crash-storm", Source: "crash-storm", Sets: sets, SeedSpec: "1..7", Parallel: 3}
+	opts := Options{Scenario: "crash-storm", Source: "crash-storm", Sets: sets, SeedSpec: "1..7", Parallel: 3,
+		ScenarioSHA256: "0123456789abcdef0123"}
 	whole, err := Run(opts, sweepRun(t, sets))
 	if err != nil {
 		t.Fatal(err)
@@ -105,6 +106,19 @@ func TestShardedSweepMergedEqualsUnsharded(t *testing.T) {
 	}
 	if _, err := Merge([]*Sweep{shards[0], shards[0], shards[1]}, names); err == nil || !strings.Contains(err.Error(), "given twice") {
 		t.Errorf("merge with a doubled shard: %v", err)
+	}
+	// A shard of an edited scenario file, or shards that share seeds, are not one sweep.
+	edited := *shards[2]
+	edited.ScenarioSHA256 = "fedcba9876543210fedc"
+	_, err = Merge([]*Sweep{shards[0], shards[1], &edited}, names)
+	if want := "shard1/sweep.json: a shard of another scenario file than shard3/sweep.json (sha256 fedcba987654, not 0123456789ab): the file changed between the shards' runs"; err == nil || err.Error() != want {
+		t.Errorf("merge across scenario files: %v", err)
+	}
+	overlap := *shards[1]
+	overlap.Shard = "1/3"
+	_, err = Merge([]*Sweep{shards[0], shards[1], &overlap}, names)
+	if want := fmt.Sprintf("shard1/sweep.json: seed %d is also in shard2/sweep.json; shards of one sweep share no seed", shards[1].Seeds[0].Seed); err == nil || err.Error() != want {
+		t.Errorf("merge of overlapping shards: %v", err)
 	}
 }
 
