@@ -12,6 +12,7 @@
 package shrink
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -261,7 +262,7 @@ func (s *search) prepare(orig *sim.Config, fileSeed uint64, exps []sim.Expectati
 	if err != nil {
 		return &InputError{err}
 	}
-	replace(doc, "name", scalar(orig.Name+"-shrunk"), "")
+	replace(doc, "name", scalar(strings.TrimSuffix(orig.Name, "-shrunk")+"-shrunk"), "")
 	// The original's description tells its whole story on one long line; the shrunk
 	// file says what it is and keeps the first sentence.
 	desc := fmt.Sprintf("%s, shrunk: it fails %s.", orig.Name, s.target.Expr)
@@ -315,12 +316,16 @@ func (s *search) load(doc *yaml.Node) (*sim.Config, error) {
 	return scenarios.Load(s.file, b, nil)
 }
 
-// configKey identifies what a run depends on. Config holds only values, slices and
-// strings, so its Go syntax is a faithful, deterministic key.
+// configKey identifies what a run depends on: the Config as JSON (deterministic, and
+// it follows pointers should Config ever hold one), without the names a run ignores.
 func configKey(cfg *sim.Config) string {
 	c := *cfg
 	c.Name, c.Description = "", ""
-	return fmt.Sprintf("%#v", c)
+	b, err := json.Marshal(&c)
+	if err != nil {
+		panic(fmt.Sprintf("shrink: a scenario's Config does not marshal: %v", err)) // plain data: cannot happen
+	}
+	return string(b)
 }
 
 // runChecked runs cfg and checks exps (not cfg.Expect) against its summary.

@@ -184,6 +184,15 @@ func TestShrinkToFloor(t *testing.T) {
 	if s := rerun(t, r.File); s.Expectations[0].OK {
 		t.Errorf("the shrunk file passes")
 	}
+
+	// A shrunk file shrinks again: nothing is left to take, and its name and notes stay.
+	r2, err := Shrink(Options{File: "shrunk.yaml", Source: "shrunk.yaml", Data: r.File, Budget: 60})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r2.Config.Name != "everything-shrunk" || r2.After.Steps != 1 || !strings.Contains(string(r2.File), "count: 1, flavour: python, concurrency: 1, start: 0s} # shrink: count was 12") {
+		t.Errorf("shrinking the shrunk file: name %s, %d steps:\n%s", r2.Config.Name, r2.After.Steps, r2.File)
+	}
 }
 
 // TestShrinkBudget: the budget caps the runs, the original's included; a budget of one
