@@ -27,7 +27,8 @@ func MarshalResult(r *Result) ([]byte, error) {
 	return append(b, '\n'), nil
 }
 
-// WriteFiles writes shrunk.yaml and shrink.json to dir.
+// WriteFiles writes shrunk.yaml and shrink.json to dir, each a fresh file (a symlink
+// planted there is replaced, not followed).
 func WriteFiles(dir string, r *Result) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create out directory: %w", err)

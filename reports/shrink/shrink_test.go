@@ -3,6 +3,8 @@ package shrink
 import (
 	"bytes"
 	"errors"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -190,6 +192,29 @@ func TestShrinkToFloor(t *testing.T) {
 	}
 	if s := rerun(t, r.File); s.Expectations[0].OK {
 		t.Errorf("the shrunk file passes")
+	}
+
+	// The files are written fresh: a symlink where one goes is replaced, not followed.
+	dir := t.TempDir()
+	outside := filepath.Join(dir, "keep")
+	if err := os.WriteFile(outside, []byte("keep me"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	if err := os.Mkdir(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(out, ShrunkFile)); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFiles(out, r); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(outside); string(b) != "keep me" {
+		t.Errorf("writing through a symlink changed its target: %q", b)
+	}
+	if b, _ := os.ReadFile(filepath.Join(out, ShrunkFile)); !bytes.Equal(b, r.File) {
+		t.Errorf("%s holds %q", ShrunkFile, b)
 	}
 
 	// A shrunk file shrinks again: nothing is left to take, and its name and notes stay.
