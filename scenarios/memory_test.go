@@ -2,8 +2,11 @@ package scenarios
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/tasksim/tasksim/sim"
 )
 
 // Each input of the report that validated and then took more than 6 GiB is refused with
@@ -105,3 +108,44 @@ func TestWarnings(t *testing.T) {
 		}
 	}
 }
+
+// FuzzCounts loads scenarios with fuzzed counts, sizes and rates: the loader answers
+// with a config or errors, and the estimate is positive and never overflows.
+func FuzzCounts(f *testing.F) {
+	f.Add(uint64(1000), uint64(40), uint64(4), uint64(512), uint64(100), uint16(1))
+	f.Add(uint64(1_000_000_000), uint64(1_000_000), uint64(100_000), uint64(1<<30), uint64(1_000_000_000), uint16(1000))
+	f.Fuzz(func(t *testing.T, tasks, count, conc, payload, rate uint64, streams uint16) {
+		var b strings.Builder
+		fmt.Fprintf(&b, "name: f\nnetwork: {wire: true}\nworkers: [{pool: p, count: %d, concurrency: %d}]\nload:\n", count, conc)
+		fmt.Fprintf(&b, "  - &s {component: /c, tasks: %d, payload: %d, arrival: {process: poisson, rate: %d/s}}\n", tasks, payload, rate)
+		for range streams % 2000 {
+			b.WriteString("  - *s\n")
+		}
+		cfg, err := Load("f.yaml", []byte(b.String()), nil)
+		if err != nil {
+			return
+		}
+		e := sim.EstimateMemory(cfg)
+		if e.Bytes <= 0 || e.Bytes < e.StepBytes || e.Bytes < e.WorkerBytes || e.Bytes < e.PayloadBytes {
+			t.Fatalf("estimate %+v", e)
+		}
+		_ = CheckMemory(cfg, int(streams), 1<<30)
+	})
+}
+
+// FuzzSet applies fuzzed --set flags: an error or a config, never a panic, and a path
+// with a key glued to an index (a[0]b) is always refused.
+func FuzzSet(f *testing.F) {
+	for _, s := range []string{"workers[0].count=5", "workers[0]count=1", "faults[1].at=2m", "seed=", "a[0][1].b=x", "load=[{tasks: 1}]"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, set string) {
+		_, err := Load("f.yaml", []byte(ok), []string{set})
+		path, _, _ := strings.Cut(set, "=")
+		if glued.MatchString(path) && err == nil {
+			t.Fatalf("--set %q: a key glued to an index was accepted", set)
+		}
+	})
+}
+
+var glued = regexp.MustCompile(`\][A-Za-z_]`)

@@ -105,3 +105,25 @@ func (zeros) Read(p []byte) (int, error) {
 	clear(p)
 	return len(p), nil
 }
+
+// FuzzNesting decodes Values nested to a depth the fuzzer picks, around and far past the
+// limit, with fuzzed bytes inside: the decode refuses or succeeds, never overflows, and
+// a refusal names the limit exactly when the nesting is past it.
+func FuzzNesting(f *testing.F) {
+	f.Add(uint32(10), []byte{})
+	f.Add(uint32(4999), []byte{})
+	f.Add(uint32(5000), []byte{0x08, 0x00})
+	f.Add(uint32(19_000), []byte{0xff})
+	f.Fuzz(func(t *testing.T, levels uint32, inner []byte) {
+		levels = levels%20_000 + 1
+		in := nestedAssignment(int(levels))
+		_, err := Decode("TaskAssignment", in, JSON)
+		tooDeep := err != nil && strings.Contains(err.Error(), "nested deeper than 10000 levels")
+		if (levels >= 5000) != tooDeep {
+			t.Fatalf("%d levels: %v", levels, err)
+		}
+		// Fuzzed bytes as the innermost ListValue's body: any outcome but a crash.
+		in = append(in[:len(in):len(in)], inner...)
+		_, _ = Decode("TaskAssignment", in, Text)
+	})
+}
