@@ -74,12 +74,84 @@ type router struct {
 	drop      func(now time.Duration, m Message) bool
 	duplicate func(now time.Duration, m Message) bool
 	duration  func(worker NodeID, r RunOp) time.Duration
+
+	// The transport of pull streams: each worker's pipe of assignments sent and not read
+	// (pipeRoom of them at most before a send blocks), and its read loop.
+	pipeRoom int
+	pipes    map[NodeID]*routerPipe
+}
+
+type routerPipe struct {
+	arrived []Message // arrived, not read, in order
+	held    int       // sent and not read (in transit or arrived)
+	reading bool
+	blocked bool // the orchestrator's send waits for room
+}
+
+func (r *router) pipe(w NodeID) *routerPipe {
+	p := r.pipes[w]
+	if p == nil {
+		p = &routerPipe{}
+		r.pipes[w] = p
+	}
+	return p
+}
+
+// pipeSend puts an orchestrator's assignment on w's stream: it arrives one latency later;
+// the send completes at once while the pipe has room, else when a read makes room.
+func (r *router) pipeSend(m Message) {
+	p := r.pipe(m.To)
+	p.held++
+	r.push(routerItem{at: r.now + r.latency, kind: itemCall, node: m.To, call: func(now time.Duration, out *Effects) {
+		p.arrived = append(p.arrived, m)
+		r.readPipe(now, m.To, out)
+	}})
+	if p.held < r.pipeRoom {
+		r.sendDone(r.now, m.To)
+	} else {
+		p.blocked = true
+	}
+}
+
+// pipeCopy adds a second copy of m to its worker's stream (the orchestrator waits for
+// nothing).
+func (r *router) pipeCopy(m Message) {
+	p := r.pipe(m.To)
+	p.held++
+	r.push(routerItem{at: r.now + r.latency, kind: itemCall, node: m.To, call: func(now time.Duration, out *Effects) {
+		p.arrived = append(p.arrived, m)
+		r.readPipe(now, m.To, out)
+	}})
+}
+
+func (r *router) sendDone(at time.Duration, w NodeID) {
+	r.push(routerItem{at: at, kind: itemCall, node: routerOrch, call: func(now time.Duration, out *Effects) {
+		r.orch.SendDone(now, w, out)
+	}})
+}
+
+// readPipe answers w's outstanding read with the next arrived assignment.
+func (r *router) readPipe(now time.Duration, w NodeID, out *Effects) {
+	p := r.pipe(w)
+	if !p.reading || len(p.arrived) == 0 {
+		return
+	}
+	m := p.arrived[0]
+	p.arrived = p.arrived[1:]
+	p.held--
+	p.reading = false
+	if p.blocked && p.held < r.pipeRoom {
+		p.blocked = false
+		r.sendDone(now+r.latency, w)
+	}
+	r.workers[w].Receive(now, m, out)
 }
 
 func newRouter(t *testing.T, oc OrchestratorConfig) *router {
 	oc.Node = routerOrch
 	r := &router{t: t, latency: time.Millisecond, orch: NewOrchestrator(oc), source: routerOrch,
-		workers: map[NodeID]*Worker{}, crashedAt: map[NodeID]time.Duration{}, paused: map[NodeID]window{}}
+		workers: map[NodeID]*Worker{}, crashedAt: map[NodeID]time.Duration{}, paused: map[NodeID]window{},
+		pipeRoom: 1 << 20, pipes: map[NodeID]*routerPipe{}}
 	if oc.JetStream {
 		r.queue, r.source = NewJetStreamQueue(routerQueue, 30*time.Second), routerQueue
 	}
@@ -156,12 +228,30 @@ func (r *router) apply(node NodeID, out *Effects) {
 	}
 	for _, m := range out.Send {
 		r.sent = append(r.sent, m)
+		if m.Type == MsgAssignment && r.queue == nil && m.From == routerOrch {
+			r.pipeSend(m)
+			if r.duplicate != nil && r.duplicate(r.now, m) {
+				r.pipeCopy(m)
+			}
+			continue
+		}
 		if r.drop != nil && r.drop(r.now, m) {
 			continue
 		}
 		r.push(routerItem{at: r.now + r.latency, kind: itemMessage, node: m.To, msg: m})
 		if r.duplicate != nil && r.duplicate(r.now, m) {
 			r.push(routerItem{at: r.now + r.latency, kind: itemMessage, node: m.To, msg: m})
+		}
+	}
+	if out.Recv {
+		if r.queue != nil {
+			r.push(routerItem{at: r.now + r.latency, kind: itemMessage, node: routerQueue,
+				msg: Message{Type: MsgFetch, From: node, To: routerQueue, Worker: node}})
+		} else {
+			r.pipe(node).reading = true
+			r.push(routerItem{at: r.now, kind: itemCall, node: node, call: func(now time.Duration, out *Effects) {
+				r.readPipe(now, node, out)
+			}})
 		}
 	}
 	out.Reset()
@@ -507,38 +597,57 @@ func TestHazardAbortedWorkerResultAccepted(t *testing.T) {
 	}
 }
 
-// Hazard 6: a python worker reads one assignment more than it has slots. Worker A (one
-// slot) runs step 1 for 40s and holds step 2, unclaimed; B connects at 5s with free slots
-// but cannot take it, and step 2's queue deadline fails it at 30.2s. A rust worker leaves
-// step 2 in the orchestrator's queue, and B takes it as soon as it connects.
+// Hazard 6 (hoarding): the orchestrator sends into a stream as fast as its pipe admits,
+// whatever the worker has read. Worker A (one slot) runs step 1 for 40s; step 2 goes into
+// A's stream at once (python has read it and waits for a slot; rust leaves it in the
+// pipe). B connects at 5s with a free slot and idles: step 2 ages in A's stream until its
+// queue deadline fails it at 30.2s, and its retry at 31.2s goes into A's stream again
+// (A's stream has waited longest for the next pop). A JetStream queue that
+// delivers one message per fetch (a rust worker fetches only with a free slot) leaves
+// step 2 in the queue, and B takes it as soon as it connects.
 func TestHazardHeldAssignmentAges(t *testing.T) {
 	tests := []struct {
-		flavour  Flavour
-		claims   []brief
-		timeouts []brief
+		name      string
+		flavour   Flavour
+		jetstream bool
+		waiting   int // A's assignments read and waiting for a slot at 1s
+		claims    []brief
+		timeouts  []brief
 	}{
-		{FlavourPython, []brief{
-			{At: instant(31, 202), Kind: EvClaimed, Worker: workerB, Attempt: 2},
-		}, []brief{
+		{"python", FlavourPython, false, 1, nil, []brief{
 			{At: instant(30, 200), Kind: EvTimedOut, Reason: TimeoutQueue, Attempt: 1, Current: 1},
 		}},
-		{FlavourRust, []brief{
+		{"rust", FlavourRust, false, 0, nil, []brief{
+			{At: instant(30, 200), Kind: EvTimedOut, Reason: TimeoutQueue, Attempt: 1, Current: 1},
+		}},
+		{"rust on jetstream", FlavourRust, true, 0, []brief{
 			{At: instant(5, 3), Kind: EvClaimed, Worker: workerB, Attempt: 1},
 		}, nil},
 	}
 	for _, tt := range tests {
-		t.Run(tt.flavour.String(), func(t *testing.T) {
-			r := newRouter(t, referenceOrchestrator(false))
+		t.Run(tt.name, func(t *testing.T) {
+			oc := referenceOrchestrator(false)
+			if tt.jetstream {
+				oc.JetStream, oc.Queue = true, routerQueue
+			}
+			r := newRouter(t, oc)
 			r.duration = func(NodeID, RunOp) time.Duration { return 40 * time.Second }
 			a := r.addWorkerAt(0, workerA, WorkerConfig{Flavour: tt.flavour, Concurrency: 1})
 			r.addWorkerAt(sec(5), workerB, WorkerConfig{Flavour: tt.flavour, Concurrency: 1})
 			r.submit(ms(100), StepSpec{Step: 1, Run: 1})
 			r.submit(ms(200), StepSpec{Step: 2, Run: 1})
 			r.run(sec(1))
-			if want := map[Flavour]int{FlavourPython: 1, FlavourRust: 0}[tt.flavour]; a.Waiting() != want {
-				t.Fatalf("A holds %d assignments waiting for a slot, want %d", a.Waiting(), want)
+			if a.Waiting() != tt.waiting {
+				t.Fatalf("A holds %d assignments waiting for a slot, want %d", a.Waiting(), tt.waiting)
 			}
 			r.run(sec(35))
+			if !tt.jetstream {
+				want := []brief{
+					{At: ms(200), Kind: EvDelivered, Reason: DeliveryFirst, Worker: workerA, Attempt: 1},
+					{At: instant(31, 200), Kind: EvDelivered, Reason: DeliveryFirst, Worker: workerA, Attempt: 2},
+				}
+				expectBriefs(t, "step 2 deliveries", r.findStep(2, EvDelivered), want)
+			}
 			expectBriefs(t, "step 2 claims", r.findStep(2, EvClaimed), tt.claims)
 			expectBriefs(t, "step 2 timeouts", r.findStep(2, EvTimedOut), tt.timeouts)
 		})

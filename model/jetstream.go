@@ -6,19 +6,13 @@ import "time"
 const defaultAckWait = 30 * time.Second
 
 // JetStreamQueue is a NATS JetStream work queue as a pure state machine: the orchestrator
-// publishes assignments to it; it keeps a FIFO per pool, delivers on worker credit, and
-// redelivers a delivery that was not acknowledged within AckWait. It is a separate node,
-// so it survives an orchestrator restart (old assignments stay queued).
-//
-// Discovery assignments (Discovery set) are targeted at Message.Worker: delivered to that
-// worker ahead of its pool's FIFO and not tracked for acknowledgement (the orchestrator's
-// 5s queue deadline covers them).
+// publishes assignments to it; it keeps a FIFO per pool, delivers one message per pull
+// request (MsgFetch) of a worker, and redelivers a delivery that was not acknowledged
+// within AckWait. It is a separate node, so it survives an orchestrator restart (old
+// assignments stay queued). NATS workers trigger no discovery.
 type JetStreamQueue struct {
 	node    NodeID
 	ackWait time.Duration
-	// orchestrator receives a copy of each new worker connection when forward is set.
-	orchestrator NodeID
-	forward      bool
 
 	msgs     []jsMessage
 	freeMsgs []int32
@@ -53,10 +47,9 @@ type jsDelivery struct {
 type jsWorker struct {
 	node      NodeID
 	pool      int32
-	credit    int32
+	credit    int32 // pull requests not yet answered
 	connected bool
 	inRing    bool
-	targeted  []Message // discovery assignments waiting for this worker's credit
 }
 
 type jsPool struct {
@@ -73,13 +66,6 @@ func NewJetStreamQueue(node NodeID, ackWait time.Duration) *JetStreamQueue {
 	}
 	return &JetStreamQueue{node: node, ackWait: ackWait, deliveries: make(map[uint32]jsDelivery),
 		workerIndex: make(map[NodeID]int32)}
-}
-
-// ForwardConnects makes the queue tell the orchestrator (a MsgPullTasks with Worker and
-// Pool set, From the queue) when a new worker connects, so that the orchestrator can send
-// it a targeted discovery task. Off by default.
-func (q *JetStreamQueue) ForwardConnects(orchestrator NodeID) {
-	q.orchestrator, q.forward = orchestrator, true
 }
 
 // QueueDepth reports the assignments of pool waiting for delivery or redelivery.
@@ -109,16 +95,16 @@ func (q *JetStreamQueue) TrackedDeliveries() int { return len(q.deliveries) }
 // acknowledged while queued for redelivery and not yet passed by the pump.
 func (q *JetStreamQueue) HeldMessages() int { return len(q.msgs) - len(q.freeMsgs) }
 
-// Receive handles an assignment from the orchestrator, or a worker's PullTasks, Credit
-// or Ack.
+// Receive handles an assignment from the orchestrator, or a worker's PullTasks
+// (subscribe), Fetch (a pull request for one message) or Ack.
 func (q *JetStreamQueue) Receive(now time.Duration, m Message, out *Effects) {
 	switch m.Type {
 	case MsgAssignment:
 		q.onPublish(now, m, out)
 	case MsgPullTasks:
 		q.onConnect(now, &m, out)
-	case MsgCredit:
-		q.onCredit(now, &m, out)
+	case MsgFetch:
+		q.onFetch(now, &m, out)
 	case MsgAck:
 		q.onAck(m.Delivery, out)
 	}
@@ -156,7 +142,7 @@ func (q *JetStreamQueue) Disconnect(_ time.Duration, worker NodeID, _ *Effects) 
 		return
 	}
 	w := &q.workers[ws]
-	w.connected, w.credit, w.targeted = false, 0, w.targeted[:0]
+	w.connected, w.credit = false, 0
 	q.pool(w.pool).connected--
 }
 
@@ -170,21 +156,8 @@ func (q *JetStreamQueue) pool(p int32) *jsPool {
 	return &q.pools[p]
 }
 
-// onPublish stores an assignment (or hands a discovery assignment to its target).
+// onPublish stores an assignment at the back of its pool's FIFO.
 func (q *JetStreamQueue) onPublish(now time.Duration, m Message, out *Effects) {
-	if m.Discovery {
-		ws, ok := q.workerIndex[m.Worker]
-		if !ok || !q.workers[ws].connected {
-			return
-		}
-		w := &q.workers[ws]
-		if w.credit > 0 {
-			q.deliverTargeted(ws, m, out)
-		} else {
-			w.targeted = append(w.targeted, m)
-		}
-		return
-	}
 	var slot int32
 	if n := len(q.freeMsgs); n > 0 {
 		slot = q.freeMsgs[n-1]
@@ -209,34 +182,21 @@ func (q *JetStreamQueue) onConnect(now time.Duration, m *Message, out *Effects) 
 		q.workerIndex[m.From] = ws
 	}
 	w := &q.workers[ws]
-	fresh := !w.connected
-	w.credit = m.Credit
-	if fresh {
-		w.connected = true
+	if !w.connected {
+		w.connected, w.credit = true, 0
 		q.pool(w.pool).connected++
-		if q.forward {
-			out.Send = append(out.Send, Message{Type: MsgPullTasks, From: q.node, To: q.orchestrator,
-				Worker: w.node, Pool: w.pool, Credit: m.Credit})
-		}
 	}
-	q.offer(ws)
-	q.pump(now, q.pool(w.pool), out)
 }
 
-func (q *JetStreamQueue) onCredit(now time.Duration, m *Message, out *Effects) {
+// onFetch is one pull request: the worker will take one more message.
+func (q *JetStreamQueue) onFetch(now time.Duration, m *Message, out *Effects) {
 	ws, ok := q.workerIndex[m.From]
 	if !ok || !q.workers[ws].connected {
 		return
 	}
-	w := &q.workers[ws]
-	w.credit += m.Credit
-	for len(w.targeted) > 0 && w.credit > 0 {
-		t := w.targeted[0]
-		w.targeted = append(w.targeted[:0], w.targeted[1:]...)
-		q.deliverTargeted(ws, t, out)
-	}
+	q.workers[ws].credit++
 	q.offer(ws)
-	q.pump(now, q.pool(w.pool), out)
+	q.pump(now, q.pool(q.workers[ws].pool), out)
 }
 
 // onAck acknowledges the message of any of its deliveries: it is forgotten.
@@ -338,15 +298,4 @@ func (q *JetStreamQueue) deliver(now time.Duration, ws int32, slot int32, out *E
 	out.Timers = append(out.Timers, TimerOp{ID: TimerID(d), At: now + q.ackWait})
 	out.Events = append(out.Events, Event{Kind: EvDelivered, Reason: reason, Node: q.node, Worker: w.node,
 		Step: m.Step, Run: m.Run, Task: m.Task, Attempt: m.Attempt, Component: m.Component})
-}
-
-// deliverTargeted hands a discovery assignment to its worker, untracked.
-func (q *JetStreamQueue) deliverTargeted(ws int32, m Message, out *Effects) {
-	w := &q.workers[ws]
-	w.credit--
-	q.nextDelivery++
-	m.From, m.To, m.Delivery = q.node, w.node, q.nextDelivery
-	out.Send = append(out.Send, m)
-	out.Events = append(out.Events, Event{Kind: EvDelivered, Reason: DeliveryFirst, Node: q.node, Worker: w.node,
-		Task: m.Task, Attempt: m.Attempt, Component: m.Component, Discovery: true})
 }

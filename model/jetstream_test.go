@@ -24,8 +24,17 @@ func (h *jsHarness) publish(at time.Duration, task TaskID) {
 	h.recv(at, Message{Type: MsgAssignment, From: otOrch, To: otQueue, Task: task, Step: StepID(task), Attempt: 1})
 }
 
-func (h *jsHarness) connect(at time.Duration, w NodeID, credit int32) {
-	h.recv(at, Message{Type: MsgPullTasks, From: w, To: otQueue, Worker: w, Credit: credit})
+// connect subscribes worker w and sends fetches pull requests, as its read loop would.
+func (h *jsHarness) connect(at time.Duration, w NodeID, fetches int) {
+	h.recv(at, Message{Type: MsgPullTasks, From: w, To: otQueue, Worker: w})
+	h.fetch(at, w, fetches)
+}
+
+// fetch sends n pull requests of one message each from worker w.
+func (h *jsHarness) fetch(at time.Duration, w NodeID, n int) {
+	for range n {
+		h.recv(at, Message{Type: MsgFetch, From: w, To: otQueue, Worker: w})
+	}
 }
 
 func (h *jsHarness) ack(at time.Duration, w NodeID, delivery uint32) {
@@ -127,7 +136,7 @@ func TestJetStreamRedeliveryAfterAckWait(t *testing.T) {
 			got := h.deliveries()
 			if len(tc.acks) == 0 {
 				// b has no credit left after the redelivery: it waits, unacked, in the FIFO.
-				h.recv(62*otSecond, Message{Type: MsgCredit, From: a, Credit: 1})
+				h.fetch(62*otSecond, a, 1)
 				got = h.deliveries()
 				tc.want = append(tc.want, jsDelivered{62 * otSecond, 7, a, 3, DeliveryRedelivery})
 				if h.q.Unacked() != 1 {
@@ -160,7 +169,7 @@ func TestJetStreamAckCancelsAckWait(t *testing.T) {
 	}
 }
 
-// FIFO per pool, one credit per delivery, round robin over workers, a redelivery ahead of
+// FIFO per pool, one pull request per delivery, round robin over workers, a redelivery ahead of
 // the queued messages.
 func TestJetStreamFIFOAndCredit(t *testing.T) {
 	const a, b = otWorker, otWorker + 1
@@ -177,7 +186,7 @@ func TestJetStreamFIFOAndCredit(t *testing.T) {
 	h.ack(2*otSecond, b, 2)
 	// Delivery 3 (task 3, to b) is not acked: at 31s it goes back ahead of task 4.
 	h.advance(31 * otSecond)
-	h.recv(32*otSecond, Message{Type: MsgCredit, From: a, Credit: 2})
+	h.fetch(32*otSecond, a, 2)
 	jsExpect(t, h.deliveries(), []jsDelivered{
 		{1 * otSecond, 1, a, 1, DeliveryFirst},
 		{1 * otSecond, 2, b, 2, DeliveryFirst},
@@ -187,28 +196,18 @@ func TestJetStreamFIFOAndCredit(t *testing.T) {
 	})
 }
 
-// With ForwardConnects the queue tells the orchestrator about a new worker; a discovery
-// assignment goes to its target ahead of the pool's FIFO and is not tracked for acks.
-func TestJetStreamForwardAndTargetedDiscovery(t *testing.T) {
+// A pull request from a worker the queue does not know (it never subscribed, or its
+// connection broke) delivers nothing.
+func TestJetStreamFetchNeedsSubscription(t *testing.T) {
 	h := newJSHarness(t)
-	h.q.ForwardConnects(otOrch)
 	h.publish(0, 1)
-	h.connect(1*otSecond, otWorker, 0)
-	fw := h.sentOf(MsgPullTasks)
-	if len(fw) != 1 || fw[0].To != otOrch || fw[0].Worker != otWorker || fw[0].From != otQueue {
-		t.Fatalf("forwarded %+v", fw)
-	}
-	h.recv(1100*otMillisecond, Message{Type: MsgAssignment, From: otOrch, To: otQueue, Task: 99, Discovery: true, Worker: otWorker})
-	h.recv(1200*otMillisecond, Message{Type: MsgCredit, From: otWorker, Credit: 2})
-	got := h.sentOf(MsgAssignment)
-	if len(got) != 2 || got[0].Task != 99 || !got[0].Discovery || got[1].Task != 1 {
-		t.Fatalf("deliveries %+v", got)
-	}
-	if h.q.Unacked() != 1 {
-		t.Fatalf("unacked %d, want 1 (discovery is untracked)", h.q.Unacked())
-	}
-	h.connect(2*otSecond, otWorker, 1) // a reconnect is not forwarded again
-	if len(h.sentOf(MsgPullTasks)) != 1 {
-		t.Fatal("reconnect forwarded")
+	h.fetch(1*otSecond, otWorker, 1)
+	h.connect(2*otSecond, otWorker+1, 1)
+	h.do(3*otSecond, func(now time.Duration, out *Effects) { h.q.Disconnect(now, otWorker+1, out) })
+	h.publish(4*otSecond, 2)
+	h.fetch(5*otSecond, otWorker+1, 1)
+	jsExpect(t, h.deliveries(), []jsDelivered{{2 * otSecond, 1, otWorker + 1, 1, DeliveryFirst}})
+	if h.q.QueueDepth(0) != 1 {
+		t.Fatalf("depth %d, want 1", h.q.QueueDepth(0))
 	}
 }

@@ -47,7 +47,7 @@ type OrchestratorConfig struct {
 	// PerAttemptIDs gives every attempt a fresh TaskID; false reuses the step's TaskID for
 	// every attempt, as the reference does.
 	PerAttemptIDs bool
-	// Discovery sends a list_components task to each worker that connects.
+	// Discovery enqueues one list_components task on a queue's FIFO per PullTasks connect.
 	Discovery bool
 	// UnhealthyAfter flags a component after that many consecutive failed completions;
 	// 0 disables the health tracker.
@@ -261,8 +261,6 @@ func (o *Orchestrator) Receive(now time.Duration, m Message, out *Effects) {
 	switch m.Type {
 	case MsgPullTasks:
 		o.onConnect(now, &m, out)
-	case MsgCredit:
-		o.onCredit(now, &m, out)
 	case MsgHeartbeat:
 		o.onHeartbeat(now, &m, out)
 	case MsgComplete:

@@ -24,7 +24,7 @@ func newBenchOrch(b *testing.B, det Detector, n int) *benchOrch {
 	cfg.Detector = det
 	bo := &benchOrch{o: NewOrchestrator(cfg), now: time.Second}
 	bo.o.Start(0, &bo.out)
-	bo.o.Receive(0, Message{Type: MsgPullTasks, From: otWorker, Worker: otWorker, Credit: 1 << 30}, &bo.out)
+	bo.o.Receive(0, Message{Type: MsgPullTasks, From: otWorker, Worker: otWorker}, &bo.out)
 	bo.refill(n)
 	return bo
 }
@@ -36,6 +36,7 @@ func (bo *benchOrch) refill(n int) {
 		bo.next++
 		bo.out.Reset()
 		bo.o.Submit(bo.now, StepSpec{Step: bo.next, Run: 1, Component: 0, PayloadBytes: 512}, &bo.out)
+		bo.o.SendDone(bo.now, otWorker, &bo.out) // the stream's pipe never fills
 		var task TaskID
 		var deadline TimerID
 		for _, e := range bo.out.Events {

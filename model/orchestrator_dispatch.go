@@ -7,15 +7,13 @@ import "time"
 type orchWorker struct {
 	node      NodeID
 	pool      int32
-	credit    int32 // assignments the worker will read now
 	connected bool
-	inRing    bool // in its pool's ready ring
-	// discovery holds a list_components assignment waiting for this worker's credit.
-	discovery        Message
-	discoveryPending bool
+	// ready: the stream takes an assignment now (no send of it waits for SendDone).
+	ready  bool
+	inRing bool // in its pool's ready ring
 }
 
-// orchPool is one pull queue: pending assignments and workers with credit, both FIFO.
+// orchPool is one pull queue: pending assignments and ready streams, both FIFO.
 type orchPool struct {
 	pending   ringFIFO[Message]
 	ready     ringFIFO[int32] // worker slots, in turn order
@@ -115,61 +113,56 @@ func (o *Orchestrator) onQueueDeadline(now time.Duration, gen uint32, slot int32
 	o.failTask(now, ts, TimeoutQueue, attempt, out)
 }
 
-// onConnect handles PullTasks: a worker opened its stream (pull), or the jetstream queue
-// forwarded a worker's connection (so that discovery can target it).
+// onConnect handles PullTasks: a worker opened its stream. A new stream replaces the old
+// one and is ready at once (its send channel is empty). Every connect enqueues one
+// list_components task on the queue's FIFO, for whichever worker takes it.
 func (o *Orchestrator) onConnect(now time.Duration, m *Message, out *Effects) {
-	node := m.From
 	if o.cfg.JetStream {
-		node = m.Worker
+		return // NATS workers open no stream to the orchestrator and trigger no discovery
 	}
-	ws, ok := o.workerIndex[node]
-	if !ok {
-		o.workers = append(o.workers, orchWorker{node: node, pool: m.Pool})
-		ws = int32(len(o.workers) - 1)
-		o.workerIndex[node] = ws
-	}
-	w := &o.workers[ws]
-	fresh := !w.connected
-	if fresh {
-		w.connected = true
-		o.pool(w.pool).connected++
-	}
-	if !o.cfg.JetStream {
-		// A new stream replaces the old one: its credit is what the worker reads now.
-		w.credit = m.Credit
-	}
-	if fresh && o.cfg.Discovery {
-		o.dispatchDiscovery(now, ws, out)
-	}
-	if !o.cfg.JetStream {
-		o.offer(ws)
-		o.pump(o.pool(w.pool), out)
-	}
-}
-
-// onCredit adds stream credit for a pull worker.
-func (o *Orchestrator) onCredit(_ time.Duration, m *Message, out *Effects) {
 	ws, ok := o.workerIndex[m.From]
-	if !ok || o.cfg.JetStream {
-		return
+	if !ok {
+		o.workers = append(o.workers, orchWorker{node: m.From, pool: m.Pool})
+		ws = int32(len(o.workers) - 1)
+		o.workerIndex[m.From] = ws
 	}
 	w := &o.workers[ws]
 	if !w.connected {
-		return
+		w.connected = true
+		o.pool(w.pool).connected++
 	}
-	w.credit += m.Credit
-	if w.discoveryPending && w.credit > 0 {
-		w.discoveryPending = false
-		o.deliver(ws, w.discovery, out)
+	w.ready = true
+	if o.cfg.Discovery {
+		o.dispatchDiscovery(now, w.pool, out)
 	}
 	o.offer(ws)
 	o.pump(o.pool(w.pool), out)
 }
 
-// Disconnect tells the orchestrator that a worker's stream broke (the worker crashed):
-// its credit is gone and nothing more is delivered to it. Its tasks are untouched; the
-// detector finds them. Optional for the driver: without it, assignments keep flowing to
-// the dead stream until its credit runs out, and then wait for their queue deadline.
+// SendDone is the driver's word that the last assignment sent on worker's stream has
+// left (stream.Send returned: the pipe had room), so the stream takes the next one.
+// A stream that broke or was replaced since is the driver's to filter out.
+func (o *Orchestrator) SendDone(_ time.Duration, worker NodeID, out *Effects) {
+	if !o.up {
+		return
+	}
+	ws, ok := o.workerIndex[worker]
+	if !ok {
+		return
+	}
+	w := &o.workers[ws]
+	if !w.connected || w.ready {
+		return
+	}
+	w.ready = true
+	o.offer(ws)
+	o.pump(o.pool(w.pool), out)
+}
+
+// Disconnect tells the orchestrator that a worker's stream broke (reset, the process
+// gone): nothing more is sent on it. What was sent on it and not read is lost with it;
+// those tasks stay Queued until their queue deadline, and the detector finds the
+// executing ones.
 func (o *Orchestrator) Disconnect(_ time.Duration, worker NodeID, _ *Effects) {
 	ws, ok := o.workerIndex[worker]
 	if !ok {
@@ -179,62 +172,50 @@ func (o *Orchestrator) Disconnect(_ time.Duration, worker NodeID, _ *Effects) {
 	if !w.connected {
 		return
 	}
-	w.connected, w.credit, w.discoveryPending = false, 0, false
+	w.connected, w.ready = false, false
 	o.pool(w.pool).connected--
 }
 
-// dispatchDiscovery sends a list_components task to the worker that just connected,
-// targeted at it and consuming one of its credits. It settles nothing.
-func (o *Orchestrator) dispatchDiscovery(now time.Duration, ws int32, out *Effects) {
-	w := &o.workers[ws]
+// dispatchDiscovery enqueues a list_components task on pool's FIFO. It settles nothing.
+func (o *Orchestrator) dispatchDiscovery(now time.Duration, pool int32, out *Effects) {
 	id := o.newTaskID()
 	o.addTask(id, noSlot, 1, true, 0, 0, -1)
 	out.Events = append(out.Events, Event{Kind: EvDispatched, Reason: DispatchFirst, Node: o.cfg.Node,
-		Worker: w.node, Task: id, Attempt: 1, CurrentAttempt: 1, Component: -1, Discovery: true})
+		Task: id, Attempt: 1, CurrentAttempt: 1, Component: -1, Discovery: true})
 	o.armQueueDeadline(now, id, 1, o.cfg.DiscoveryQueueTimeout, out)
-	m := Message{Type: MsgAssignment, From: o.cfg.Node, Worker: w.node, Pool: w.pool, Task: id,
-		Attempt: 1, Component: -1, Discovery: true}
-	switch {
-	case o.cfg.JetStream:
-		m.To = o.cfg.Queue
-		out.Send = append(out.Send, m)
-	case w.credit > 0:
-		o.deliver(ws, m, out)
-	default:
-		w.discovery, w.discoveryPending = m, true
-	}
+	o.pool(pool).pending.Push(Message{Type: MsgAssignment, From: o.cfg.Node, Pool: pool, Task: id,
+		Attempt: 1, Component: -1, Discovery: true})
 }
 
-// offer puts a worker with credit at the back of its pool's ready ring.
+// offer puts a ready stream at the back of its pool's ready ring.
 func (o *Orchestrator) offer(ws int32) {
 	w := &o.workers[ws]
-	if w.inRing || !w.connected || w.credit <= 0 {
+	if w.inRing || !w.connected || !w.ready {
 		return
 	}
 	w.inRing = true
 	o.pool(w.pool).ready.Push(ws)
 }
 
-// pump hands pending assignments to ready workers in order, one credit each; a worker
-// with credit left goes to the back of the ring (round robin, like competing stream
-// readers of one channel).
+// pump hands pending assignments to ready streams in turn, one each: like the competing
+// sender tasks of the reference, every ready stream races for the next pop, and the ring
+// makes the race fair and deterministic.
 func (o *Orchestrator) pump(p *orchPool, out *Effects) {
 	for p.pending.Len() > 0 && p.ready.Len() > 0 {
 		ws := p.ready.Pop()
 		w := &o.workers[ws]
 		w.inRing = false
-		if !w.connected || w.credit <= 0 {
+		if !w.connected || !w.ready {
 			continue
 		}
 		o.deliver(ws, p.pending.Pop(), out)
-		o.offer(ws)
 	}
 }
 
-// deliver sends an assignment to a worker, spending one credit.
+// deliver sends an assignment on a worker's stream; the stream is busy until SendDone.
 func (o *Orchestrator) deliver(ws int32, m Message, out *Effects) {
 	w := &o.workers[ws]
-	w.credit--
+	w.ready = false
 	m.To = w.node
 	out.Send = append(out.Send, m)
 	out.Events = append(out.Events, Event{Kind: EvDelivered, Reason: DeliveryFirst, Node: o.cfg.Node,

@@ -48,6 +48,8 @@ type otDriver struct {
 	ops    []TimerOp
 	fired  []otFired
 	calls  uint32
+	// after, if set, runs at the end of every apply (the harness's transport).
+	after func(at time.Duration)
 }
 
 func newOTDriver(t *testing.T, fire func(time.Duration, TimerID, *Effects)) *otDriver {
@@ -75,6 +77,9 @@ func (d *otDriver) apply(at time.Duration) {
 		d.sent = append(d.sent, otSent{When: at, Message: m})
 	}
 	d.out.Reset()
+	if d.after != nil {
+		d.after(at)
+	}
 }
 
 // do runs one input at time at, after firing every timer due before or at it.
@@ -134,10 +139,52 @@ func (d *otDriver) sentOf(typ MsgType) []otSent {
 	return r
 }
 
-// otHarness is an orchestrator under test.
+// otHarness is an orchestrator under test. Its transport gives each worker's stream a
+// pipe of a number of assignments (connect's room): it reports SendDone after a send
+// while the pipe has room left, and credit adds room, as a worker's reads would.
 type otHarness struct {
 	*otDriver
-	o *Orchestrator
+	o        *Orchestrator
+	pipes    map[NodeID]*otPipe
+	order    []NodeID // pipes in connect order, so SendDone goes out in a fixed order
+	seenSent int
+	settling bool
+}
+
+type otPipe struct {
+	room    int
+	blocked bool
+}
+
+// settle plays the transport: every assignment sent takes one unit of its pipe's room;
+// a blocked stream with room left gets its SendDone.
+func (h *otHarness) settle(at time.Duration) {
+	if h.settling {
+		return
+	}
+	h.settling = true
+	defer func() { h.settling = false }()
+	for {
+		for ; h.seenSent < len(h.sent); h.seenSent++ {
+			m := h.sent[h.seenSent]
+			if p := h.pipes[m.To]; p != nil && m.Type == MsgAssignment {
+				p.room--
+				p.blocked = true
+			}
+		}
+		progressed := false
+		for _, w := range h.order {
+			if p := h.pipes[w]; p.blocked && p.room > 0 {
+				p.blocked = false
+				progressed = true
+				h.o.SendDone(at, w, &h.out)
+				h.apply(at)
+			}
+		}
+		if !progressed {
+			return
+		}
+	}
 }
 
 // otConfig is the reference configuration with one retriable component in pool 0.
@@ -159,23 +206,30 @@ func newOTHarness(t *testing.T, mutate func(*OrchestratorConfig)) *otHarness {
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	h := &otHarness{}
+	h := &otHarness{pipes: map[NodeID]*otPipe{}}
 	h.o = NewOrchestrator(cfg)
 	h.otDriver = newOTDriver(t, h.o.Fire)
+	h.after = h.settle
 	h.do(0, h.o.Start)
 	return h
 }
 
-func (h *otHarness) connect(at time.Duration, w NodeID, credit int32) {
+// connect opens w's stream with a pipe that holds room assignments (at least the one
+// an open stream always takes).
+func (h *otHarness) connect(at time.Duration, w NodeID, room int) {
+	if h.pipes[w] == nil {
+		h.order = append(h.order, w)
+	}
+	h.pipes[w] = &otPipe{room: room}
 	h.do(at, func(now time.Duration, out *Effects) {
-		h.o.Receive(now, Message{Type: MsgPullTasks, From: w, To: otOrch, Worker: w, Credit: credit}, out)
+		h.o.Receive(now, Message{Type: MsgPullTasks, From: w, To: otOrch, Worker: w}, out)
 	})
 }
 
-func (h *otHarness) credit(at time.Duration, w NodeID, credit int32) {
-	h.do(at, func(now time.Duration, out *Effects) {
-		h.o.Receive(now, Message{Type: MsgCredit, From: w, To: otOrch, Credit: credit}, out)
-	})
+// credit makes room for n more assignments in w's pipe (the worker read some).
+func (h *otHarness) credit(at time.Duration, w NodeID, n int) {
+	h.pipes[w].room += n
+	h.do(at, func(time.Duration, *Effects) {})
 }
 
 func (h *otHarness) submit(at time.Duration, step StepID, run RunID, component int32) {

@@ -488,8 +488,9 @@ func TestRestartRecovery(t *testing.T) {
 	}
 }
 
-// Pull dispatch: per pool FIFO of assignments, round robin over workers with credit, one
-// credit per assignment; a discovery task goes first to the worker that connected.
+// Pull dispatch: per pool FIFO of assignments, round robin over ready streams, one
+// assignment per send; a stream takes the next only after SendDone (the harness gives it
+// while the pipe has room).
 func TestPullDispatchCreditAndFIFO(t *testing.T) {
 	h := newOTHarness(t, nil)
 	a, b := otWorker, otWorker+1
@@ -528,47 +529,53 @@ func TestPullDispatchCreditAndFIFO(t *testing.T) {
 	}
 }
 
+// Every PullTasks connect enqueues one list_components task at the back of the queue's
+// FIFO, untargeted: whichever stream pops it answers it. It times out 5s after its
+// dispatch and settles nothing; a reconnect enqueues another.
 func TestDiscoveryOnConnect(t *testing.T) {
 	h := newOTHarness(t, func(c *OrchestratorConfig) { c.Discovery = true })
+	a, b := otWorker, otWorker+1
 	h.submit(0, 1, 1, 0)
-	h.connect(1*otSecond, otWorker, 1) // discovery takes its only credit
+	h.connect(1*otSecond, a, 1) // FIFO: step 1, then a's discovery task; a takes step 1
+	h.connect(2*otSecond, b, 2) // FIFO: a's discovery, b's discovery; b takes both
 	as := h.sentOf(MsgAssignment)
-	if len(as) != 1 || !as[0].Discovery || as[0].To != otWorker || as[0].HeartbeatSecs != 0 {
+	if len(as) != 3 || as[0].Step != 1 || as[0].To != a || !as[1].Discovery || as[1].To != b ||
+		!as[2].Discovery || as[2].To != b || as[1].HeartbeatSecs != 0 {
 		t.Fatalf("assignments %+v", as)
 	}
-	h.complete(1500*otMillisecond, as[0].Task, otWorker, 0, 1, ErrUnspecified) // answered at once
-	h.connect(2*otSecond, otWorker+1, 0)
-	h.credit(3*otSecond, otWorker+1, 2) // discovery first, then step 1
-	as = h.sentOf(MsgAssignment)
-	if len(as) != 3 || !as[1].Discovery || as[1].To != otWorker+1 || as[2].Step != 1 || as[2].To != otWorker+1 {
-		t.Fatalf("assignments %+v", as)
+	disp := h.eventsOf(EvDispatched)
+	if len(disp) != 3 || !disp[1].Discovery || disp[1].Worker != 0 || disp[1].When != 1*otSecond {
+		t.Fatalf("dispatches %+v", disp)
 	}
+	h.complete(2500*otMillisecond, as[1].Task, b, 0, 1, ErrUnspecified) // b answers a's one
 	h.advance(10 * otSecond)
-	// The second discovery task times out 5s after its dispatch at 2s; nothing settles
-	// and nothing is retried.
+	// b's own discovery task, dispatched at 2s, times out at 7s; nothing settles and
+	// nothing is retried.
 	ev := otOnly(t, h.eventsOf(EvTimedOut), "timeouts")
-	if !ev.Discovery || ev.When != 7*otSecond || ev.Reason != TimeoutQueue {
+	if !ev.Discovery || ev.When != 7*otSecond || ev.Reason != TimeoutQueue || ev.Task != as[2].Task {
 		t.Fatalf("timeout %+v", ev)
 	}
 	if len(h.eventsOf(EvStepSettled)) != 0 || len(h.eventsOf(EvRetryScheduled)) != 0 || len(h.eventsOf(EvUnhealthy)) != 0 {
 		t.Fatal("discovery settled or retried something")
 	}
-	// A worker that reconnects without a restart gets no second discovery task.
-	h.connect(11*otSecond, otWorker, 1)
-	if n := len(h.sentOf(MsgAssignment)); n != 3 {
-		t.Fatalf("%d assignments after a reconnect", n)
+	// A reconnect is a new PullTasks: one more discovery task.
+	h.connect(11*otSecond, a, 1)
+	as = h.sentOf(MsgAssignment)
+	if len(as) != 4 || !as[3].Discovery || as[3].To != a {
+		t.Fatalf("assignments after a reconnect %+v", as)
 	}
 }
 
+// With JetStream every assignment goes to the queue node; NATS workers open no stream to
+// the orchestrator, so a PullTasks it might see triggers nothing.
 func TestJetStreamModeSendsAssignmentsToQueue(t *testing.T) {
 	h := newOTHarness(t, func(c *OrchestratorConfig) { c.JetStream = true; c.Queue = otQueue; c.Discovery = true })
 	h.submit(0, 1, 1, 0)
-	// The queue forwards a worker's connection; the discovery task is targeted through it.
 	h.do(1*otSecond, func(now time.Duration, out *Effects) {
-		h.o.Receive(now, Message{Type: MsgPullTasks, From: otQueue, To: otOrch, Worker: otWorker, Credit: 5}, out)
+		h.o.Receive(now, Message{Type: MsgPullTasks, From: otWorker, To: otOrch, Worker: otWorker}, out)
 	})
 	as := h.sentOf(MsgAssignment)
-	if len(as) != 2 || as[0].To != otQueue || as[0].Step != 1 || as[1].To != otQueue || !as[1].Discovery || as[1].Worker != otWorker {
+	if len(as) != 1 || as[0].To != otQueue || as[0].Step != 1 || as[0].Discovery {
 		t.Fatalf("assignments %+v", as)
 	}
 	if len(h.eventsOf(EvDelivered)) != 0 {
@@ -614,5 +621,37 @@ func TestDisconnectStopsDelivery(t *testing.T) {
 	}
 	if h.o.ConnectedWorkers(0) != 1 {
 		t.Fatalf("connected %d", h.o.ConnectedWorkers(0))
+	}
+}
+
+// The orchestrator's side of a pull stream: an open stream takes one assignment, then
+// waits for the driver's SendDone before it takes the next; a SendDone for a stream that
+// broke does nothing, and a new stream is ready at once.
+func TestStreamSendWaitsForSendDone(t *testing.T) {
+	h := newOTHarness(t, nil)
+	a := otWorker
+	h.do(0, func(now time.Duration, out *Effects) {
+		h.o.Receive(now, Message{Type: MsgPullTasks, From: a, To: otOrch, Worker: a}, out)
+	})
+	for s := StepID(1); s <= 3; s++ {
+		h.submit(otMillisecond, s, 1, 0)
+	}
+	if n := len(h.sentOf(MsgAssignment)); n != 1 || h.o.QueueDepth(0) != 2 {
+		t.Fatalf("%d sent, depth %d; want 1 and 2", n, h.o.QueueDepth(0))
+	}
+	h.do(2*otMillisecond, func(now time.Duration, out *Effects) { h.o.SendDone(now, a, out) })
+	if as := h.sentOf(MsgAssignment); len(as) != 2 || as[1].Step != 2 || as[1].To != a {
+		t.Fatalf("assignments %+v", as)
+	}
+	h.do(3*otMillisecond, func(now time.Duration, out *Effects) { h.o.Disconnect(now, a, out) })
+	h.do(4*otMillisecond, func(now time.Duration, out *Effects) { h.o.SendDone(now, a, out) })
+	if n := len(h.sentOf(MsgAssignment)); n != 2 || h.o.ConnectedWorkers(0) != 0 {
+		t.Fatalf("%d sent after the break, %d connected", n, h.o.ConnectedWorkers(0))
+	}
+	h.do(5*otMillisecond, func(now time.Duration, out *Effects) {
+		h.o.Receive(now, Message{Type: MsgPullTasks, From: a, To: otOrch, Worker: a}, out)
+	})
+	if as := h.sentOf(MsgAssignment); len(as) != 3 || as[2].Step != 3 || as[2].When != 5*otMillisecond {
+		t.Fatalf("assignments after the reconnect %+v", as)
 	}
 }

@@ -27,13 +27,15 @@ type RunID uint32
 type TimerID uint64
 
 // MsgType is the kind of a message between nodes. The protobuf ones map one to one onto
-// stepflow.v1 messages; Credit and Ack are transport-level (stream flow control, NATS ack)
-// and carry no protobuf bytes.
+// stepflow.v1 messages; Fetch and Ack are NATS JetStream's own (a pull request, an
+// acknowledgement) and carry no protobuf bytes. A gRPC pull stream has no message of its
+// own beside PullTasksRequest and TaskAssignment: its flow control is the driver's
+// business, stated to the participants as inputs and effects (see "Transport mechanics").
 type MsgType uint8
 
 const (
 	MsgPullTasks      MsgType = iota + 1 // PullTasksRequest: a worker opens its stream for a queue
-	MsgCredit                            // flow control: the worker will read Credit more assignments
+	MsgFetch                             // jetstream: the worker's pull request for one more message (the driver sends it for Effects.Recv)
 	MsgAssignment                        // TaskAssignment
 	MsgAck                               // jetstream: the worker acknowledges delivery Delivery
 	MsgHeartbeat                         // TaskHeartbeatRequest
@@ -42,7 +44,7 @@ const (
 	MsgCompleteReply                     // CompleteTaskResponse, or an RPC error in Code
 )
 
-var msgTypeNames = [...]string{"", "PullTasksRequest", "Credit", "TaskAssignment", "Ack",
+var msgTypeNames = [...]string{"", "PullTasksRequest", "Fetch", "TaskAssignment", "Ack",
 	"TaskHeartbeatRequest", "TaskHeartbeatResponse", "CompleteTaskRequest", "CompleteTaskResponse"}
 
 func (t MsgType) String() string {
@@ -53,7 +55,7 @@ func (t MsgType) String() string {
 }
 
 // OnWire reports whether the type is a protobuf message (and so costs encoded bytes).
-func (t MsgType) OnWire() bool { return t != MsgCredit && t != MsgAck }
+func (t MsgType) OnWire() bool { return t != MsgFetch && t != MsgAck }
 
 // Code is an RPC's outcome as the caller sees it (gRPC status codes that matter here).
 type Code uint8
@@ -146,8 +148,6 @@ type Message struct {
 	ShouldAbort bool
 	// Code is an RPC reply's status; a reply whose Code is not OK has no protobuf body.
 	Code Code
-	// Credit is how many more assignments a worker will read (MsgCredit, MsgPullTasks).
-	Credit int32
 	// Delivery numbers a jetstream delivery, so an ack names what it acknowledges.
 	Delivery uint32
 }
@@ -179,6 +179,11 @@ type Effects struct {
 	Timers []TimerOp
 	Runs   []RunOp
 	Events []Event
+	// Recv (worker): the worker's read loop wants the next assignment from its stream
+	// (it calls stream.Recv, or with JetStream fetches one message). At most one read is
+	// outstanding; the driver answers it by delivering the next assignment with
+	// Worker.Receive when one is there, which ends the read.
+	Recv bool
 }
 
 // Reset empties the effects, keeping capacity.
@@ -187,7 +192,35 @@ func (e *Effects) Reset() {
 	e.Timers = e.Timers[:0]
 	e.Runs = e.Runs[:0]
 	e.Events = e.Events[:0]
+	e.Recv = false
 }
+
+// Transport mechanics: how a driver runs a gRPC PullTasks stream under the participants.
+// There is no credit message on the wire; flow control is HTTP/2's, and the participants
+// see only its consequences.
+//
+// Orchestrator side (the server's stream.Send):
+//   - A MsgPullTasks that arrives opens the worker's stream; a new one replaces the old.
+//   - The orchestrator sends one assignment (an Effects.Send of MsgAssignment to the
+//     worker) and then waits: the stream takes the next one only after the driver calls
+//     Orchestrator.SendDone for that worker, which means the send completed (the stream's
+//     flow-control window, its pipe, had room). In grpc-go this is stream.Send returning.
+//   - Orchestrator.Disconnect says the stream broke (reset, peer gone); nothing more is
+//     sent on it. Whatever was popped for it and not yet read is lost with it.
+//
+// The pipe between the two is the driver's: the simulator models it as a byte budget of
+// encoded assignments sent and not yet read by the worker (queue.pipe_bytes), calling
+// SendDone at once while the pipe holds less than the budget and otherwise when the
+// worker's reads have made room. A broken stream drops its pipe.
+//
+// Worker side (the client's stream.Recv):
+//   - Worker.Start sends MsgPullTasks and asks to read (Effects.Recv); the worker asks
+//     again whenever its flavour would call Recv (python: while no assignment waits for
+//     a slot, one ahead; rust and strict: with a free slot; python on JetStream: with a
+//     free slot, no read-ahead).
+//   - The driver answers a read with Worker.Receive of the next piped assignment.
+//   - Worker.StreamBroken says the stream failed (UNAVAILABLE: reset, peer gone,
+//     orchestrator down) or ended (OK); the worker reconnects as its flavour does.
 
 // EventKind is a lifecycle observation, reported by participants for the simulator's
 // oracle, metrics and trace. Observers must not need a participant's internals.
@@ -209,6 +242,7 @@ const (
 	EvExecEnded                           // worker: stopped running it (finished or abandoned)
 	EvReply                               // worker: got an RPC reply (Code, Status) for Task; counts already_claimed/not_found/unavailable
 	EvTaskDropped                         // worker: dropped an assignment without running or completing it
+	EvWorkerExited                        // worker: the process ended (gave up reconnecting, Code = the last stream error; or SIGTERM)
 )
 
 // Reasons, by event kind.

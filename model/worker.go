@@ -184,7 +184,7 @@ type workerExec struct {
 
 	phase    workerPhase
 	slot     bool // holds one of the Concurrency slots
-	credited bool // consumed a credit of the source, so it counts in Held
+	credited bool // read from the source, so it counts in Held
 	running  bool // the component runs (between EvExecStarted and EvExecEnded)
 	beating  bool // the heartbeat loop is on
 	acked    bool
@@ -207,18 +207,26 @@ type pendingBeat struct {
 	sentAt time.Duration
 }
 
-// Worker is one worker process as a pure state machine: it pulls assignments, claims them
-// with a first heartbeat, runs the component (through the driver's RunOps), heartbeats,
-// and sends CompleteTask, each the way its Flavour does.
+// Worker is one worker process as a pure state machine: it reads assignments from its
+// stream, claims them with a first heartbeat, runs the component (through the driver's
+// RunOps), heartbeats, and sends CompleteTask, each the way its Flavour does.
 type Worker struct {
-	cfg      WorkerConfig
-	slots    int // Concurrency
-	capacity int // credited assignments it holds at most: slots, +1 for python
-	free     int // slots free
+	cfg   WorkerConfig
+	slots int // Concurrency
+	free  int // slots free
 
-	granted int // credit the source still holds for this worker
-	held    int // credited assignments read and not finished
+	held    int // assignments read from the source and not finished
 	running int // components running
+
+	// The read loop: reading means a read (Effects.Recv) is outstanding; streamUp means
+	// the worker has a stream (it sent PullTasks and saw it fail since).
+	reading  bool
+	streamUp bool
+	// connectFailures counts stream failures since an assignment last arrived.
+	connectFailures int
+	reconnectLive   bool
+	// exited: the process gave up reconnecting and ended (EvWorkerExited).
+	exited bool
 
 	nextCall uint32
 	nextExec uint32
@@ -228,6 +236,10 @@ type Worker struct {
 	beats   []pendingBeat
 }
 
+// reconnectTimer is the worker's one process-wide timer: exec number 0 is never used by
+// an execution.
+var reconnectTimer = workerTimerID(0, timerBeat)
+
 // NewWorker returns a worker that has not connected yet (see Start).
 func NewWorker(cfg WorkerConfig) *Worker {
 	if cfg.Concurrency <= 0 {
@@ -236,12 +248,7 @@ func NewWorker(cfg WorkerConfig) *Worker {
 	if cfg.RPCTimeout <= 0 {
 		cfg.RPCTimeout = DefaultRPCTimeout
 	}
-	w := &Worker{cfg: cfg, slots: cfg.Concurrency, capacity: cfg.Concurrency, free: cfg.Concurrency}
-	if cfg.Flavour == FlavourPython {
-		// The python SDK reads the next assignment before it waits for a slot.
-		w.capacity++
-	}
-	return w
+	return &Worker{cfg: cfg, slots: cfg.Concurrency, free: cfg.Concurrency}
 }
 
 // Config returns the configuration with defaults filled in.
@@ -257,37 +264,84 @@ func (w *Worker) Held() int { return w.held }
 // Waiting is the number of assignments read but waiting for a slot, unclaimed.
 func (w *Worker) Waiting() int { return len(w.waiting) }
 
-// Start connects the worker: it opens its assignment stream with its whole credit.
+// Reading reports whether a read of the stream is outstanding (Effects.Recv asked for
+// one and no assignment has answered it yet).
+func (w *Worker) Reading() bool { return w.reading }
+
+// Exited reports whether the process has ended (it gave up reconnecting).
+func (w *Worker) Exited() bool { return w.exited }
+
+// Start connects the worker: it opens its assignment stream and starts reading.
 func (w *Worker) Start(now time.Duration, out *Effects) {
 	w.pull(out)
 }
 
-// Reconnect re-opens the assignment stream after an orchestrator restart, with the credit
-// the worker has free now (the new orchestrator knows nothing of the old stream's credit).
-// A jetstream worker's subscription is to the queue node, which did not restart, so it
-// does nothing.
-func (w *Worker) Reconnect(now time.Duration, out *Effects) {
-	if w.cfg.JetStream {
+// StreamBroken tells the worker its stream failed (code UNAVAILABLE: the connection
+// broke, the orchestrator is gone or refused it) or ended (code OK). The outstanding
+// read is void; the worker reconnects as its flavour does, or gives up and exits.
+// Tasks it holds are untouched: their RPCs go their own way. A jetstream worker's
+// subscription is the queue's, so it does nothing.
+func (w *Worker) StreamBroken(now time.Duration, code Code, out *Effects) {
+	if w.cfg.JetStream || !w.streamUp || w.exited {
 		return
 	}
-	w.pull(out)
+	w.streamUp, w.reading = false, false
+	w.connectFailures++
+	delay := w.reconnectDelay(w.connectFailures)
+	if delay < 0 {
+		w.exited = true
+		out.Events = append(out.Events, Event{Kind: EvWorkerExited, Node: w.cfg.Node, Worker: w.cfg.Node, Code: code})
+		return
+	}
+	w.reconnectLive = true
+	out.Timers = append(out.Timers, TimerOp{ID: reconnectTimer, At: now + delay})
 }
 
+// reconnectDelay is the pause before reconnect number n (from 1) after a stream failed,
+// or -1 when the flavour gives up.
+func (w *Worker) reconnectDelay(n int) time.Duration {
+	switch w.cfg.Flavour {
+	case FlavourRust:
+		if n > 10 {
+			return -1
+		}
+		return min(time.Duration(1<<min(n, 6))*time.Second, 60*time.Second)
+	default:
+		if n > 15 {
+			return -1
+		}
+		return 2 * time.Second
+	}
+}
+
+// pull opens the stream (PullTasksRequest) and starts the read loop.
 func (w *Worker) pull(out *Effects) {
-	w.granted = max(0, w.capacity-w.held)
+	w.streamUp = true
 	out.Send = append(out.Send, Message{Type: MsgPullTasks, From: w.cfg.Node, To: w.cfg.Source,
-		Worker: w.cfg.Node, Pool: w.cfg.Pool, Credit: int32(w.granted)})
+		Worker: w.cfg.Node, Pool: w.cfg.Pool})
+	w.read(out)
 }
 
-// grantOne lets the source send one more assignment, unless the worker already holds or
-// is owed as many as it reads (a duplicated assignment must not inflate its credit).
-func (w *Worker) grantOne(out *Effects) {
-	if w.held+w.granted >= w.capacity {
+// wantsRead reports whether the flavour's read loop would call Recv now: python over
+// gRPC reads one assignment ahead of its slots (it reads, then waits for a slot); rust,
+// strict and python over NATS read only with a free slot.
+func (w *Worker) wantsRead() bool {
+	if len(w.waiting) > 0 {
+		return false
+	}
+	if w.cfg.Flavour == FlavourPython && !w.cfg.JetStream {
+		return true
+	}
+	return w.free > 0
+}
+
+// read asks the driver for the next assignment if the loop would read now.
+func (w *Worker) read(out *Effects) {
+	if w.reading || !w.streamUp || w.exited || !w.wantsRead() {
 		return
 	}
-	w.granted++
-	out.Send = append(out.Send, Message{Type: MsgCredit, From: w.cfg.Node, To: w.cfg.Source,
-		Worker: w.cfg.Node, Pool: w.cfg.Pool, Credit: 1})
+	w.reading = true
+	out.Recv = true
 }
 
 // Receive handles a message addressed to the worker: an assignment or an RPC answer.
@@ -304,6 +358,13 @@ func (w *Worker) Receive(now time.Duration, m Message, out *Effects) {
 
 // Fire handles one of the worker's timers.
 func (w *Worker) Fire(now time.Duration, id TimerID, out *Effects) {
+	if id == reconnectTimer {
+		if w.reconnectLive && !w.exited {
+			w.reconnectLive = false
+			w.pull(out)
+		}
+		return
+	}
 	i := w.find(uint32(id >> timerKindBits))
 	if i < 0 {
 		return
@@ -434,7 +495,7 @@ func (w *Worker) ack(i int, out *Effects) {
 }
 
 // finish forgets execution i: its timers are cancelled, its slot goes to the next waiting
-// assignment, and its credit goes back to the source.
+// assignment, and the read loop reads again if it now would.
 func (w *Worker) finish(now time.Duration, i int, out *Effects) {
 	e := &w.execs[i]
 	w.cancel(e, timerBeat, out)
@@ -465,8 +526,8 @@ func (w *Worker) finish(now time.Duration, i int, out *Effects) {
 	}
 	if credited {
 		w.held--
-		w.grantOne(out)
 	}
+	w.read(out)
 }
 
 // unwait removes exec from the waiting FIFO.

@@ -5,11 +5,11 @@ import "time"
 // assigned takes in one assignment: acks it (jetstream, on receipt), answers a python
 // discovery task at once, and otherwise claims it when a slot is free or keeps it waiting.
 func (w *Worker) assigned(now time.Duration, m Message, out *Effects) {
-	// Only what the source delivered consumed its credit (and, jetstream, needs an ack);
-	// an assignment sent straight by the orchestrator to a jetstream worker did not.
+	// Only what the source delivered answers the read (and, jetstream, needs an ack).
 	credited := m.From == w.cfg.Source
-	if credited && w.granted > 0 {
-		w.granted--
+	if credited {
+		w.reading = false
+		w.connectFailures = 0
 	}
 	if w.cfg.Flavour == FlavourStrict && w.holds(m.Task, m.Attempt) {
 		w.duplicate(m, credited, out)
@@ -34,10 +34,8 @@ func (w *Worker) assigned(now time.Duration, m Message, out *Effects) {
 		// and the read loop goes straight on to the next assignment.
 		e := &w.execs[i]
 		e.phase, e.result = phaseRunning, ResultListComponents
-		if credited {
-			w.grantOne(out)
-		}
 		w.sendComplete(now, i, out)
+		w.read(out)
 		return
 	}
 	if credited {
@@ -48,6 +46,7 @@ func (w *Worker) assigned(now time.Duration, m Message, out *Effects) {
 		w.free--
 		w.execs[i].slot = true
 		w.sendClaim(now, i, out)
+		w.read(out)
 		return
 	}
 	// Only python reads past its slots (or a duplicated delivery overfills any flavour):
@@ -67,7 +66,7 @@ func (w *Worker) holds(task TaskID, attempt uint32) bool {
 }
 
 // duplicate gives up a second copy of an assignment the strict worker already holds:
-// acked (jetstream) so the queue does not deliver it again, its credit handed back.
+// acked (jetstream) so the queue does not deliver it again; the loop reads on.
 func (w *Worker) duplicate(m Message, credited bool, out *Effects) {
 	if w.cfg.JetStream && credited {
 		out.Send = append(out.Send, Message{Type: MsgAck, From: w.cfg.Node, To: w.cfg.Source,
@@ -76,9 +75,7 @@ func (w *Worker) duplicate(m Message, credited bool, out *Effects) {
 	out.Events = append(out.Events, Event{Kind: EvTaskDropped, Reason: DropDuplicate, Node: w.cfg.Node,
 		Worker: w.cfg.Node, Step: m.Step, Run: m.Run, Task: m.Task, Attempt: m.Attempt,
 		Component: m.Component, Discovery: m.Discovery})
-	if credited {
-		w.grantOne(out)
-	}
+	w.read(out)
 }
 
 // sendClaim sends execution i's first heartbeat, the claim.

@@ -75,6 +75,9 @@ func expectEffects(t *testing.T, what string, got, want Effects) {
 	cmp("Timers", got.Timers, want.Timers, len(got.Timers), len(want.Timers))
 	cmp("Runs", got.Runs, want.Runs, len(got.Runs), len(want.Runs))
 	cmp("Events", got.Events, want.Events, len(got.Events), len(want.Events))
+	if got.Recv != want.Recv {
+		diffs = append(diffs, fmt.Sprintf("Recv: got %v, want %v", got.Recv, want.Recv))
+	}
 	if len(diffs) > 0 {
 		t.Fatalf("%s:\n%s", what, strings.Join(diffs, "\n"))
 	}
@@ -116,10 +119,6 @@ func discoveryComplete(call uint32, task TaskID) Message {
 
 func completeAnswer(call uint32, code Code) Message {
 	return Message{Type: MsgCompleteReply, From: orchNode, To: selfNode, Call: call, Code: code}
-}
-
-func credit(n int32) Message {
-	return Message{Type: MsgCredit, From: selfNode, To: orchNode, Worker: selfNode, Credit: n}
 }
 
 func setTimer(exec uint32, kind workerTimerKind, at time.Duration) TimerOp {
@@ -178,6 +177,7 @@ func claimed(t *testing.T, f Flavour, claimAt time.Duration, tweak func(*WorkerC
 	expectEffects(t, "assignment", r.recv(0, assignment(100, 5, 1)), Effects{
 		Send:   []Message{heartbeatMsg(1, 100, 5, 1)},
 		Timers: []TimerOp{setTimer(1, timerRPC, r.w.cfg.RPCTimeout)},
+		Recv:   r.w.slots > 1 || f == FlavourPython,
 	})
 	interval := time.Second
 	if r.w.cfg.HeartbeatInterval > 0 {

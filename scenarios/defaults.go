@@ -70,7 +70,7 @@ func defaultConfig() sim.Config {
 			Wire:       true,
 			RPCTimeout: 10 * time.Second,
 		},
-		Queue: sim.QueueConfig{Kind: sim.QueuePull, AckWait: 30 * time.Second},
+		Queue: sim.QueueConfig{Kind: sim.QueuePull, AckWait: 30 * time.Second, PipeBytes: sim.DefaultPipeBytes},
 	}
 }
 

@@ -220,12 +220,19 @@ func (d *decoder) network(n *yaml.Node, nw *sim.NetworkConfig) {
 }
 
 func (d *decoder) queue(n *yaml.Node, q *sim.QueueConfig) {
-	f, ok := d.mapping(n, "queue", "kind", "ack_wait")
+	f, ok := d.mapping(n, "queue", "kind", "ack_wait", "pipe_bytes")
 	if !ok {
 		return
 	}
 	parse(f, "kind", &q.Kind, enum(sim.QueuePull, sim.QueueJetStream))
 	parse(f, "ack_wait", &q.AckWait, parsePositiveDuration)
+	parse(f, "pipe_bytes", &q.PipeBytes, func(s string) (int, error) {
+		v, err := parseSize(s)
+		if err == nil && v < 1 {
+			err = fmt.Errorf("%s is not at least 1B (a stream must be able to carry an assignment)", s)
+		}
+		return v, err
+	})
 }
 
 var poolKeys = []string{"pool", "count", "flavour", "concurrency", "ack", "heartbeat_interval", "clock_drift", "start"}

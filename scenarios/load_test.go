@@ -62,7 +62,7 @@ func TestLoadErrors(t *testing.T) {
 		{"unknown key", ok + "sede: 3\n", []string{
 			"f.yaml:3:1: sede: unknown key (did you mean seed?); allowed: name, description, seed, duration, orchestrator, network, queue, workers, components, load, faults, expect"}},
 		{"unknown nested key", ok + "queue: {kind: pull, ackwait: 3s}\n", []string{
-			"f.yaml:3:21: queue.ackwait: unknown key (did you mean ack_wait?); allowed: kind, ack_wait"}},
+			"f.yaml:3:21: queue.ackwait: unknown key (did you mean ack_wait?); allowed: kind, ack_wait, pipe_bytes"}},
 		{"duplicate key", ok + "seed: 1\nseed: 2\n", []string{
 			"f.yaml:4:1: seed: duplicate key (first at line 3)"}},
 		{"name pattern", "name: Crash_Storm\nload: [{tasks: 1}]\n", []string{
@@ -404,7 +404,7 @@ func TestDefaults(t *testing.T) {
 			Wire:       true,
 			RPCTimeout: 10 * time.Second,
 		},
-		Queue: sim.QueueConfig{Kind: sim.QueuePull, AckWait: 30 * time.Second},
+		Queue: sim.QueueConfig{Kind: sim.QueuePull, AckWait: 30 * time.Second, PipeBytes: sim.DefaultPipeBytes},
 		Workers: []sim.PoolConfig{{
 			Pool: "default", Count: 10, Flavour: sim.FlavourPython, Concurrency: 4, Ack: sim.AckOnReceipt,
 			Start: sim.Dist{Kind: sim.DistUniform, Max: 5 * time.Second},

@@ -57,6 +57,7 @@ func Show(cfg *sim.Config) []byte {
 		"queue", block(
 			"kind", word(string(cfg.Queue.Kind)),
 			"ack_wait", dur(cfg.Queue.AckWait),
+			"pipe_bytes", plain(formatSize(cfg.Queue.PipeBytes)),
 		),
 	)
 	workers := list()

@@ -94,7 +94,14 @@ const (
 type QueueConfig struct {
 	Kind    QueueKind
 	AckWait time.Duration
+	// PipeBytes bounds a pull stream's pipe: encoded assignments sent to one worker and
+	// not yet read by it, as HTTP/2 flow control admits them (PROTOCOL.md).
+	PipeBytes int
 }
+
+// DefaultPipeBytes is queue.pipe_bytes' default: what grpcio's BDP-probed window admitted
+// on loopback (4 MiB, 7,109 assignments of 585 B).
+const DefaultPipeBytes = 4 << 20
 
 // Flavour is a worker implementation (PROTOCOL.md, Worker).
 type Flavour string

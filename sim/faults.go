@@ -118,9 +118,9 @@ func (w *world) faultEnd(i int) error {
 			s.hbLoss = 0
 		case FaultPartition:
 			s.partitioned--
-			if s.partitioned == 0 && s.current != nil && s.current.alive {
-				// The broken stream is noticed and re-opened once the network heals.
-				w.push(w.now+w.latency.Sample(w.rNetwork), event{kind: evReconnect, node: s.current.node})
+			if s.partitioned == 0 {
+				// What the stream held up arrives once the network heals.
+				w.healPipe(s.current)
 			}
 		case FaultDuplicateDelivery:
 			s.dupRate = 0
@@ -146,6 +146,7 @@ func (w *world) crash(p *proc) error {
 	w.hash.Event(int64(w.now), hashCrash, int32(p.node), 0, 0, 0, nil)
 	w.traceEvent("crash", p.node, 0, 0, "", 0)
 	// The stream from the assignment source breaks with the process.
+	w.dropPipe(p)
 	w.out.Reset()
 	if w.queue != nil {
 		w.queue.Disconnect(w.now, p.node, &w.out)
@@ -182,6 +183,17 @@ func (w *world) orchestratorDown(f *FaultConfig) error {
 	next := w.orchTimers.incarnation + 1
 	w.orchTimers.discard(w.q)
 	w.orchTimers = newTimerTable(next, true)
+	// Every pull stream breaks with the process; each worker sees its stream fail once
+	// the reset reaches it, and reconnects as its flavour does.
+	if w.queue == nil {
+		for _, p := range w.procs {
+			if p != nil && p.alive {
+				if err := w.breakStream(p, w.linkDelay(p.slot)); err != nil {
+					return err
+				}
+			}
+		}
+	}
 	w.push(w.now+f.Downtime, event{kind: evOrchestratorUp})
 	return nil
 }
@@ -203,13 +215,5 @@ func (w *world) orchestratorUp() error {
 		}
 	}
 	w.oracle.pendingSubmits = w.oracle.pendingSubmits[:0]
-	if w.queue == nil {
-		// Pull streams broke with the orchestrator; every live worker re-opens its own.
-		for _, p := range w.procs {
-			if p != nil && p.alive {
-				w.push(w.now+w.latency.Sample(w.rNetwork), event{kind: evReconnect, node: p.node})
-			}
-		}
-	}
 	return nil
 }

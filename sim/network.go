@@ -25,6 +25,14 @@ func (w *world) send(m *model.Message) error {
 	w.traceEvent("send", m.From, uint64(m.Task), m.Attempt, m.Type.String(), len(data))
 
 	workerEnd := w.workerEnd(m)
+	if m.Type == model.MsgAssignment && w.queue == nil {
+		// A pull stream: the assignment goes into the worker's pipe.
+		w.pipeSend(m, data, workerEnd, true)
+		if workerEnd != nil && workerEnd.slot.dupRate > 0 && w.rFaults.Float64() < workerEnd.slot.dupRate {
+			w.duplicateAssignment(m, data, workerEnd)
+		}
+		return nil
+	}
 	if workerEnd == nil {
 		// Orchestrator <-> jetstream queue: one process's view of a local broker; reliable.
 		w.deliverLater(m, data, w.latency.Sample(w.rNetwork))
@@ -91,10 +99,20 @@ func (w *world) duplicateAssignment(m *model.Message, data []byte, first *proc) 
 	dup := *m
 	dup.To = other.node
 	w.oracle.duplicated(m.Step)
+	if w.queue == nil {
+		w.pipeSend(&dup, data, other, false)
+		return
+	}
 	w.deliverLater(&dup, data, w.latency.Sample(w.rNetwork))
 }
 
 func (w *world) deliverLater(m *model.Message, data []byte, delay time.Duration) {
+	slot := w.stash(m, data)
+	w.q.Push(int64(w.now+delay), event{kind: evDeliver, node: m.To, a: slot})
+}
+
+// stash keeps a message and its bytes in a reused slot until it is delivered.
+func (w *world) stash(m *model.Message, data []byte) uint32 {
 	var slot uint32
 	if n := len(w.freeMsgs); n > 0 {
 		slot = w.freeMsgs[n-1]
@@ -106,7 +124,12 @@ func (w *world) deliverLater(m *model.Message, data []byte, delay time.Duration)
 	f := &w.msgs[slot]
 	f.m = *m
 	f.wire = append(f.wire[:0], data...)
-	w.q.Push(int64(w.now+delay), event{kind: evDeliver, node: m.To, a: slot})
+	return slot
+}
+
+// linkDelay is the one-way delay of a message on a worker's link.
+func (w *world) linkDelay(_ *slot) time.Duration {
+	return w.latency.Sample(w.rNetwork)
 }
 
 // deliver hands an arrived message to its destination.
@@ -138,6 +161,13 @@ func (w *world) deliver(slot uint32) error {
 		if w.orchDown {
 			return w.refuse(&m)
 		}
+		if m.Type == model.MsgPullTasks && w.queue == nil {
+			p := w.proc(m.From)
+			if p == nil || !p.alive {
+				return nil // the process that asked is gone
+			}
+			w.openPipe(p)
+		}
 		w.orch.Receive(w.now, m, &w.out)
 	case w.queue != nil && to == w.queueNode:
 		w.queue.Receive(w.now, m, &w.out)
@@ -160,6 +190,9 @@ func (w *world) refuse(m *model.Message) error {
 		reply = model.MsgHeartbeatReply
 	case model.MsgComplete:
 		reply = model.MsgCompleteReply
+	case model.MsgPullTasks:
+		w.push(w.now+w.linkDelay(nil), event{kind: evStreamBroken, node: m.From, a: uint32(model.CodeUnavailable)})
+		return nil
 	default:
 		return nil
 	}

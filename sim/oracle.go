@@ -26,6 +26,7 @@ type oracle struct {
 	redeliveries, unhealthy               int64
 	duplicateDeliveries                   int64
 	doublesBy                             [NumDoubleCauses]int64
+	droppedInPipe, workersExited          int64
 	lastSettle                            time.Duration
 
 	steps       map[model.StepID]*stepTruth
@@ -281,6 +282,9 @@ func (o *oracle) observe(now time.Duration, e *model.Event, w *world) {
 		return
 	}
 	switch e.Kind {
+	case model.EvWorkerExited:
+		o.workersExited++
+		return
 	case model.EvHeartbeatSeen, model.EvClaimed, model.EvTaskDropped, model.EvRetryScheduled, model.EvRecovered, model.EvStepSubmitted:
 		if e.Kind != model.EvClaimed {
 			return
@@ -541,6 +545,9 @@ func (o *oracle) result(w *world) *Result {
 		NotFound:            o.notFound,
 		Unavailable:         o.unavailable,
 		Redeliveries:        o.redeliveries,
+		DroppedInPipe:       o.droppedInPipe,
+		WorkersExited:       o.workersExited,
+		Mode:                "sim",
 		UnhealthyComponents: o.unhealthy,
 		Detection: Detection{
 			SinceLastHeartbeat: quantiles(o.sinceLastHeartbeat),

@@ -60,7 +60,9 @@ const (
 	evFaultStart
 	evFaultEnd
 	evOrchestratorUp
-	evReconnect
+	evStreamBroken // a worker learns its stream failed (a: the Code)
+	evPipeArrive   // an assignment may have reached the head of a worker's pipe (a: pipe gen)
+	evSendDone     // a send on a worker's stream completed (a: pipe gen)
 )
 
 // event is a value in the heap: small, so that heap moves stay cheap.
@@ -161,6 +163,8 @@ type proc struct {
 	// lives once, so its table is its only incarnation's.
 	timers timerTable
 	execs  []handleOf
+	// pipe is its PullTasks stream (pull queue only).
+	pipe pipe
 }
 
 // slot is one worker position in a pool; a crashed worker restarts in its slot as a new
@@ -198,6 +202,12 @@ func Run(cfg *Config, opts Options) (*Result, error) {
 func newWorld(cfg *Config, opts Options) (*world, error) {
 	if len(cfg.Workers) == 0 {
 		return nil, fmt.Errorf("scenario %s has no worker pools", cfg.Name)
+	}
+	if cfg.Queue.PipeBytes <= 0 {
+		// A Config built by hand (tests, tools) gets the reference pipe.
+		c := *cfg
+		c.Queue.PipeBytes = DefaultPipeBytes
+		cfg = &c
 	}
 	w := &world{
 		cfg:        cfg,
@@ -246,9 +256,6 @@ func newWorld(cfg *Config, opts Options) (*world, error) {
 		w.procs = append(w.procs, nil)
 		w.queue = model.NewJetStreamQueue(w.queueNode, cfg.Queue.AckWait)
 		w.queueTimers = newTimerTable(0, true)
-		if cfg.Orchestrator.Discovery {
-			w.queue.ForwardConnects(w.orchNode)
-		}
 	}
 	w.orch = model.NewOrchestrator(orchestratorConfig(cfg, w.orchNode, w.queueNode))
 	w.out.Reset()
@@ -400,8 +407,12 @@ func (w *world) dispatch(e event) error {
 		return w.faultEnd(int(e.a))
 	case evOrchestratorUp:
 		return w.orchestratorUp()
-	case evReconnect:
-		return w.reconnect(e.node)
+	case evStreamBroken:
+		return w.streamBroken(e.node, model.Code(e.a))
+	case evPipeArrive:
+		return w.pipeArrive(e.node, e.a)
+	case evSendDone:
+		return w.sendDone(e.node, e.a)
 	}
 	return fmt.Errorf("unknown event kind %d", e.kind)
 }
@@ -469,19 +480,6 @@ func (w *world) startWorker(pool int32, index int) error {
 	w.hash.Event(int64(w.now), uint8(evWorkerStart), int32(node), 0, 0, 0, nil)
 	w.out.Reset()
 	p.w.Start(w.now, &w.out)
-	return w.apply(node)
-}
-
-func (w *world) reconnect(node model.NodeID) error {
-	p := w.proc(node)
-	if p == nil || !p.alive {
-		return nil
-	}
-	if w.paused(node, event{kind: evReconnect, node: node}) {
-		return nil
-	}
-	w.out.Reset()
-	p.w.Reconnect(w.now, &w.out)
 	return w.apply(node)
 }
 
@@ -574,6 +572,11 @@ func (w *world) apply(node model.NodeID) error {
 	for i := range out.Send {
 		if err := w.send(&out.Send[i]); err != nil {
 			return err
+		}
+	}
+	if out.Recv {
+		if p := w.proc(node); p != nil {
+			return w.wantRead(p)
 		}
 	}
 	return nil

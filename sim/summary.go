@@ -10,9 +10,11 @@ import (
 // Summary is summary.json (SCENARIOS.md): what a run proved and measured. Durations are
 // float seconds. Everything but Perf is a function of the scenario and seed alone.
 type Summary struct {
-	Scenario        string  `json:"scenario"`
-	Seed            uint64  `json:"seed"`
-	TraceHash       string  `json:"trace_hash"`
+	Scenario  string `json:"scenario"`
+	Seed      uint64 `json:"seed"`
+	TraceHash string `json:"trace_hash"`
+	// Mode is "sim" for a simulation, "live" for a run on real sockets.
+	Mode            string  `json:"mode"`
 	VirtualDuration float64 `json:"virtual_duration"`
 
 	Steps          int64   `json:"steps"`
@@ -42,6 +44,10 @@ type Summary struct {
 	NotFound       int64 `json:"not_found"`
 	Unavailable    int64 `json:"unavailable"`
 	Redeliveries   int64 `json:"redeliveries"`
+	// DroppedInPipe counts assignments dropped because the stream carrying them broke.
+	DroppedInPipe int64 `json:"dropped_in_pipe"`
+	// WorkersExited counts worker processes that gave up reconnecting or ended on SIGTERM.
+	WorkersExited int64 `json:"workers_exited"`
 
 	UnhealthyComponents int64 `json:"unhealthy_components"`
 

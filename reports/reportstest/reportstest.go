@@ -14,7 +14,7 @@ import (
 )
 
 // SmallSets shrink crash-storm so that a run takes milliseconds and still crashes workers.
-var SmallSets = []string{"load[0].tasks=300", "workers[0].count=20"}
+var SmallSets = []string{"load[0].tasks=600", "workers[0].count=20"}
 
 // Simulate runs a built-in scenario with overrides and checks its expectations.
 func Simulate(t testing.TB, name string, seed uint64, sets []string) (*sim.Config, *sim.Result) {

@@ -55,7 +55,7 @@ func sweepRun(t *testing.T, sets []string) RunFunc {
 
 func TestShardedSweepMergedEqualsUnsharded(t *testing.T) {
 	// A failing expectation on some seeds, so that failures survive the merge too.
-	sets := append(append([]string(nil), reportstest.SmallSets...), "expect[0]=detection.since_crash.max <= 7s")
+	sets := append(append([]string(nil), reportstest.SmallSets...), "expect[0]=detection.since_crash.count >= 12")
 	opts := Options{Scenario: "crash-storm", Source: "crash-storm", Sets: sets, SeedSpec: "1..7", Parallel: 3,
 		ScenarioSHA256: "0123456789abcdef0123"}
 	whole, err := Run(opts, sweepRun(t, sets))
@@ -94,7 +94,7 @@ func TestShardedSweepMergedEqualsUnsharded(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, f := range whole.Failed() {
-		want := fmt.Sprintf("tasksim run crash-storm --seed %d --set 'load[0].tasks=300' --set 'workers[0].count=20'", f.Seed)
+		want := fmt.Sprintf("tasksim run crash-storm --seed %d --set 'load[0].tasks=600' --set 'workers[0].count=20'", f.Seed)
 		if !strings.Contains(text.String(), want) {
 			t.Errorf("sweep text lacks the replay line %q:\n%s", want, text.String())
 		}
