@@ -2,6 +2,7 @@ package plots
 
 import (
 	"bytes"
+	"fmt"
 	"image/color"
 	"image/png"
 	"strings"
@@ -33,10 +34,13 @@ func defaultRun(t *testing.T) *reports.Run {
 	return defaultData
 }
 
-// TestDetectionPlotsSeriesPerCause: default's 45 heartbeat timeouts are 6 crashes and 39
-// false detections; its plots must say so, not "Crash detection latency".
+// TestDetectionPlotsSeriesPerCause: default's heartbeat timeouts are some crashes and
+// some false detections (the counts come from its summary: they move with the model);
+// its plots must say so, not "Crash detection latency".
 func TestDetectionPlotsSeriesPerCause(t *testing.T) {
 	run := defaultRun(t)
+	nCrash := fmt.Sprintf("n=%d,", run.Summary.Detection.SinceCrash.Count)
+	nFalse := fmt.Sprintf("n=%d,", run.Summary.FalseDetections)
 	figs, err := BuildPlots([]*reports.Run{run})
 	if err != nil {
 		t.Fatal(err)
@@ -49,14 +53,14 @@ func TestDetectionPlotsSeriesPerCause(t *testing.T) {
 		var crash, falses int
 		for _, l := range f.LegendTexts() {
 			switch {
-			case strings.HasPrefix(l, "crash (worker dead)") && strings.Contains(l, "n=6,"):
+			case strings.HasPrefix(l, "crash (worker dead)") && strings.Contains(l, nCrash):
 				crash++
-			case strings.HasPrefix(l, "false (worker alive") && strings.Contains(l, "n=39,"):
+			case strings.HasPrefix(l, "false (worker alive") && strings.Contains(l, nFalse):
 				falses++
 			}
 		}
 		if crash != 1 || falses != 1 {
-			t.Errorf("%s legend %q: want one crash series of 6 and one false series of 39", name, f.LegendTexts())
+			t.Errorf("%s legend %q: want one crash series of %s and one false series of %s", name, f.LegendTexts(), nCrash, nFalse)
 		}
 	}
 	// A run whose detections are all of crashes is titled so.
@@ -93,11 +97,12 @@ func TestLegendNumbersAreTheTexts(t *testing.T) {
 		t.Fatal(err)
 	}
 	legend := strings.Join(figs[PlotDetectionCDF].LegendTexts(), "\n")
-	falseLine := line("false detections     n=39")
+	nFalse := fmt.Sprintf("n=%d", run.Summary.FalseDetections)
+	falseLine := line("false detections     " + nFalse)
 	e2eLine := line("end to end n=")
 	for _, q := range []string{"p50", "p99"} {
 		want := fieldAfter(falseLine, q)
-		if !strings.Contains(legend, "n=39, "+q+" "+want) && !strings.Contains(legend, q+" "+want) {
+		if !strings.Contains(legend, nFalse+", "+q+" "+want) && !strings.Contains(legend, q+" "+want) {
 			t.Errorf("detection CDF legend %q lacks the text's false-detection %s %s", legend, q, want)
 		}
 		e2e := strings.Join(figs[PlotEndToEndCDF].LegendTexts(), "\n")
