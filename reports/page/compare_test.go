@@ -31,7 +31,7 @@ func TestComparePageSetsKeyNumbersSideBySide(t *testing.T) {
 		want [2]string
 	}{
 		{"detector", [2]string{"scan", "deadline"}},
-		{"steps", [2]string{"300", "10"}},
+		{"steps", [2]string{"600", "10"}},
 		{"lost", [2]string{"0", "1"}},
 		{"end to end p99", [2]string{reports.Seconds(a.Latency.Latency.EndToEnd.Quantile(0.99)), reports.Seconds(b.Latency.Latency.EndToEnd.Quantile(0.99))}},
 		{"end to end p99.9", [2]string{reports.Seconds(a.Latency.Latency.EndToEnd.Quantile(0.999)), reports.Seconds(b.Latency.Latency.EndToEnd.Quantile(0.999))}},
