@@ -43,13 +43,13 @@ with compare.html: the runs' key numbers side by side, and the overlaid plots.`,
 			}
 			files, err := plots.WritePlotFiles(dir, rendered)
 			if err != nil {
-				return &exitError{code: exitInternal, err: err}
+				return outputFailed(err)
 			}
 			if len(runs) > 1 {
 				// Several runs also get a page of their key numbers side by side.
 				comparePage, err := page.WriteCompareFile(dir, runs, rendered)
 				if err != nil {
-					return &exitError{code: exitInternal, err: err}
+					return outputFailed(err)
 				}
 				files = append(files, comparePage)
 			}

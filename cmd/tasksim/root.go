@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 
 	"github.com/spf13/cobra"
 )
@@ -31,9 +32,29 @@ func badInput(err error) error { return &exitError{code: exitBadInput, err: err}
 // failed marks err as a check that did not hold (exit 1).
 func failed(err error) error { return &exitError{code: exitFailed, err: err} }
 
+// outputFailed maps a failure to write outputs. An I/O error on a path (a read-only or
+// full --out, a directory where a file goes, a closed stdout) comes from the place the
+// user chose to write to, so it is bad input (2) like a read-only parent directory;
+// anything else is tasksim's own failure (3).
+func outputFailed(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return badInput(err)
+	}
+	return &exitError{code: exitInternal, err: err}
+}
+
 // Main runs the CLI and returns its exit code. Tests call it in-process.
+//
+// Errors marked with an exitError keep their code. An unmarked error is cobra's own
+// rejection of the command line (unknown command or flag, wrong argument count) when no
+// command has started: bad input, 2. Once a command has started, an unmarked error is an
+// output I/O error if it is one (outputFailed: 2), else internal (3): a command marks
+// every problem of its input as it finds it, so what is left unmarked is not the user's.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root := newRoot(stdin, stdout, stderr)
+	started := false
+	root.PersistentPreRun = func(*cobra.Command, []string) { started = true }
 	root.SetArgs(args)
 	err := root.Execute()
 	if err == nil {
@@ -46,9 +67,14 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		return ee.code
 	}
-	// Anything cobra itself rejects (unknown command or flag, wrong arg count) is bad input.
 	fmt.Fprintf(stderr, "tasksim: %v\n", err)
-	return exitBadInput
+	if !started {
+		return exitBadInput // cobra rejected the command line
+	}
+	if errors.As(outputFailed(err), &ee) {
+		return ee.code
+	}
+	return exitInternal
 }
 
 func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {

@@ -108,7 +108,7 @@ func runScenario(cmd *cobra.Command, name string, f runFlags) error {
 	}
 	if f.push != "" {
 		if u, err := url.Parse(f.push); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return badInput(fmt.Errorf("--push %q: want the Pushgateway's http(s) URL, e.g. http://localhost:9091", f.push))
+			return badInput(fmt.Errorf("--push %q: want the Pushgateway's http(s) URL, e.g. http://localhost:9091", reports.RedactURL(f.push)))
 		}
 	}
 	dir := f.out
@@ -165,7 +165,7 @@ func runScenario(cmd *cobra.Command, name string, f runFlags) error {
 	}
 	run := reports.NewRun(cfg, res, name, f.sets)
 	if err := outputs.Write(dir, run); err != nil {
-		return &exitError{code: exitInternal, err: err}
+		return outputFailed(err)
 	}
 	if f.push != "" {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -168,7 +168,7 @@ func finishSweep(cmd *cobra.Command, sw *sweep.Sweep, dir string) error {
 	}
 	htmlPath, err := page.WriteSweepFile(dir, sw)
 	if err != nil {
-		return &exitError{code: exitInternal, err: err}
+		return outputFailed(err)
 	}
 	if err := sweep.WriteText(cmd.OutOrStdout(), sw); err != nil {
 		return err

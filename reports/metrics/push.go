@@ -32,7 +32,8 @@ func Push(ctx context.Context, url string, run *reports.Run, client *http.Client
 		p = p.Client(client)
 	}
 	if err := p.PushContext(ctx); err != nil {
-		return fmt.Errorf("push metrics to %s: %w", url, err)
+		// The URL may carry credentials; the error must not show them.
+		return fmt.Errorf("push metrics to %s: %s", reports.RedactURL(url), reports.RedactIn(err.Error(), url))
 	}
 	return nil
 }
