@@ -27,10 +27,11 @@ func WriteMarkdown(w io.Writer, run *reports.Run, plots []string) error {
 	}
 	fmt.Fprintf(&b, "## %s %s: %s, seed %d\n\n%s.\n\n", icon, v.Verdict, v.Scenario, v.Seed, capitalise(v.VerdictLine))
 	if v.Description != "" {
-		fmt.Fprintf(&b, "%s\n\n", v.Description)
+		fmt.Fprintf(&b, "%s\n\n", markdownText(v.Description))
 	}
 	if v.Replay != "" {
-		fmt.Fprintf(&b, "```sh\n%s\n```\n\n", v.Replay)
+		fence := codeFence(v.Replay)
+		fmt.Fprintf(&b, "%ssh\n%s\n%s\n\n", fence, v.Replay, fence)
 	}
 	writeExpectations(&b, v.Expect)
 
@@ -121,6 +122,45 @@ func writeExpectations(b *strings.Builder, rows []expectRow) {
 		fmt.Fprintf(b, "| %s | `%s` | %s |\n", mark, reports.MarkdownCell(e.Expr), e.Observed)
 	}
 	b.WriteString("\n")
+}
+
+// markdownText is s as literal text in Markdown: the scenario's description is the
+// user's, and a job summary renders HTML and Markdown in it (an unclosed <!-- hid the
+// rest of the report, an <img onerror> ran in viewers that allow it). <, > and & become
+// entities, Markdown's punctuation is backslash-escaped, and lines are joined.
+func markdownText(s string) string {
+	var b strings.Builder
+	for _, r := range strings.Join(strings.Fields(s), " ") {
+		switch r {
+		case '<':
+			b.WriteString("&lt;")
+		case '>':
+			b.WriteString("&gt;")
+		case '&':
+			b.WriteString("&amp;")
+		case '\\', '`', '*', '_', '[', ']', '(', ')', '#', '|', '!', '~', '{', '}', '+', '-', '.':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// codeFence is a backtick fence longer than any run of backticks in s, so that a --set
+// value holding ``` cannot close the block early.
+func codeFence(s string) string {
+	longest, run := 0, 0
+	for _, r := range s {
+		if r == '`' {
+			run++
+			longest = max(longest, run)
+		} else {
+			run = 0
+		}
+	}
+	return strings.Repeat("`", max(3, longest+1))
 }
 
 func capitalise(s string) string {

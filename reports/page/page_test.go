@@ -154,3 +154,27 @@ func TestHTMLPlotsAreFullWidthAndOpenFullSize(t *testing.T) {
 		}
 	}
 }
+
+// The description is the scenario author's text: report.md shows it as text, never as
+// HTML or Markdown a job summary would render (an unclosed comment hid the rest of the
+// report), and a --set holding ``` cannot close the replay block.
+func TestMarkdownEscapesTheScenariosText(t *testing.T) {
+	run := reportstest.HandRun()
+	run.Info.Description = "Hides the rest <!-- and runs <img src=x onerror=alert(1)> **bold** [a](b)"
+	run.Info.Sets = []string{"description=```"}
+	var b bytes.Buffer
+	if err := WriteMarkdown(&b, run, nil); err != nil {
+		t.Fatal(err)
+	}
+	md := b.String()
+	want := `Hides the rest &lt;\!\-\- and runs &lt;img src=x onerror=alert\(1\)&gt; \*\*bold\*\* \[a\]\(b\)`
+	if !strings.Contains(md, want) {
+		t.Errorf("report.md does not escape the description:\n%s", md)
+	}
+	if strings.Contains(md, "<!--") || strings.Contains(md, "<img") {
+		t.Errorf("report.md holds raw HTML from the description:\n%s", md)
+	}
+	if !strings.Contains(md, "````sh\n") {
+		t.Errorf("the replay block's fence is not longer than the ``` inside it:\n%s", md)
+	}
+}
