@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tasksim/tasksim/sim"
 	"go.yaml.in/yaml/v3"
@@ -63,6 +64,49 @@ func Load(file string, data []byte, sets []string) (cfg *sim.Config, err error) 
 
 var yamlLine = regexp.MustCompile(`^yaml: line ([0-9]+): (.*)$`)
 
+// syntaxColumn finds the column of a YAML syntax error that yaml.v3 reports by line
+// alone (it keeps the column to itself): the shortest prefix of the document that ends
+// on that line and fails with the same error ends at the character where the parser
+// gave up. 0 when it cannot tell (the error shows only at a later line, or the line or
+// the file is too long to search).
+func syntaxColumn(data []byte, line int, msg string) int {
+	start := 0
+	for l := 1; l < line; l++ {
+		i := bytes.IndexByte(data[start:], '\n')
+		if i < 0 {
+			return 0
+		}
+		start += i + 1
+	}
+	end := len(data)
+	if i := bytes.IndexByte(data[start:], '\n'); i >= 0 {
+		end = start + i
+	}
+	if end-start > 4096 || end > 1<<20 {
+		return 0 // each probe parses the prefix again: keep a huge file's error fast
+	}
+	fails := func(n int) bool {
+		var doc yaml.Node
+		err := yaml.NewDecoder(bytes.NewReader(data[:start+n])).Decode(&doc)
+		return err != nil && err.Error() == msg
+	}
+	if !fails(end - start) {
+		return 0
+	}
+	if end == start {
+		return 1 // an empty line: the error is at its start (the end of the file)
+	}
+	lo, hi := 1, end-start // the smallest n in [lo, hi] that fails
+	for lo < hi {
+		if mid := (lo + hi) / 2; fails(mid) {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return utf8.RuneCount(data[start : start+lo])
+}
+
 // parseYAML returns the document's root node: a mapping, or a fresh empty one for an
 // empty file (whose missing keys are then reported as such).
 func (d *decoder) parseYAML(data []byte) (*yaml.Node, bool) {
@@ -77,6 +121,7 @@ func (d *decoder) parseYAML(data []byte) (*yaml.Node, bool) {
 		if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
 			e.Line, _ = strconv.Atoi(m[1])
 			e.Msg = "invalid YAML: " + m[2]
+			e.Col = syntaxColumn(data, e.Line, err.Error())
 		}
 		d.errs.List = append(d.errs.List, e)
 		return nil, false

@@ -51,7 +51,13 @@ func TestLoadErrors(t *testing.T) {
 		want []string
 	}{
 		{"yaml syntax", "name: t\nload: [\n", []string{
-			"f.yaml:2: invalid YAML: did not find expected node content"}},
+			"f.yaml:2:7: invalid YAML: did not find expected node content"}},
+		{"yaml syntax column", "name: t\nseed: a: b\n", []string{
+			"f.yaml:2:8: invalid YAML: mapping values are not allowed in this context"}},
+		{"yaml bad character", "name: t\nload: @x\n", []string{
+			"f.yaml:2:7: invalid YAML: found character that cannot start any token"}},
+		{"yaml unclosed quote", "name: 'abc\n", []string{
+			"f.yaml:2:1: invalid YAML: found unexpected end of stream"}},
 		{"root not a mapping", "- a\n- b\n", []string{
 			"f.yaml:1:1: got a list; a scenario is a mapping with keys name, description, seed, duration, orchestrator, network, queue, workers, components, load, faults, expect"}},
 		{"two documents", ok + "---\nname: u\n", []string{
