@@ -13,6 +13,7 @@ tool (
 require (
 	buf.build/go/hyperpb v0.1.3
 	github.com/HdrHistogram/hdrhistogram-go v1.4.0
+	github.com/benbjohnson/clock v1.3.5
 	github.com/cespare/xxhash/v2 v2.3.0
 	github.com/nats-io/nats-server/v2 v2.15.2
 	github.com/nats-io/nats.go v1.55.0

@@ -469,12 +469,7 @@ func (w *world) startWorker(pool int32, index int) error {
 	pc := w.cfg.Workers[pool]
 	node := model.NodeID(len(w.procs))
 	p := &proc{node: node, pool: pool, slot: s, alive: true, drift: pc.ClockDrift}
-	p.w = model.NewWorker(model.WorkerConfig{
-		Node: node, Orchestrator: w.orchNode, Source: w.queueNode, Pool: pool,
-		Flavour: flavour(pc.Flavour), Concurrency: pc.Concurrency,
-		JetStream: w.cfg.Queue.Kind == QueueJetStream, AckOnComplete: pc.Ack == AckOnComplete,
-		HeartbeatInterval: pc.HeartbeatInterval, RPCTimeout: w.cfg.Network.RPCTimeout,
-	})
+	p.w = model.NewWorker(WorkerModelConfig(w.cfg, pool, node, w.orchNode, w.queueNode))
 	w.procs = append(w.procs, p)
 	s.current = p
 	w.hash.Event(int64(w.now), uint8(evWorkerStart), int32(node), 0, 0, 0, nil)

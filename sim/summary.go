@@ -54,8 +54,20 @@ type Summary struct {
 	Latency  Latencies              `json:"latency"`
 	Messages map[string]MessageStat `json:"messages"`
 	Perf     Perf                   `json:"perf"`
+	// Live is there for a run on real sockets only (mode live).
+	Live *LiveStats `json:"live,omitempty"`
 
 	Expectations []ExpectationResult `json:"expectations"`
+}
+
+// LiveStats are what a run on real sockets adds: how far the harness itself fell behind.
+type LiveStats struct {
+	// HarnessLag is how late the participants' timers fired against when they were due
+	// (wall clock, like perf: a loaded machine shows here, never in the model's numbers).
+	HarnessLag Quantiles `json:"harness_lag"`
+	// Warning says, when the lag was large enough to distort detection figures, by how
+	// much; empty otherwise.
+	Warning string `json:"warning,omitempty"`
 }
 
 // Retries counts assignments beyond each step's first, by why they were made.

@@ -62,6 +62,9 @@ type Mapper struct {
 	OrchestratorURL string
 	// Owned makes every Encode return fresh messages (see Mapper).
 	Owned bool
+	// ValueSource, if set, supplies the input/output Values instead of the Mapper's own
+	// cache (so that many Mappers share one set).
+	ValueSource func(n int32) *structpb.Value
 
 	values map[int32]*structpb.Value
 	infos  []*pb.ComponentInfo
@@ -119,6 +122,9 @@ func New(pools, components []string, salt uint32, orchestratorURL string) *Mappe
 // Value returns the shared input/output Value of about n encoded bytes. Values are
 // read-only once made, so messages on several goroutines may share them.
 func (mp *Mapper) Value(n int32) *structpb.Value {
+	if mp.ValueSource != nil {
+		return mp.ValueSource(n)
+	}
 	v, ok := mp.values[n]
 	if !ok {
 		v = wire.SampleValue(int(n))
