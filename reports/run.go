@@ -175,7 +175,43 @@ func MarshalSummary(s *sim.Summary) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("render summary.json: %w", err)
 	}
+	if len(s.Unknown) > 0 {
+		if b, err = nullPaths(b, s.Unknown); err != nil {
+			return nil, err
+		}
+	}
 	return append(b, '\n'), nil
+}
+
+// nullPaths rewrites the summary with each of paths set to null (a live run's side it
+// does not see: null, never a misleading 0).
+func nullPaths(b []byte, paths []string) ([]byte, error) {
+	var tree map[string]any
+	if err := json.Unmarshal(b, &tree); err != nil {
+		return nil, fmt.Errorf("render summary.json: %w", err)
+	}
+	for _, p := range paths {
+		node := tree
+		parts := strings.Split(p, ".")
+		for _, part := range parts[:len(parts)-1] {
+			next, ok := node[part].(map[string]any)
+			if !ok {
+				node = nil
+				break
+			}
+			node = next
+		}
+		if node != nil {
+			if _, ok := node[parts[len(parts)-1]]; ok {
+				node[parts[len(parts)-1]] = nil
+			}
+		}
+	}
+	out, err := json.MarshalIndent(tree, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("render summary.json: %w", err)
+	}
+	return out, nil
 }
 
 // WriteRun writes a run's data files to dir: summary.json, timeline.json, latency.json

@@ -37,6 +37,10 @@ func WriteText(w io.Writer, run *Run) error {
 		if !e.OK {
 			mark = "FAIL"
 		}
+		if e.Why != "" {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\n", mark, e.Expr, e.Why)
+			continue
+		}
 		fmt.Fprintf(tw, "  %s\t%s\tobserved %s\n", mark, e.Expr, FormatNumber(e.Observed))
 	}
 	tw.Flush()
@@ -55,6 +59,16 @@ func WriteText(w io.Writer, run *Run) error {
 		s.DuplicateResults, s.DoubleExecutions, s.StaleResults, s.EarlyTimeouts, s.Redeliveries)
 	fmt.Fprintf(&b, "answers    already claimed %d, not found %d, unavailable %d; unhealthy components %d\n",
 		s.AlreadyClaimed, s.NotFound, s.Unavailable, s.UnhealthyComponents)
+	if s.Live != nil {
+		l := s.Live.HarnessLag
+		fmt.Fprintf(&b, "harness    timer lag n=%d p50 %.2fms p99 %.2fms max %.2fms\n", l.Count, 1e3*l.P50, 1e3*l.P99, 1e3*l.Max)
+		if s.Live.Warning != "" {
+			fmt.Fprintf(&b, "WARNING    %s\n", s.Live.Warning)
+		}
+	}
+	if len(s.Unknown) > 0 {
+		fmt.Fprintf(&b, "unknown    %s (this run sees one side only)\n", strings.Join(s.Unknown, ", "))
+	}
 	for i, r := range LatencyRows(run) {
 		fmt.Fprintf(&b, "%-10s %-10s %s\n", firstOnly(i, "latency"), r.Name, quantileLine(r))
 	}

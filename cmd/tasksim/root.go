@@ -95,5 +95,6 @@ and reports whether every crash was detected in time and what the protobuf codec
 	})
 	root.AddCommand(newRunCmd(), newScenariosCmd(), newCodecCmd(), newPlotCmd(), newSweepCmd(), newCheckCmd(), newBenchCmd(), newShrinkCmd())
 	root.AddCommand(newConformCmd())
+	root.AddCommand(newServeCmd(), newWorkersCmd())
 	return root
 }

@@ -40,6 +40,8 @@ type runFlags struct {
 	// memProfile names a file for a Go memory profile of the run.
 	memProfile string
 	force      bool
+	// live runs both sides on loopback sockets in real time instead of simulating.
+	live bool
 }
 
 func newRunCmd() *cobra.Command {
@@ -63,9 +65,13 @@ grouped by scenario and seed). Exit code 0: every expectation held; 1: one faile
 			if len(args) == 1 {
 				name = args[0]
 			}
+			if f.live {
+				return runLive(cmd, name, f)
+			}
 			return runScenario(cmd, name, f)
 		},
 	}
+	cmd.Flags().BoolVar(&f.live, "live", false, "run the orchestrator and the workers on loopback gRPC sockets in real time")
 	cmd.Flags().StringVar(&f.seed, "seed", "", "seed (default: the scenario's seed)")
 	cmd.Flags().StringArrayVar(&f.sets, "set", nil, "override a scenario field, e.g. --set orchestrator.detector=deadline (repeatable)")
 	cmd.Flags().StringVar(&f.out, "out", "", "output directory (default out/NAME-SEED)")

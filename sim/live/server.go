@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"strconv"
 	"sync"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -178,6 +180,9 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 	s.ledger.call(s.planLoad)
 	return s, nil
 }
+
+// Now is the driver's time: time since the run's start.
+func (s *Server) Now() time.Duration { return s.clk.Since(s.start) }
 
 // Addr is the address the server listens on (HOST:PORT).
 func (s *Server) Addr() string { return s.addr }
@@ -502,6 +507,25 @@ func (s *Server) poke() {
 	}
 }
 
+// truthHeader carries, between this process's own workers and orchestrator only, the
+// ground truth a heartbeat or completion has beside the wire (the attempt the sender
+// really runs), so that the observer classifies stale results as a simulation does.
+// A foreign peer never sends it, and it is ignored unless OwnWorkers.
+const truthHeader = "x-tasksim-attempt"
+
+func (s *Server) truthAttempt(ctx context.Context) uint32 {
+	if !s.cfg.OwnWorkers {
+		return 0
+	}
+	md, _ := metadata.FromIncomingContext(ctx)
+	if v := md.Get(truthHeader); len(v) == 1 {
+		if n, err := strconv.ParseUint(v[0], 10, 32); err == nil {
+			return uint32(n)
+		}
+	}
+	return 0
+}
+
 // countRequest counts a request that arrived, unless this process's own workers, which
 // count what they send, sent it.
 func (s *Server) countRequest(t model.MsgType, req proto.Message) {
@@ -591,6 +615,7 @@ func (h *handlers) TaskHeartbeat(ctx context.Context, req *pb.TaskHeartbeatReque
 		}
 		inc.s.countRequest(model.MsgHeartbeat, req)
 		m.From, m.To, m.Call = m.Worker, orchestratorNode, call
+		m.Attempt = inc.s.truthAttempt(ctx)
 		inc.out.Reset()
 		inc.s.o.Receive(now, m, &inc.out)
 		inc.apply(now)
@@ -612,6 +637,7 @@ func (h *handlers) CompleteTask(ctx context.Context, req *pb.CompleteTaskRequest
 		inc.s.countRequest(model.MsgComplete, req)
 		// CompleteTask names no worker: the RPC is its only sender.
 		m.From, m.To, m.Call = wiremap.ForeignWorker, orchestratorNode, call
+		m.Attempt = inc.s.truthAttempt(ctx)
 		inc.out.Reset()
 		inc.s.o.Receive(now, m, &inc.out)
 		inc.apply(now)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
@@ -201,6 +203,9 @@ func (ws *Workers) control(now time.Duration, id model.TimerID) {
 		ws.startProc(now, ws.slotAt(int(id-ctlStart)))
 	}
 }
+
+// Now is the driver's time: time since the run's start.
+func (ws *Workers) Now() time.Duration { return ws.clk.Since(ws.start) }
 
 // Done is closed when the workers are over: the scenario's duration passed, or every
 // worker process exited (the orchestrator is gone for good), or Stop.
@@ -505,7 +510,7 @@ func (wp *workerProc) send(m model.Message) {
 			return
 		}
 		wp.later(bh && cut, func() {
-			link := wp.link
+			link := wp.truth(wp.link, m)
 			go func() {
 				resp, err := wp.orch.TaskHeartbeat(link, req)
 				wp.fromNet(func() { wp.reply(m, codeOf(err), resp) })
@@ -521,13 +526,22 @@ func (wp *workerProc) send(m model.Message) {
 			return
 		}
 		wp.later(bh && cut, func() {
-			link := wp.link
+			link := wp.truth(wp.link, m)
 			go func() {
 				_, err := wp.orch.CompleteTask(link, req)
 				wp.fromNet(func() { wp.reply(m, codeOf(err), nil) })
 			}()
 		})
 	}
+}
+
+// truth adds the call's ground truth for this process's own orchestrator (see
+// truthHeader); a foreign orchestrator gets nothing beside the protocol.
+func (wp *workerProc) truth(ctx context.Context, m model.Message) context.Context {
+	if !wp.ws.cfg.OwnOrchestrator {
+		return ctx
+	}
+	return metadata.AppendToOutgoingContext(ctx, truthHeader, strconv.FormatUint(uint64(m.Attempt), 10))
 }
 
 // later runs send now, or holds it until a black hole heals.

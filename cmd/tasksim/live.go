@@ -1,0 +1,218 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tasksim/tasksim/reports"
+	"github.com/tasksim/tasksim/reports/outputs"
+	"github.com/tasksim/tasksim/reports/page"
+	"github.com/tasksim/tasksim/sim"
+	"github.com/tasksim/tasksim/sim/live"
+)
+
+// Paths a live run with only one side in this process cannot know (SCENARIOS.md: null).
+var (
+	// serve knows the orchestrator's side; a foreign worker's crashes, pauses and
+	// executions are unknown.
+	unknownToServe = []string{"detection.since_crash", "false_detections", "pause_detections",
+		"missed_detections", "double_executions"}
+	// workers knows the workers' side; a foreign orchestrator's timers, retries and
+	// steps are unknown.
+	unknownToWorkers = []string{"steps", "completed", "failed", "lost", "completed_ratio", "attempts",
+		"retries", "timeouts", "detection", "false_detections", "pause_detections", "missed_detections",
+		"duplicate_results", "stale_results", "early_timeouts", "redeliveries", "unhealthy_components",
+		"latency", "virtual_duration"}
+)
+
+type liveFlags struct {
+	sets   []string
+	seed   string
+	out    string
+	json   bool
+	listen string
+	target string
+}
+
+func newServeCmd() *cobra.Command {
+	var f liveFlags
+	cmd := &cobra.Command{
+		Use:   "serve [SCENARIO]",
+		Short: "Run the reference orchestrator as a gRPC server, submitting the scenario's load in real time",
+		Long: `Serve runs the reference orchestrator on a real gRPC listener (TasksService,
+OrchestratorService, grpc.health.v1 and reflection), submitting the scenario's load in real
+time to whatever workers connect: 'tasksim workers' or any Stepflow SDK worker. The first
+line on stdout is 'listening HOST:PORT'. Every assignment's TaskContext carries
+orchestrator_service_url (this address) and root_run_id. It ends when every step settled,
+at the scenario's duration, or on SIGINT/SIGTERM, and writes the run's outputs (mode live;
+paths that need the workers' ground truth are null).`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name := defaultScenario
+			if len(args) == 1 {
+				name = args[0]
+			}
+			return serve(cmd, name, f)
+		},
+	}
+	cmd.Flags().StringVar(&f.listen, "listen", live.DefaultAddr, "address to listen on (port 0 picks a free one)")
+	addLiveFlags(cmd, &f)
+	return cmd
+}
+
+func newWorkersCmd() *cobra.Command {
+	var f liveFlags
+	cmd := &cobra.Command{
+		Use:   "workers [SCENARIO] --connect ADDR",
+		Short: "Run the scenario's worker pools as gRPC clients of an orchestrator",
+		Long: `Workers runs every worker pool of the scenario (each worker a process of its own flavour,
+with its own connection and worker id) against the orchestrator at --connect (or
+$STEPFLOW_TASKS_URL): it pulls, claims, heartbeats, runs the scenario's components with
+their sampled durations and errors, completes, and suffers the scenario's worker-side
+faults for real (crash, restart as a new process, pause, partition, heartbeat_loss). It
+ends at the scenario's duration, when every worker gave up on the orchestrator, or on
+SIGINT/SIGTERM, and writes its outputs in every case (orchestrator-side paths null).`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name := defaultScenario
+			if len(args) == 1 {
+				name = args[0]
+			}
+			if f.target == "" {
+				f.target = os.Getenv("STEPFLOW_TASKS_URL")
+			}
+			if f.target == "" {
+				return badInput(errors.New("workers: --connect ADDR (or STEPFLOW_TASKS_URL) names the orchestrator"))
+			}
+			return runWorkers(cmd, name, f)
+		},
+	}
+	cmd.Flags().StringVar(&f.target, "connect", "", "the orchestrator's tasks address, HOST:PORT or http://HOST:PORT (default $STEPFLOW_TASKS_URL)")
+	addLiveFlags(cmd, &f)
+	return cmd
+}
+
+func addLiveFlags(cmd *cobra.Command, f *liveFlags) {
+	cmd.Flags().StringVar(&f.seed, "seed", "", "seed (default: the scenario's seed)")
+	cmd.Flags().StringArrayVar(&f.sets, "set", nil, "override a scenario field (repeatable)")
+	cmd.Flags().StringVar(&f.out, "out", "", "output directory (default out/NAME-SEED-live)")
+	cmd.Flags().BoolVar(&f.json, "json", false, "print summary.json to stdout instead of the text summary")
+}
+
+// signalContext ends on SIGINT or SIGTERM.
+func signalContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
+
+func serve(cmd *cobra.Command, name string, f liveFlags) error {
+	cfg, err := loadScenario(name, f.sets, f.seed)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signalContext()
+	defer stop()
+	obs, lag := live.NewObserver(cfg), live.NewLagMeter()
+	srv, err := live.StartServer(live.ServerConfig{Scenario: cfg, Addr: f.listen, Salt: rand.Uint32(), Observer: obs, Lag: lag})
+	if err != nil {
+		return badInput(fmt.Errorf("serve: %w", err))
+	}
+	defer srv.Stop()
+	fmt.Fprintf(cmd.OutOrStdout(), "listening %s\n", srv.Addr())
+	wall := time.Now()
+	select {
+	case <-srv.Done():
+	case <-ctx.Done():
+	}
+	end := srv.Now()
+	pools := srv.QueueStats()
+	srv.Stop()
+	if err := srv.Err(); err != nil {
+		return &exitError{code: exitInternal, err: err}
+	}
+	res := live.Result(obs, lag, end, pools, time.Since(wall))
+	res.Summary.Unknown = unknownToServe
+	return finishLive(cmd, cfg, res, name, f)
+}
+
+func runWorkers(cmd *cobra.Command, name string, f liveFlags) error {
+	cfg, err := loadScenario(name, f.sets, f.seed)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signalContext()
+	defer stop()
+	obs, lag := live.NewObserver(cfg), live.NewLagMeter()
+	ws, err := live.StartWorkers(live.WorkersConfig{Scenario: cfg, Target: f.target, Salt: rand.Uint32(), Observer: obs, Lag: lag})
+	if err != nil {
+		return badInput(fmt.Errorf("workers: %w", err))
+	}
+	defer ws.Stop()
+	wall := time.Now()
+	select {
+	case <-ws.Done():
+	case <-ctx.Done():
+	}
+	end := ws.Now()
+	ws.Stop()
+	res := live.Result(obs, lag, end, nil, time.Since(wall))
+	res.Summary.Unknown = unknownToWorkers
+	return finishLive(cmd, cfg, res, name, f)
+}
+
+// runLive is `tasksim run SCENARIO --live`: both sides in this process on loopback.
+func runLive(cmd *cobra.Command, name string, f runFlags) error {
+	cfg, err := loadScenario(name, f.sets, f.seed)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signalContext()
+	defer stop()
+	res, err := live.Run(ctx, cfg, nil)
+	if err != nil {
+		return &exitError{code: exitInternal, err: err}
+	}
+	return finishLive(cmd, cfg, res, name, liveFlags{sets: f.sets, out: f.out, json: f.json})
+}
+
+// finishLive checks the expectations, writes the outputs and prints the verdict.
+func finishLive(cmd *cobra.Command, cfg *sim.Config, res *sim.Result, name string, f liveFlags) error {
+	ok, err := res.Summary.Check(cfg.Expect)
+	if err != nil {
+		return err
+	}
+	dir := f.out
+	if dir == "" {
+		dir = filepath.Join("out", fmt.Sprintf("%s-%d-live", cfg.Name, cfg.Seed))
+	}
+	run := reports.NewRun(cfg, res, name, f.sets)
+	if err := outputs.Write(dir, run); err != nil {
+		return &exitError{code: exitInternal, err: err}
+	}
+	if f.json {
+		b, err := reports.MarshalSummary(&res.Summary)
+		if err != nil {
+			return err
+		}
+		if _, err := cmd.OutOrStdout().Write(b); err != nil {
+			return err
+		}
+	} else {
+		if err := reports.WriteText(cmd.OutOrStdout(), run); err != nil {
+			return err
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "wrote      %s\n", filepath.Join(dir, page.HTMLFile))
+	}
+	if !ok {
+		return failed(fmt.Errorf("%s seed %d (live): expectations failed", cfg.Name, cfg.Seed))
+	}
+	return nil
+}
