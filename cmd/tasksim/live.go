@@ -24,8 +24,10 @@ import (
 var (
 	// serve knows the orchestrator's side; a foreign worker's crashes, pauses and
 	// executions are unknown.
+	// A heartbeat's or completion's attempt is not on the wire either, so stale results
+	// cannot be told.
 	unknownToServe = []string{"detection.since_crash", "false_detections", "pause_detections",
-		"missed_detections", "double_executions"}
+		"missed_detections", "double_executions", "stale_results"}
 	// workers knows the workers' side; a foreign orchestrator's timers, retries and
 	// steps are unknown.
 	unknownToWorkers = []string{"steps", "completed", "failed", "lost", "completed_ratio", "attempts",
