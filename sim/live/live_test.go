@@ -40,3 +40,30 @@ func TestRunLiveSettlesEveryStep(t *testing.T) {
 	}
 	t.Logf("wall %.2fs, lag p99 %.4fs, messages %v", s.Perf.WallSeconds, s.Live.HarnessLag.P99, s.Messages)
 }
+
+// A crash for real: the crashed workers' connections close, the deadline detector fails
+// their tasks 5s after the last heartbeat that arrived (plus the harness's own lag, on a
+// loaded machine), and every step is retried and completes.
+func TestRunLiveCrash(t *testing.T) {
+	cfg := smallScenario(10, 40, sim.FlavourPython, sim.DetectorDeadline)
+	cfg.Components[0].Duration = sim.Dist{Kind: sim.DistConstant, Value: 4 * time.Second}
+	// Assignments in a crashed worker's pipe come back at their queue timeout (hazard 7):
+	// a short one keeps the test short.
+	cfg.Orchestrator.QueueTimeout = 8 * time.Second
+	cfg.Faults = []sim.FaultConfig{{Kind: sim.FaultCrash, At: 2 * time.Second, Target: sim.Target{Pool: "default", Count: 3}}}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	res, err := Run(ctx, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := res.Summary
+	d := s.Detection.SinceLastHeartbeat
+	if s.Lost != 0 || s.Completed != 40 || s.MissedDetections != 0 || s.Detection.SinceCrash.Count == 0 {
+		t.Fatalf("lost %d completed %d missed %d crash detections %d", s.Lost, s.Completed, s.MissedDetections, s.Detection.SinceCrash.Count)
+	}
+	// Generous on purpose: the bound that matters is the lower one, exact by construction.
+	if d.Min < 5 || d.Max > 5+2 {
+		t.Fatalf("detection since last heartbeat %+v, want within [5s, 7s]", d)
+	}
+}
