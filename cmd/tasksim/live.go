@@ -29,9 +29,10 @@ var (
 	unknownToServe = []string{"detection.since_crash", "false_detections", "pause_detections",
 		"missed_detections", "double_executions", "stale_results"}
 	// workers knows the workers' side; a foreign orchestrator's timers, retries and
-	// steps are unknown.
+	// steps are unknown. detection.since_crash and missed_detections are the workers'
+	// own measure: crash to re-dispatch.
 	unknownToWorkers = []string{"steps", "completed", "failed", "lost", "completed_ratio", "attempts",
-		"retries", "timeouts", "detection", "false_detections", "pause_detections", "missed_detections",
+		"retries", "timeouts", "detection.since_last_heartbeat", "false_detections", "pause_detections",
 		"duplicate_results", "stale_results", "early_timeouts", "redeliveries", "unhealthy_components",
 		"latency", "virtual_duration"}
 )
@@ -167,6 +168,12 @@ func runWorkers(cmd *cobra.Command, name string, f liveFlags) error {
 	ws.Stop()
 	res := live.Result(obs, lag, end, nil, time.Since(wall))
 	res.Summary.Unknown = unknownToWorkers
+	// The workers' own measure of detection: from a crash they caused to the orphaned
+	// task's next assignment (the foreign orchestrator's timers, plus its backoff).
+	r, missed := ws.Redispatch()
+	res.Summary.Detection.SinceCrash = live.Quantiles(r)
+	res.Summary.MissedDetections = int64(missed)
+	res.DetectionSinceCrash = r
 	return finishLive(cmd, cfg, res, name, f)
 }
 

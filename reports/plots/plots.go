@@ -213,6 +213,10 @@ func RunLabels(runs []*reports.Run) []string {
 	for i, r := range runs {
 		parts[i] = []string{r.Summary.Scenario, "seed " + strconv.FormatUint(r.Summary.Seed, 10), "detector " + r.Info.Detector}
 		parts[i] = append(parts[i], r.Info.Sets...)
+		if r.Summary.Mode != "" {
+			// A live run beside a simulation of the same file: the mode tells them apart.
+			parts[i] = append(parts[i], r.Summary.Mode)
+		}
 	}
 	labels := make([]string, len(runs))
 	if len(runs) == 1 {

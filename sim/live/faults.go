@@ -177,6 +177,9 @@ func (ws *Workers) crash(now time.Duration, s *workerSlot) {
 	wp.dead.Store(true)
 	ws.crashed++
 	ws.live--
+	for _, task := range wp.running {
+		ws.orphaned[task] = now // what it was running is orphaned
+	}
 	ws.mu.Unlock()
 	if ob := ws.cfg.Observer; ob != nil {
 		ob.Crashed(wp.node, now)

@@ -65,7 +65,7 @@ func Result(obs *Observer, lag *LagMeter, end time.Duration, pools []sim.PoolSta
 	s.TraceHash = ""
 	s.Perf.WallSeconds = wall.Seconds()
 	l := lag.Snapshot()
-	s.Live = &sim.LiveStats{HarnessLag: quantiles(l)}
+	s.Live = &sim.LiveStats{HarnessLag: Quantiles(l)}
 	if p99 := l.Quantile(0.99); l.Count() > 0 && p99 > LagWarning {
 		s.Live.Warning = fmt.Sprintf("harness lag p99 %.1fms exceeds %v: timers fired late, so detection figures include the harness's own delay",
 			float64(p99)/float64(time.Millisecond), LagWarning)
@@ -73,7 +73,8 @@ func Result(obs *Observer, lag *LagMeter, end time.Duration, pools []sim.PoolSta
 	return res
 }
 
-func quantiles(r *latency.Recorder) sim.Quantiles {
+// Quantiles summarises a recorder as summary.json does.
+func Quantiles(r *latency.Recorder) sim.Quantiles {
 	if r.Count() == 0 {
 		return sim.Quantiles{}
 	}

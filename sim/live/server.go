@@ -162,7 +162,8 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 	s.mp = wiremap.New(pools, comps, cfg.Salt, s.url)
 	s.mp.Owned = true
 	if !cfg.OwnWorkers {
-		s.mp.Workers = &wiremap.Interned{}
+		// From 1: NodeID 0 is the orchestrator itself.
+		s.mp.Workers = &wiremap.Interned{First: 1}
 	}
 	s.o = model.NewOrchestrator(sim.OrchestratorModelConfig(sc, orchestratorNode, orchestratorNode))
 

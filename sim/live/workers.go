@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,6 +27,7 @@ import (
 	"github.com/tasksim/tasksim/model/wire"
 	"github.com/tasksim/tasksim/model/wiremap"
 	"github.com/tasksim/tasksim/sim"
+	"github.com/tasksim/tasksim/sim/latency"
 	"github.com/tasksim/tasksim/sim/rng"
 )
 
@@ -81,6 +83,11 @@ type Workers struct {
 	crashed  int64
 	// hits remembers which slots a windowed fault hit, to undo it at its end.
 	hits map[int][]*workerSlot
+	// orphaned holds, by wire task id, when a crash this driver caused left a task
+	// behind; redispatch records how long until some worker got it again (the workers'
+	// own measure of detection when the orchestrator is foreign).
+	orphaned   map[string]time.Duration
+	redispatch *latency.Recorder
 }
 
 // workerSlot is one worker position in a pool; a crashed worker restarts in its slot as a
@@ -109,6 +116,7 @@ func StartWorkers(cfg WorkersConfig) (*Workers, error) {
 	}
 	ws := &Workers{cfg: cfg, clk: cfg.Clock, start: cfg.Start, target: dialTarget(cfg.Target),
 		values: &valueCache{m: map[int32]*structpb.Value{}}, done: make(chan struct{}),
+		orphaned: map[string]time.Duration{}, redispatch: latency.New(),
 		rFaults: rng.New(sc.Seed, "faults"), rStart: rng.New(sc.Seed, "start"), nextNode: 1}
 	for _, c := range sc.Components {
 		ws.samplers = append(ws.samplers, sim.NewSampler(c.Duration))
@@ -237,6 +245,28 @@ func (ws *Workers) Stop() {
 	ws.finish()
 }
 
+// redispatched records a task that a crash orphaned reaching a worker again.
+func (ws *Workers) redispatched(task string, now time.Duration) {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	if at, ok := ws.orphaned[task]; ok {
+		delete(ws.orphaned, task)
+		ws.redispatch.Record(now - at)
+	}
+}
+
+// Redispatch returns, for tasks whose worker this driver crashed, the time from the
+// crash to the task's next assignment to any worker: how a worker fleet sees a foreign
+// orchestrator's detection (it includes the retry's backoff). Orphans never re-dispatched
+// are counted by the second result.
+func (ws *Workers) Redispatch() (*latency.Recorder, int) {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	r := latency.New()
+	r.Merge(ws.redispatch)
+	return r, len(ws.orphaned)
+}
+
 // Counts returns how many worker processes ran, crashed (by a fault) and exited on their own.
 func (ws *Workers) Counts() (started int, crashed, exited int64) {
 	ws.mu.Lock()
@@ -283,6 +313,9 @@ type workerProc struct {
 
 	stream   *clientStream
 	execs    map[uint32]*clock.Timer
+	// running holds the wire task id of each execution the component runs for
+	// (guarded by Workers.mu: a crash reads it from the controller).
+	running map[uint32]string
 	held     []func() // inputs from the network held by a black hole
 	heldSend []func() // sends held by a black hole
 	drift    float64
@@ -317,7 +350,7 @@ func (ws *Workers) startProc(now time.Duration, s *workerSlot) {
 	for _, c := range sc.Components {
 		comps = append(comps, c.Path)
 	}
-	wp := &workerProc{ws: ws, slot: s, node: node, execs: map[uint32]*clock.Timer{},
+	wp := &workerProc{ws: ws, slot: s, node: node, execs: map[uint32]*clock.Timer{}, running: map[uint32]string{},
 		rnd:   rng.New(sc.Seed, fmt.Sprintf("service/%d", node)),
 		drift: sc.Workers[s.pool].ClockDrift}
 	wp.mp = wiremap.New(pools, comps, ws.cfg.Salt, "")
@@ -404,8 +437,21 @@ func (wp *workerProc) apply(now time.Duration) {
 		if ob != nil {
 			ob.Observe(now, e)
 		}
-		if e.Kind == model.EvWorkerExited {
+		switch e.Kind {
+		case model.EvWorkerExited:
 			wp.exited()
+		case model.EvExecStarted:
+			if !e.Discovery {
+				var buf [36]byte
+				task := strings.Clone(wp.mp.Tasks.Render(&buf, uint64(e.Task)))
+				wp.ws.mu.Lock()
+				wp.running[e.Exec] = task
+				wp.ws.mu.Unlock()
+			}
+		case model.EvExecEnded:
+			wp.ws.mu.Lock()
+			delete(wp.running, e.Exec)
+			wp.ws.mu.Unlock()
 		}
 	}
 	for _, t := range out.Timers {
@@ -602,6 +648,7 @@ func (wp *workerProc) readStream(link context.Context, st *clientStream, req *pb
 			if wp.stream != st {
 				return // a stream the worker replaced
 			}
+			wp.ws.redispatched(a.GetTaskId(), wp.p.now())
 			m := wp.mp.FromAssignment(a)
 			m.From, m.To = orchestratorNode, wp.node
 			now := wp.p.now()
