@@ -27,7 +27,7 @@ func mockServer(t *testing.T, cfg *sim.Config) (*Server, *clock.Mock, *grpc.Clie
 	lis := bufconn.Listen(1 << 20)
 	obs := NewObserver(cfg)
 	srv, err := StartServer(ServerConfig{Scenario: cfg, Addr: "bufnet", Clock: mock,
-		Listen: func(string) (net.Listener, error) { return lis, nil }, Observer: obs, Lag: NewLagMeter()})
+		Listen: func(string) (net.Listener, error) { return lis, nil }, Observer: obs, Lag: NewLagMeter(), NoLagProbe: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -55,6 +55,9 @@ type ServerConfig struct {
 	Observer *Observer
 	// Lag receives the harness lag of the orchestrator's timers (required).
 	Lag *LagMeter
+	// NoLagProbe turns off the probe timer that samples the lag every 10ms. Tests on a
+	// mock clock set it: the mock sleeps a millisecond of real time per timer it fires.
+	NoLagProbe bool
 }
 
 // Server is the reference orchestrator on real sockets: TasksService and
@@ -172,7 +175,7 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 	inc.p.call(func() {
 		inc.out.Reset()
 		s.o.Start(inc.p.now(), &inc.out)
-		inc.p.setTimer(model.TimerOp{ID: probeTimer, At: inc.p.now() + probeEvery})
+		inc.startProbe(inc.p.now())
 		inc.apply(inc.p.now())
 	})
 	go inc.serve()
@@ -341,7 +344,7 @@ func (s *Server) orchestratorUp(now time.Duration) {
 		now := inc.p.now()
 		inc.out.Reset()
 		s.o.Restart(now, &inc.out)
-		inc.p.setTimer(model.TimerOp{ID: probeTimer, At: now + probeEvery})
+		inc.startProbe(now)
 		inc.apply(now)
 		for _, spec := range held {
 			inc.out.Reset()
@@ -384,6 +387,12 @@ const (
 	probeTimer model.TimerID = ^model.TimerID(0)
 	probeEvery               = 10 * time.Millisecond
 )
+
+func (inc *incarnation) startProbe(now time.Duration) {
+	if !inc.s.cfg.NoLagProbe {
+		inc.p.setTimer(model.TimerOp{ID: probeTimer, At: now + probeEvery})
+	}
+}
 
 func (inc *incarnation) serve() {
 	// Serve returns when the server is stopped (a restart or the end of the run).
