@@ -311,11 +311,11 @@ type workerProc struct {
 	link       context.Context
 	linkCancel context.CancelFunc
 
-	stream   *clientStream
-	execs    map[uint32]*clock.Timer
+	stream *clientStream
+	execs  map[uint32]*clock.Timer
 	// running holds the wire task id of each execution the component runs for
 	// (guarded by Workers.mu: a crash reads it from the controller).
-	running map[uint32]string
+	running  map[uint32]string
 	held     []func() // inputs from the network held by a black hole
 	heldSend []func() // sends held by a black hole
 	drift    float64
