@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -267,6 +268,10 @@ func ReadRun(path string) (*Run, error) {
 			return nil, err
 		}
 	}
+	if tl := &run.Timeline; len(tl.InFlight) != len(tl.Settled) {
+		return nil, fmt.Errorf("%s: not valid: in_flight has %d buckets, settled %d", filepath.Join(dir, TimelineFile), len(tl.InFlight), len(tl.Settled))
+	}
+	run.Timeline.Fit() // a file may hold more buckets than a run writes; plots need no more
 	file := filepath.Join(dir, LatencyFile)
 	if err := run.Latency.each(func(p string, d *Distribution) error {
 		if err := d.validate(); err != nil {
@@ -297,13 +302,21 @@ func ReadJSON(path string, v any) error {
 		return fmt.Errorf("read %w", err)
 	}
 	defer f.Close()
-	dec := json.NewDecoder(f)
+	// A run's own files are far smaller; an endless or huge file is refused, not read.
+	lr := &io.LimitedReader{R: f, N: MaxJSONBytes + 1}
+	dec := json.NewDecoder(lr)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
+		if lr.N <= 0 {
+			return fmt.Errorf("%s: larger than %d MiB, the limit for a run's JSON files", path, MaxJSONBytes>>20)
+		}
 		return fmt.Errorf("%s: not valid: %w", path, err)
 	}
 	return nil
 }
+
+// MaxJSONBytes bounds each JSON file ReadJSON reads.
+const MaxJSONBytes = 64 << 20
 
 // ReadSummary loads a summary.json.
 func ReadSummary(path string) (*sim.Summary, error) {

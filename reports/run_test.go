@@ -9,6 +9,7 @@ import (
 
 	"github.com/tasksim/tasksim/reports"
 	"github.com/tasksim/tasksim/reports/reportstest"
+	"github.com/tasksim/tasksim/sim"
 )
 
 func TestReadRunErrorsNameFileAndProblem(t *testing.T) {
@@ -28,6 +29,13 @@ func TestReadRunErrorsNameFileAndProblem(t *testing.T) {
 			b, _ := json.Marshal(&l)
 			os.WriteFile(filepath.Join(dir, reports.LatencyFile), b, 0o644)
 		}, []string{reports.LatencyFile, "latency.end_to_end", "bucket counts sum to 9 but count is 10"}},
+		{"uneven timeline", func(dir string) {
+			os.WriteFile(filepath.Join(dir, reports.TimelineFile), []byte(`{"bucket_seconds":1,"in_flight":[1,2],"settled":[1],"faults":[]}`), 0o644)
+		}, []string{reports.TimelineFile, "in_flight has 2 buckets, settled 1"}},
+		{"endless file", func(dir string) {
+			os.Remove(filepath.Join(dir, reports.TimelineFile))
+			os.Symlink("/dev/zero", filepath.Join(dir, reports.TimelineFile))
+		}, []string{reports.TimelineFile, "not valid"}},
 		{"other run", func(dir string) {
 			os.WriteFile(filepath.Join(dir, reports.InfoFile), []byte(`{"scenario":"x","seed":1,"source":"x","detector":"scan","heartbeat_timeout":5,"task_ids":"reuse","workers":1}`), 0o644)
 		}, []string{reports.InfoFile, "files of different runs"}},
@@ -68,5 +76,40 @@ func TestDistributionQuantilesAndCounts(t *testing.T) {
 	xs, ys := d.CDF()
 	if xs[0] != 0.01 || ys[0] != 0 || xs[len(xs)-1] != 40 || ys[len(ys)-1] != 1 {
 		t.Errorf("CDF runs from (%g,%g) to (%g,%g)", xs[0], ys[0], xs[len(xs)-1], ys[len(ys)-1])
+	}
+}
+
+// A timeline file with far more buckets than a run writes is merged down to what a plot
+// needs when it is read, keeping its totals: plotting a million buckets took gigabytes.
+func TestReadRunFitsALargeTimeline(t *testing.T) {
+	run := reportstest.HandRun()
+	dir := filepath.Join(t.TempDir(), "run")
+	if err := reports.WriteRun(dir, run); err != nil {
+		t.Fatal(err)
+	}
+	const n = 1 << 20
+	tl := run.Timeline
+	tl.InFlight, tl.Settled = make([]int64, n), make([]int64, n)
+	for i := range n {
+		tl.InFlight[i], tl.Settled[i] = int64(i), 1
+	}
+	b, _ := json.Marshal(&tl)
+	if err := os.WriteFile(filepath.Join(dir, reports.TimelineFile), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := reports.ReadRun(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := got.Timeline
+	if len(g.InFlight) > sim.MaxBuckets || len(g.Settled) != len(g.InFlight) {
+		t.Fatalf("%d buckets after reading, want at most %d", len(g.InFlight), sim.MaxBuckets)
+	}
+	var settled int64
+	for _, s := range g.Settled {
+		settled += s
+	}
+	if settled != n || g.BucketSeconds != tl.BucketSeconds*n/float64(len(g.Settled)) {
+		t.Errorf("settled %d (want %d), bucket %gs", settled, n, g.BucketSeconds)
 	}
 }

@@ -77,6 +77,18 @@ func (t *Timeline) advance(now time.Duration, inFlight int64) {
 	}
 }
 
+// Fit merges buckets, halving the resolution each time, until at most MaxBuckets remain:
+// for a timeline read back from a file, which may hold more than the simulator writes
+// (plotting a million buckets took gigabytes). InFlight and Settled must be as long.
+func (t *Timeline) Fit() {
+	for len(t.InFlight) > maxBuckets {
+		t.merge()
+	}
+}
+
+// MaxBuckets is the most buckets a timeline holds.
+const MaxBuckets = maxBuckets
+
 // merge halves the resolution so that the timeline stays small.
 func (t *Timeline) merge() {
 	n := len(t.InFlight) / 2
