@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tasksim/tasksim/model"
+	"github.com/tasksim/tasksim/reports/safefile"
 	"github.com/tasksim/tasksim/sim/live/conform"
 )
 
@@ -53,11 +54,11 @@ or the worker never connected (reported within 10s); 2 bad input.`,
 			cfg.Progress = cmd.ErrOrStderr()
 			logPath := filepath.Join(out, "worker.log")
 			if err := os.MkdirAll(out, 0o755); err != nil {
-				return fmt.Errorf("create --out directory: %w", err)
+				return outputFailed(fmt.Errorf("create --out directory: %w", err))
 			}
-			logFile, err := os.Create(logPath)
+			logFile, err := safefile.Create(logPath)
 			if err != nil {
-				return fmt.Errorf("create %s: %w", logPath, err)
+				return outputFailed(err)
 			}
 			defer logFile.Close()
 			cfg.Log = logFile
@@ -69,7 +70,7 @@ or the worker never connected (reported within 10s); 2 bad input.`,
 				return badInput(err)
 			case errors.Is(err, conform.ErrNoConnect):
 				rep.Print(cmd.OutOrStdout())
-				if werr := rep.WriteJSON(out); werr != nil {
+				if werr := writeConformJSON(rep, out); werr != nil {
 					return werr
 				}
 				return failed(fmt.Errorf("conform: %s (its output is in %s)", rep.Error, logPath))
@@ -79,7 +80,7 @@ or the worker never connected (reported within 10s); 2 bad input.`,
 				return &exitError{code: exitInternal, err: err}
 			}
 			rep.Print(cmd.OutOrStdout())
-			if err := rep.WriteJSON(out); err != nil {
+			if err := writeConformJSON(rep, out); err != nil {
 				return err
 			}
 			if expect != "" && !rep.Matches(expect) {
@@ -99,4 +100,16 @@ or the worker never connected (reported within 10s); 2 bad input.`,
 	f.IntVar(&cfg.Port, "port", 0, "port on 127.0.0.1 to serve on (0: a free one)")
 	f.StringSliceVar(&cfg.Only, "only", nil, "run only these situations (comma-separated ids) after discovery")
 	return cmd
+}
+
+// writeConformJSON writes the report to DIR/conform.json, never through a symlink.
+func writeConformJSON(rep *conform.Report, dir string) error {
+	b, err := rep.JSON()
+	if err != nil {
+		return err
+	}
+	if err := safefile.WriteFile(filepath.Join(dir, "conform.json"), b); err != nil {
+		return outputFailed(err)
+	}
+	return nil
 }

@@ -15,8 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -268,20 +266,13 @@ func factsText(fs []fact) string {
 	return s
 }
 
-// WriteJSON writes the report as conform.json in dir.
-func (rep *Report) WriteJSON(dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("conform: create %s: %w", dir, err)
-	}
+// JSON is the report as conform.json holds it.
+func (rep *Report) JSON() ([]byte, error) {
 	b, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {
-		return fmt.Errorf("conform: encode report: %w", err)
+		return nil, fmt.Errorf("conform: encode report: %w", err)
 	}
-	path := filepath.Join(dir, "conform.json")
-	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
-		return fmt.Errorf("conform: write %s: %w", path, err)
-	}
-	return nil
+	return append(b, '\n'), nil
 }
 
 // lockedWriter serialises writes from the worker's stdout and stderr copiers.

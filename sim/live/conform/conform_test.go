@@ -145,11 +145,7 @@ func TestDeviantWorkerIsRustWithExactlyItsThreeDeviations(t *testing.T) {
 	if slices.ContainsFunc(rep.Hazards, func(s string) bool { return strings.Contains(s, "hazard 5") }) {
 		t.Errorf("hazards %v name hazard 5, but it honours should_abort", rep.Hazards)
 	}
-	dir := t.TempDir()
-	if err := rep.WriteJSON(dir); err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(filepath.Join(dir, "conform.json"))
+	b, err := rep.JSON()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -101,11 +101,12 @@ var behaviours = []behaviour{
 		completeRetries:      pythonCompleteRetries,
 		runsDuplicate:        true,
 		unknownResult:        "error COMPONENT_FAILED",
-		reconnect:            func(int) time.Duration { return 2 * time.Second },
-		giveUp:               15,
-		sigtermSpecified:     true,
-		noticedOnAssignment:  true,
-		grace:                10 * time.Second,
+		// model.Worker.reconnectDelay: every 2s, exits when a 16th stream fails.
+		reconnect:           func(int) time.Duration { return 2 * time.Second },
+		giveUp:              15,
+		sigtermSpecified:    true,
+		noticedOnAssignment: true,
+		grace:               10 * time.Second,
 	},
 	{
 		flavour:           model.FlavourRust,
@@ -118,6 +119,7 @@ var behaviours = []behaviour{
 		waitsForBeat:      true,
 		runsDuplicate:     true,
 		unknownResult:     "error COMPONENT_FAILED",
+		// model.Worker.reconnectDelay: 2^n s capped at 60s, exits when an 11th stream fails.
 		reconnect: func(n int) time.Duration {
 			return min(time.Duration(1<<min(n, 6))*time.Second, 60*time.Second)
 		},
@@ -141,5 +143,9 @@ var behaviours = []behaviour{
 		runsDuplicate:        false,
 		// PROTOCOL.md does not say; the strict flavour claims before it runs anything.
 		unknownResult: "error COMPONENT_FAILED",
+		// PROTOCOL.md does not say; the model's worker reconnects strict like python
+		// (model.Worker.reconnectDelay, its default case).
+		reconnect: func(int) time.Duration { return 2 * time.Second },
+		giveUp:    15,
 	},
 }
