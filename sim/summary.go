@@ -72,6 +72,20 @@ type LiveStats struct {
 	// Warning says, when the lag was large enough to distort detection figures, by how
 	// much; empty otherwise.
 	Warning string `json:"warning,omitempty"`
+	// JetStream holds each pool's queue as its NATS server reported it at the end of a
+	// run with queue.kind jetstream.
+	JetStream []JetStreamStats `json:"jetstream,omitempty"`
+}
+
+// JetStreamStats is one pool's stream and consumer, read back from the NATS server.
+type JetStreamStats struct {
+	Stream   string `json:"stream"`
+	Consumer string `json:"consumer"`
+	// Pending messages wait for their first delivery; AckPending were delivered and not
+	// acknowledged; Redelivered wait for another delivery after their ack wait ran out.
+	Pending     int64 `json:"pending"`
+	AckPending  int64 `json:"ack_pending"`
+	Redelivered int64 `json:"redelivered"`
 }
 
 // Retries counts assignments beyond each step's first, by why they were made.

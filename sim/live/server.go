@@ -58,6 +58,8 @@ type ServerConfig struct {
 	// NoLagProbe turns off the probe timer that samples the lag every 10ms. Tests on a
 	// mock clock set it: the mock sleeps a millisecond of real time per timer it fires.
 	NoLagProbe bool
+	// NATS is the JetStream queue the orchestrator publishes to (queue.kind jetstream).
+	NATS NATSConfig
 }
 
 // Server is the reference orchestrator on real sockets: TasksService and
@@ -73,6 +75,7 @@ type Server struct {
 
 	o  *model.Orchestrator
 	mp *wiremap.Mapper
+	js *jsPublisher // queue.kind jetstream
 
 	// ledger runs the load (arrivals, the end of the run) and the orchestrator faults.
 	ledger   *process
@@ -132,8 +135,8 @@ type rpcReply struct {
 // StartServer starts the orchestrator and its listener, and begins submitting the load.
 func StartServer(cfg ServerConfig) (*Server, error) {
 	sc := cfg.Scenario
-	if sc.Queue.Kind == sim.QueueJetStream {
-		return nil, fmt.Errorf("queue.kind jetstream: the live driver serves pull queues over gRPC only")
+	if sc.Queue.Kind == sim.QueueJetStream && cfg.NATS.URL == "" {
+		return nil, fmt.Errorf("queue.kind jetstream: the orchestrator needs a NATS server (an embedded one, or --nats URL)")
 	}
 	if cfg.Addr == "" {
 		cfg.Addr = DefaultAddr
@@ -168,7 +171,15 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 		// From 1: NodeID 0 is the orchestrator itself.
 		s.mp.Workers = &wiremap.Interned{First: 1}
 	}
-	s.o = model.NewOrchestrator(sim.OrchestratorModelConfig(sc, orchestratorNode, orchestratorNode))
+	queue := orchestratorNode
+	if sc.Queue.Kind == sim.QueueJetStream {
+		queue = queueNode
+		if s.js, err = startPublisher(cfg.NATS, sc); err != nil {
+			lis.Close()
+			return nil, err
+		}
+	}
+	s.o = model.NewOrchestrator(sim.OrchestratorModelConfig(sc, orchestratorNode, queue))
 
 	inc := s.newIncarnation(lis)
 	s.inc = inc
@@ -415,6 +426,12 @@ func (inc *incarnation) apply(now time.Duration) {
 		case model.MsgAssignment:
 			a := s.mp.Assignment(m)
 			s.cfg.Observer.Message(model.MsgAssignment, proto.Size(a))
+			if m.To == queueNode {
+				if s.js != nil {
+					s.js.publish(m.Pool, a)
+				}
+				continue
+			}
 			if st := inc.streams[m.To]; st != nil {
 				// The model sends one at a time per stream (it waits for SendDone), so
 				// the channel has room; a full one would be a model bug, not a hang.
@@ -484,6 +501,18 @@ func (s *Server) Stop() {
 		inc.gs.Stop()
 		inc.p.stop()
 	}
+	if s.js != nil {
+		s.js.stop()
+	}
+}
+
+// JetStreamStats reads each pool's stream and consumer back from the NATS server
+// (nil unless queue.kind is jetstream). Call it before Stop.
+func (s *Server) JetStreamStats() []sim.JetStreamStats {
+	if s.js == nil {
+		return nil
+	}
+	return s.js.gauges()
 }
 
 // Err is the error that ended the run early, if any.

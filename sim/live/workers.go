@@ -51,6 +51,8 @@ type WorkersConfig struct {
 	Observer *Observer
 	// Lag receives the harness lag of the workers' timers.
 	Lag *LagMeter
+	// NATS is the JetStream queue the workers fetch from (queue.kind jetstream).
+	NATS NATSConfig
 }
 
 // Workers runs every worker pool of a scenario against one orchestrator: each worker
@@ -105,8 +107,8 @@ type workerSlot struct {
 // StartWorkers starts the pools; each worker starts at its sampled start time.
 func StartWorkers(cfg WorkersConfig) (*Workers, error) {
 	sc := cfg.Scenario
-	if sc.Queue.Kind == sim.QueueJetStream {
-		return nil, fmt.Errorf("queue.kind jetstream: the live driver runs pull-queue workers over gRPC only")
+	if sc.Queue.Kind == sim.QueueJetStream && cfg.NATS.URL == "" {
+		return nil, fmt.Errorf("queue.kind jetstream: the workers need a NATS server (--nats URL or $STEPFLOW_NATS_URL)")
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = clock.New()
@@ -312,6 +314,7 @@ type workerProc struct {
 	linkCancel context.CancelFunc
 
 	stream *clientStream
+	js     *jsWorker // queue.kind jetstream: the NATS side
 	execs  map[uint32]*clock.Timer
 	// running holds the wire task id of each execution the component runs for
 	// (guarded by Workers.mu: a crash reads it from the controller).
@@ -375,7 +378,11 @@ func (ws *Workers) startProc(now time.Duration, s *workerSlot) {
 	wp.tasks, wp.orch = pb.NewTasksServiceClient(conn), pb.NewOrchestratorServiceClient(conn)
 	wp.ctx, wp.cancel = context.WithCancel(context.Background())
 	wp.link, wp.linkCancel = context.WithCancel(wp.ctx)
-	wp.w = model.NewWorker(sim.WorkerModelConfig(sc, s.pool, node, orchestratorNode, orchestratorNode))
+	source := orchestratorNode
+	if sc.Queue.Kind == sim.QueueJetStream {
+		source = queueNode
+	}
+	wp.w = model.NewWorker(sim.WorkerModelConfig(sc, s.pool, node, orchestratorNode, source))
 	wp.p = newProcess(ws.clk, ws.start, ws.cfg.Lag)
 	wp.p.onTimer = func(now time.Duration, id model.TimerID) {
 		wp.out.Reset()
@@ -466,6 +473,9 @@ func (wp *workerProc) apply(now time.Duration) {
 	for i := range out.Send {
 		wp.send(out.Send[i])
 	}
+	if out.Recv && wp.js != nil {
+		wp.js.read()
+	}
 	if out.Recv && wp.stream != nil {
 		select {
 		case wp.stream.reads <- struct{}{}:
@@ -532,6 +542,10 @@ func (wp *workerProc) send(m model.Message) {
 	cut, bh, hbLoss := wp.linkState()
 	switch m.Type {
 	case model.MsgPullTasks:
+		if m.To == queueNode {
+			wp.subscribe(wp.ws.cfg.NATS)
+			return
+		}
 		req := wp.mp.PullTasks(&m)
 		if ob != nil {
 			ob.Message(m.Type, proto.Size(req))
@@ -543,6 +557,10 @@ func (wp *workerProc) send(m model.Message) {
 			return
 		}
 		wp.later(bh && cut, func() { go wp.readStream(wp.link, st, req) })
+	case model.MsgAck:
+		if wp.js != nil {
+			wp.js.ack(m, cut, bh)
+		}
 	case model.MsgHeartbeat:
 		req := wp.mp.Heartbeat(&m)
 		if ob != nil {

@@ -124,3 +124,21 @@ func EnsureConsumer(ctx context.Context, js jetstream.JetStream, l Layout) (jets
 	}
 	return c, nil
 }
+
+// StreamNames names the stream of each queue: with one queue, override or Stepflow's
+// default stream (so a Stepflow worker with default settings reads it); with several,
+// each queue's own (StreamFor), since one WorkQueue stream serves one pool.
+func StreamNames(queues []string, override string) []string {
+	names := make([]string, len(queues))
+	for i, q := range queues {
+		switch {
+		case len(queues) == 1 && override != "":
+			names[i] = override
+		case len(queues) == 1:
+			names[i] = DefaultStream
+		default:
+			names[i] = StreamFor(q)
+		}
+	}
+	return names
+}

@@ -1,0 +1,78 @@
+package live
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/tasksim/tasksim/sim"
+)
+
+// slowAckScenario is ack-late cut down for a test: a JetStream queue with a 1s ack wait
+// and tasks of 3s, so a worker that acknowledges only on completion has each task
+// redelivered while it still runs it. Two workers with a slot for every task: a
+// redelivery to the other worker is refused (ALREADY_CLAIMED), one to the same worker
+// runs a second copy (both heartbeats are IN_PROGRESS, hazard 4); with twelve tasks
+// some land on the same worker but for a chance of 2^-12.
+func slowAckScenario(ack sim.AckPoint) *sim.Config {
+	cfg := smallScenario(2, 12, sim.FlavourPython, sim.DetectorScan)
+	cfg.Name = "live-ack"
+	cfg.Queue = sim.QueueConfig{Kind: sim.QueueJetStream, AckWait: time.Second}
+	cfg.Workers[0].Ack = ack
+	cfg.Workers[0].Concurrency = 12
+	cfg.Components[0].Duration = sim.Dist{Kind: sim.DistConstant, Value: 3 * time.Second}
+	cfg.Load[0].Arrival = sim.ArrivalBurst
+	return cfg
+}
+
+func runBoth(t *testing.T, cfg *sim.Config) (live, simulated sim.Summary) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	res, err := RunWith(ctx, cfg, RunOptions{StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sr, err := sim.Run(cfg, sim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.Summary, sr.Summary
+}
+
+// Ack on completion with tasks longer than the ack wait: the real NATS server redelivers
+// them, a second worker runs them while the first still does, and the simulation of the
+// same file shows the same in kind.
+func TestJetStreamSlowAckRedelivers(t *testing.T) {
+	live, simulated := runBoth(t, slowAckScenario(sim.AckOnComplete))
+	t.Logf("live: redeliveries %d double executions %d already claimed %d lost %d; sim: %d %d %d %d",
+		live.Redeliveries, live.DoubleExecutions, live.AlreadyClaimed, live.Lost,
+		simulated.Redeliveries, simulated.DoubleExecutions, simulated.AlreadyClaimed, simulated.Lost)
+	for name, s := range map[string]sim.Summary{"live": live, "simulated": simulated} {
+		if s.Redeliveries == 0 || s.DoubleExecutions == 0 {
+			t.Errorf("%s: %d redeliveries, %d double executions; want both > 0", name, s.Redeliveries, s.DoubleExecutions)
+		}
+	}
+	if live.Lost != 0 || live.Completed != 12 {
+		t.Errorf("live: lost %d completed %d, want 0 and 12", live.Lost, live.Completed)
+	}
+	js := live.Live.JetStream
+	if len(js) != 1 || js[0].Stream != "STEPFLOW_TASKS" || js[0].Consumer != "stepflow-default" {
+		t.Fatalf("jetstream stats %+v, want one queue STEPFLOW_TASKS/stepflow-default", js)
+	}
+}
+
+// The same file with ack on receipt: no redelivery, no second copy, nothing lost, live
+// and simulated alike; and the queue is empty at the end (WorkQueue retention).
+func TestJetStreamAckOnReceiptLosesNothing(t *testing.T) {
+	live, simulated := runBoth(t, slowAckScenario(sim.AckOnReceipt))
+	for name, s := range map[string]sim.Summary{"live": live, "simulated": simulated} {
+		if s.Redeliveries != 0 || s.DoubleExecutions != 0 || s.Lost != 0 || s.Completed != 12 {
+			t.Errorf("%s: redeliveries %d double executions %d lost %d completed %d; want 0 0 0 12",
+				name, s.Redeliveries, s.DoubleExecutions, s.Lost, s.Completed)
+		}
+	}
+	if js := live.Live.JetStream; len(js) != 1 || js[0].Pending != 0 || js[0].AckPending != 0 {
+		t.Errorf("queue at the end %+v, want nothing pending or unacknowledged", js)
+	}
+}
