@@ -3,8 +3,8 @@ package live
 import (
 	"context"
 	"fmt"
-	"os"
 	"math/rand/v2"
+	"os"
 	"time"
 
 	"github.com/benbjohnson/clock"
