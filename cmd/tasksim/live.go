@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/tasksim/tasksim/reports/page"
 	"github.com/tasksim/tasksim/sim"
 	"github.com/tasksim/tasksim/sim/live"
+	"github.com/tasksim/tasksim/sim/live/natsqueue"
 )
 
 // Paths a live run with only one side in this process cannot know (SCENARIOS.md: null).
@@ -44,6 +46,57 @@ type liveFlags struct {
 	json   bool
 	listen string
 	target string
+	nats   natsFlags
+}
+
+// natsFlags name the JetStream queue of a live run with queue.kind jetstream.
+type natsFlags struct {
+	url, stream, consumer string
+}
+
+// addNATSFlags adds --nats, --nats-stream and --nats-consumer. Workers read Stepflow's
+// own environment variables when a flag is absent, as its SDK workers do.
+func addNATSFlags(cmd *cobra.Command, f *natsFlags, fromEnv bool) {
+	env := func(name string) string {
+		if fromEnv {
+			return os.Getenv(name)
+		}
+		return ""
+	}
+	urlHelp := "NATS server or cluster for queue.kind jetstream (default: an embedded server on loopback)"
+	if fromEnv {
+		urlHelp = "NATS server or cluster for queue.kind jetstream (default $STEPFLOW_NATS_URL)"
+	}
+	cmd.Flags().StringVar(&f.url, "nats", env("STEPFLOW_NATS_URL"), urlHelp)
+	cmd.Flags().StringVar(&f.stream, "nats-stream", env("STEPFLOW_NATS_STREAM"),
+		"JetStream stream of a one-pool scenario (default STEPFLOW_TASKS; several pools use POOL_TASKS each)")
+	cmd.Flags().StringVar(&f.consumer, "nats-consumer", env("STEPFLOW_NATS_CONSUMER"), "durable consumer the workers share (default stepflow-default)")
+}
+
+func (f natsFlags) config() live.NATSConfig {
+	return live.NATSConfig{URL: f.url, Stream: f.stream, Consumer: f.consumer}
+}
+
+// liveOutDir is a live run's output directory: --out, or out/NAME-SEED-live.
+func liveOutDir(cfg *sim.Config, out string) string {
+	if out != "" {
+		return out
+	}
+	return filepath.Join("out", fmt.Sprintf("%s-%d-live", cfg.Name, cfg.Seed))
+}
+
+// embeddedNATS starts the NATS server a jetstream scenario needs when --nats names
+// none, storing under the run's out directory, and returns its URL ("" when none is
+// needed). stop is never nil.
+func embeddedNATS(cfg *sim.Config, f natsFlags, out string) (url string, stop func(), err error) {
+	if cfg.Queue.Kind != sim.QueueJetStream || f.url != "" {
+		return f.url, func() {}, nil
+	}
+	ns, err := live.StartEmbeddedNATS(filepath.Join(liveOutDir(cfg, out), "nats"))
+	if err != nil {
+		return "", nil, &exitError{code: exitInternal, err: err}
+	}
+	return ns.URL(), ns.Stop, nil
 }
 
 func newServeCmd() *cobra.Command {
@@ -69,6 +122,7 @@ paths that need the workers' ground truth are null).`,
 	}
 	cmd.Flags().StringVar(&f.listen, "listen", live.DefaultAddr, "address to listen on (port 0 picks a free one)")
 	addLiveFlags(cmd, &f)
+	addNATSFlags(cmd, &f.nats, false)
 	return cmd
 }
 
@@ -101,6 +155,7 @@ SIGINT/SIGTERM, and writes its outputs in every case (orchestrator-side paths nu
 	}
 	cmd.Flags().StringVar(&f.target, "connect", "", "the orchestrator's tasks address, HOST:PORT or http://HOST:PORT (default $STEPFLOW_TASKS_URL)")
 	addLiveFlags(cmd, &f)
+	addNATSFlags(cmd, &f.nats, true)
 	return cmd
 }
 
@@ -123,13 +178,24 @@ func serve(cmd *cobra.Command, name string, f liveFlags) error {
 	}
 	ctx, stop := signalContext()
 	defer stop()
+	natsURL, stopNATS, err := embeddedNATS(cfg, f.nats, f.out)
+	if err != nil {
+		return err
+	}
+	defer stopNATS()
+	f.nats.url = natsURL
 	obs, lag := live.NewObserver(cfg), live.NewLagMeter()
-	srv, err := live.StartServer(live.ServerConfig{Scenario: cfg, Addr: f.listen, Salt: rand.Uint32(), Observer: obs, Lag: lag})
+	srv, err := live.StartServer(live.ServerConfig{Scenario: cfg, Addr: f.listen, Salt: rand.Uint32(), Observer: obs, Lag: lag,
+		NATS: f.nats.config()})
 	if err != nil {
 		return badInput(fmt.Errorf("serve: %w", err))
 	}
 	defer srv.Stop()
 	fmt.Fprintf(cmd.OutOrStdout(), "listening %s\n", srv.Addr())
+	if natsURL != "" {
+		// The second line says where workers find the queue: tasksim workers --nats URL.
+		fmt.Fprintf(cmd.OutOrStdout(), "nats %s\n", natsqueue.RedactURL(natsURL))
+	}
 	wall := time.Now()
 	select {
 	case <-srv.Done():
@@ -137,11 +203,13 @@ func serve(cmd *cobra.Command, name string, f liveFlags) error {
 	}
 	end := srv.Now()
 	pools := srv.QueueStats()
+	js := srv.JetStreamStats()
 	srv.Stop()
 	if err := srv.Err(); err != nil {
 		return &exitError{code: exitInternal, err: err}
 	}
 	res := live.Result(obs, lag, end, pools, time.Since(wall))
+	res.Summary.Live.JetStream = js
 	res.Summary.Unknown = unknownToServe
 	return finishLive(cmd, cfg, res, name, f)
 }
@@ -154,7 +222,11 @@ func runWorkers(cmd *cobra.Command, name string, f liveFlags) error {
 	ctx, stop := signalContext()
 	defer stop()
 	obs, lag := live.NewObserver(cfg), live.NewLagMeter()
-	ws, err := live.StartWorkers(live.WorkersConfig{Scenario: cfg, Target: f.target, Salt: rand.Uint32(), Observer: obs, Lag: lag})
+	if cfg.Queue.Kind == sim.QueueJetStream && f.nats.url == "" {
+		return badInput(errors.New("workers: queue.kind jetstream: --nats URL (or STEPFLOW_NATS_URL) names the NATS server the orchestrator publishes to"))
+	}
+	ws, err := live.StartWorkers(live.WorkersConfig{Scenario: cfg, Target: f.target, Salt: rand.Uint32(), Observer: obs, Lag: lag,
+		NATS: f.nats.config()})
 	if err != nil {
 		return badInput(fmt.Errorf("workers: %w", err))
 	}
@@ -174,6 +246,10 @@ func runWorkers(cmd *cobra.Command, name string, f liveFlags) error {
 	res.Summary.Detection.SinceCrash = live.Quantiles(r)
 	res.Summary.MissedDetections = int64(missed)
 	res.DetectionSinceCrash = r
+	if cfg.Queue.Kind == sim.QueueJetStream {
+		// The consumer tells a worker which deliveries are redeliveries.
+		res.Summary.Unknown = slices.DeleteFunc(slices.Clone(unknownToWorkers), func(p string) bool { return p == "redeliveries" })
+	}
 	return finishLive(cmd, cfg, res, name, f)
 }
 
@@ -185,7 +261,8 @@ func runLive(cmd *cobra.Command, name string, f runFlags) error {
 	}
 	ctx, stop := signalContext()
 	defer stop()
-	res, err := live.Run(ctx, cfg, nil)
+	res, err := live.RunWith(ctx, cfg, live.RunOptions{NATS: f.nats.config(),
+		StoreDir: filepath.Join(liveOutDir(cfg, f.out), "nats")})
 	if err != nil {
 		return &exitError{code: exitInternal, err: err}
 	}
@@ -198,10 +275,7 @@ func finishLive(cmd *cobra.Command, cfg *sim.Config, res *sim.Result, name strin
 	if err != nil {
 		return err
 	}
-	dir := f.out
-	if dir == "" {
-		dir = filepath.Join("out", fmt.Sprintf("%s-%d-live", cfg.Name, cfg.Seed))
-	}
+	dir := liveOutDir(cfg, f.out)
 	run := reports.NewRun(cfg, res, name, f.sets)
 	if err := outputs.Write(dir, run); err != nil {
 		return &exitError{code: exitInternal, err: err}

@@ -42,6 +42,8 @@ type runFlags struct {
 	force      bool
 	// live runs both sides on loopback sockets in real time instead of simulating.
 	live bool
+	// nats is the JetStream queue of a live run (queue.kind jetstream).
+	nats natsFlags
 }
 
 func newRunCmd() *cobra.Command {
@@ -72,6 +74,7 @@ grouped by scenario and seed). Exit code 0: every expectation held; 1: one faile
 		},
 	}
 	cmd.Flags().BoolVar(&f.live, "live", false, "run the orchestrator and the workers on loopback gRPC sockets in real time")
+	addNATSFlags(cmd, &f.nats, false)
 	cmd.Flags().StringVar(&f.seed, "seed", "", "seed (default: the scenario's seed)")
 	cmd.Flags().StringArrayVar(&f.sets, "set", nil, "override a scenario field, e.g. --set orchestrator.detector=deadline (repeatable)")
 	cmd.Flags().StringVar(&f.out, "out", "", "output directory (default out/NAME-SEED)")
