@@ -86,6 +86,10 @@ type JetStreamStats struct {
 	Pending     int64 `json:"pending"`
 	AckPending  int64 `json:"ack_pending"`
 	Redelivered int64 `json:"redelivered"`
+	// DispatchStall is the longest an assignment waited between the orchestrator
+	// handing it to the queue and the stream storing it, in seconds: how long dispatch
+	// stalled while the server restarted or a cluster elected a new stream leader.
+	DispatchStall float64 `json:"dispatch_stall"`
 }
 
 // Retries counts assignments beyond each step's first, by why they were made.

@@ -31,6 +31,9 @@ type NATSConfig struct {
 	Stream string
 	// Consumer is the durable consumer the workers share (default stepflow-default).
 	Consumer string
+	// Replicas is the streams' replication factor when the orchestrator creates them
+	// (default 1; 3 on a cluster, so that a node can die without losing the queue).
+	Replicas int
 }
 
 // layouts is the stream and consumer of each pool of sc.
@@ -46,7 +49,7 @@ func (c NATSConfig) layouts(sc *sim.Config) []natsqueue.Layout {
 	}
 	ls := make([]natsqueue.Layout, len(pools))
 	for i := range pools {
-		ls[i] = natsqueue.Layout{Stream: names[i], Consumer: consumer, AckWait: sc.Queue.AckWait}
+		ls[i] = natsqueue.Layout{Stream: names[i], Consumer: consumer, AckWait: sc.Queue.AckWait, Replicas: c.Replicas}
 	}
 	return ls
 }
@@ -67,8 +70,17 @@ type jsPublisher struct {
 
 type publishQueue struct {
 	mu      sync.Mutex
-	pending [][]byte
+	pending []queued
 	wake    chan struct{}
+	// stall is the longest an assignment waited from the orchestrator's hand-off to the
+	// stream's ack: how long dispatch stalled (a server restart, a cluster electing a
+	// new stream leader).
+	stall time.Duration
+}
+
+type queued struct {
+	b  []byte
+	at time.Time
 }
 
 func startPublisher(cfg NATSConfig, sc *sim.Config) (*jsPublisher, error) {
@@ -80,7 +92,7 @@ func startPublisher(cfg NATSConfig, sc *sim.Config) (*jsPublisher, error) {
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	for _, l := range p.layouts {
 		// The streams exist before the first assignment, so workers can bind at once.
-		pub, err := natsqueue.NewPublisher(p.ctx, js, l)
+		pub, err := ensurePublisher(p.ctx, js, l)
 		if err != nil {
 			p.stop()
 			return nil, err
@@ -91,6 +103,21 @@ func startPublisher(cfg NATSConfig, sc *sim.Config) (*jsPublisher, error) {
 		go p.run(pub, q)
 	}
 	return p, nil
+}
+
+// ensurePublisher creates the stream, retrying for a while: a cluster that has just
+// started answers JetStream requests only once it has elected its meta leader.
+func ensurePublisher(ctx context.Context, js jetstream.JetStream, l natsqueue.Layout) (*natsqueue.Publisher, error) {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		attempt, cancel := context.WithTimeout(ctx, 3*time.Second)
+		pub, err := natsqueue.NewPublisher(attempt, js, l)
+		cancel()
+		if err == nil || time.Now().After(deadline) {
+			return pub, err
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 // publish queues one assignment of pool for publishing; it never blocks.
@@ -104,7 +131,7 @@ func (p *jsPublisher) publish(pool int32, a *pb.TaskAssignment) {
 	}
 	q := p.pools[pool]
 	q.mu.Lock()
-	q.pending = append(q.pending, b)
+	q.pending = append(q.pending, queued{b: b, at: time.Now()})
 	q.mu.Unlock()
 	select {
 	case q.wake <- struct{}{}:
@@ -119,9 +146,13 @@ func (p *jsPublisher) run(pub *natsqueue.Publisher, q *publishQueue) {
 		batch := q.pending
 		q.pending = nil
 		q.mu.Unlock()
-		for _, b := range batch {
+		for _, e := range batch {
 			for {
-				if _, err := pub.Publish(p.ctx, b); err == nil {
+				if _, err := pub.Publish(p.ctx, e.b); err == nil {
+					waited := time.Since(e.at)
+					q.mu.Lock()
+					q.stall = max(q.stall, waited)
+					q.mu.Unlock()
 					break
 				}
 				select {
@@ -144,8 +175,12 @@ func (p *jsPublisher) gauges() []sim.JetStreamStats {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	var out []sim.JetStreamStats
-	for _, l := range p.layouts {
-		st := sim.JetStreamStats{Stream: l.Stream, Consumer: l.Consumer}
+	for i, l := range p.layouts {
+		q := p.pools[i]
+		q.mu.Lock()
+		stall := q.stall
+		q.mu.Unlock()
+		st := sim.JetStreamStats{Stream: l.Stream, Consumer: l.Consumer, DispatchStall: stall.Seconds()}
 		if g, err := natsqueue.ReadGauges(ctx, p.js, l); err == nil {
 			st.Pending, st.AckPending, st.Redelivered = int64(g.Pending), int64(g.AckPending), int64(g.Redelivered)
 		}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tasksim/tasksim/sim"
+	"github.com/tasksim/tasksim/sim/live/natsqueue"
 )
 
 // slowAckScenario is ack-late cut down for a test: a JetStream queue with a 1s ack wait
@@ -75,4 +76,86 @@ func TestJetStreamAckOnReceiptLosesNothing(t *testing.T) {
 	if js := live.Live.JetStream; len(js) != 1 || js[0].Pending != 0 || js[0].AckPending != 0 {
 		t.Errorf("queue at the end %+v, want nothing pending or unacknowledged", js)
 	}
+}
+
+// A three-node JetStream cluster on loopback with the stream replicated on all three:
+// the node leading the stream is killed mid-run, nothing is lost, and the summary says
+// how long dispatch stalled while the cluster moved the stream's leadership.
+func TestJetStreamClusterLosesANode(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a three-node NATS cluster")
+	}
+	cl, err := natsqueue.StartCluster("tasksim", t.TempDir(), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Stop)
+	cfg := slowAckScenario(sim.AckOnReceipt)
+	cfg.Workers[0].Count, cfg.Workers[0].Concurrency = 4, 4
+	cfg.Components[0].Duration = sim.Dist{Kind: sim.DistConstant, Value: 100 * time.Millisecond}
+	cfg.Load[0].Tasks, cfg.Load[0].Arrival, cfg.Load[0].RatePerSec = 300, sim.ArrivalConstant, 60
+	cfg.Queue.AckWait = 5 * time.Second
+
+	killed := make(chan string, 1)
+	go func() {
+		killed <- killStreamLeader(cl, 50)
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	res, err := RunWith(ctx, cfg, RunOptions{NATS: NATSConfig{URL: cl.URLs(), Replicas: 3}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	victim := <-killed
+	if victim == "" {
+		t.Fatal("could not find and kill the stream's leader")
+	}
+	s := res.Summary
+	if s.Lost != 0 || s.Completed != 300 {
+		t.Fatalf("with %s killed: lost %d completed %d, want 0 and 300", victim, s.Lost, s.Completed)
+	}
+	js := s.Live.JetStream
+	if len(js) != 1 || js[0].DispatchStall <= 0 {
+		t.Fatalf("jetstream stats %+v: want the dispatch stall", js)
+	}
+	t.Logf("stream leader %s killed: dispatch stalled %.3fs, redeliveries %d", victim, js[0].DispatchStall, s.Redeliveries)
+}
+
+// killStreamLeader waits until the consumer has delivered n messages of STEPFLOW_TASKS,
+// then stops the node that leads the stream and returns its name ("" if it could not).
+func killStreamLeader(cl *natsqueue.Cluster, n uint64) string {
+	nc, js, err := natsqueue.Connect(cl.URLs(), "killer")
+	if err != nil {
+		return ""
+	}
+	defer nc.Close()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		st, err := js.Stream(ctx, "STEPFLOW_TASKS")
+		if err != nil {
+			cancel()
+			continue
+		}
+		si, err1 := st.Info(ctx)
+		c, err2 := st.Consumer(ctx, "stepflow-default")
+		var delivered uint64
+		if err2 == nil {
+			if ci, err := c.Info(ctx); err == nil {
+				delivered = ci.Delivered.Stream
+			}
+		}
+		cancel()
+		if err1 != nil || si.Cluster == nil || delivered < n {
+			continue
+		}
+		for _, node := range cl.Nodes {
+			if node.Name() == si.Cluster.Leader {
+				node.Stop()
+				return node.Name()
+			}
+		}
+	}
+	return ""
 }

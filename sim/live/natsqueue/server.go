@@ -142,3 +142,6 @@ func RedactURL(raw string) string {
 	}
 	return strings.Join(parts, ",")
 }
+
+// Name is the server's name (a cluster node's, as stream info names its leader).
+func (s *Server) Name() string { return s.cfg.Name }
