@@ -130,6 +130,18 @@ func Metrics(run *reports.Run) (*prometheus.Registry, error) {
 		c.gauge("tasksim_queue_depth", "Steps submitted but not settled when the run ended (queued or executing).", float64(s.Lost))
 		c.gauge("tasksim_queue_connected_workers", "Worker processes the scenario runs (all pools).", float64(run.Info.Workers))
 	}
+	// A live JetStream run's queues, as the NATS server reported them at the end.
+	if s.Live != nil && len(s.Live.JetStream) > 0 {
+		labels := []string{"stream", "consumer"}
+		pending := prometheus.NewDesc("tasksim_jetstream_pending", "Messages of the stream waiting for their first delivery when the run ended.", labels, nil)
+		ackPending := prometheus.NewDesc("tasksim_jetstream_ack_pending", "Messages delivered and not yet acknowledged when the run ended.", labels, nil)
+		stall := prometheus.NewDesc("tasksim_jetstream_dispatch_stall_seconds", "Longest wait of an assignment between the orchestrator and the stream's store ack.", labels, nil)
+		for _, q := range s.Live.JetStream {
+			c.add(prometheus.NewConstMetric(pending, prometheus.GaugeValue, float64(q.Pending), q.Stream, q.Consumer))
+			c.add(prometheus.NewConstMetric(ackPending, prometheus.GaugeValue, float64(q.AckPending), q.Stream, q.Consumer))
+			c.add(prometheus.NewConstMetric(stall, prometheus.GaugeValue, q.DispatchStall, q.Stream, q.Consumer))
+		}
+	}
 	c.gauge("tasksim_steps_unsettled", "Steps submitted but not settled when the run ended.", float64(s.Lost))
 	c.counter("tasksim_duplicate_deliveries_total", "Assignments a duplicate_delivery fault handed to a second worker.", run.Info.DuplicateDeliveries)
 	c.gauge("tasksim_virtual_duration_seconds", "Virtual time from start to the last settled step.", s.VirtualDuration)

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/tasksim/tasksim/reports"
 	"github.com/tasksim/tasksim/reports/reportstest"
+	"github.com/tasksim/tasksim/sim"
 )
 
 func parseMetrics(t *testing.T, r io.Reader) map[string]*dto.MetricFamily {
@@ -210,5 +211,22 @@ func TestPushReportsGatewayError(t *testing.T) {
 	err := Push(context.Background(), srv.URL, reportstest.HandRun(), srv.Client())
 	if err == nil || !strings.Contains(err.Error(), srv.URL) {
 		t.Fatalf("err = %v, want one naming the gateway", err)
+	}
+}
+
+// A live JetStream run exports each stream's end state as the server reported it.
+func TestMetricsJetStreamGauges(t *testing.T) {
+	run := reportstest.HandRun()
+	run.Summary.Live = &sim.LiveStats{JetStream: []sim.JetStreamStats{
+		{Stream: "STEPFLOW_TASKS", Consumer: "stepflow-default", Pending: 3, AckPending: 2, DispatchStall: 0.25}}}
+	fams := parseMetrics(t, bytes.NewReader(renderMetrics(t, run)))
+	for name, want := range map[string]float64{"tasksim_jetstream_pending": 3, "tasksim_jetstream_ack_pending": 2,
+		"tasksim_jetstream_dispatch_stall_seconds": 0.25} {
+		if got := value(t, fams, name, "stream", "STEPFLOW_TASKS"); got != want {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+	if _, ok := parseMetrics(t, bytes.NewReader(renderMetrics(t, reportstest.HandRun())))["tasksim_jetstream_pending"]; ok {
+		t.Error("a run without JetStream exports JetStream gauges")
 	}
 }
