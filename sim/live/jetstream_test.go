@@ -159,3 +159,44 @@ func killStreamLeader(cl *natsqueue.Cluster, n uint64) string {
 	}
 	return ""
 }
+
+// The NATS server restarts mid-run on the same store: the stream and its unacknowledged
+// messages survive, both sides reconnect, nothing is lost, and the summary's dispatch
+// stall covers the downtime.
+func TestJetStreamServerRestart(t *testing.T) {
+	ns, err := StartEmbeddedNATS(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ns.Stop)
+	cfg := slowAckScenario(sim.AckOnReceipt)
+	cfg.Workers[0].Count, cfg.Workers[0].Concurrency = 4, 4
+	cfg.Components[0].Duration = sim.Dist{Kind: sim.DistConstant, Value: 100 * time.Millisecond}
+	cfg.Load[0].Tasks, cfg.Load[0].Arrival, cfg.Load[0].RatePerSec = 200, sim.ArrivalConstant, 50
+	cfg.Queue.AckWait = 3 * time.Second
+	const downtime = time.Second
+	restarted := make(chan error, 1)
+	go func() {
+		time.Sleep(2 * time.Second)
+		ns.Server.Stop()
+		time.Sleep(downtime)
+		restarted <- ns.Server.Start()
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	res, err := RunWith(ctx, cfg, RunOptions{NATS: NATSConfig{URL: ns.URL()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-restarted; err != nil {
+		t.Fatal(err)
+	}
+	s := res.Summary
+	if s.Lost != 0 || s.Completed != 200 {
+		t.Fatalf("after a NATS restart: lost %d completed %d, want 0 and 200", s.Lost, s.Completed)
+	}
+	if js := s.Live.JetStream; len(js) != 1 || js[0].DispatchStall < downtime.Seconds()/2 {
+		t.Fatalf("jetstream stats %+v: want a dispatch stall near the %v downtime", js, downtime)
+	}
+	t.Logf("NATS down %v: dispatch stalled %.3fs, redeliveries %d", downtime, s.Live.JetStream[0].DispatchStall, s.Redeliveries)
+}

@@ -33,7 +33,7 @@ func Connect(urls, name string) (*nats.Conn, jetstream.JetStream, error) {
 
 // opTimeout bounds one publish or ack: a request sent to a node that has just died gets
 // no answer, and the caller must be free to retry on the node that took over.
-const opTimeout = 5 * time.Second
+const opTimeout = 2 * time.Second
 
 // Publisher is the orchestrator's side of one queue: it publishes encoded assignments.
 type Publisher struct {
