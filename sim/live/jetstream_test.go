@@ -200,3 +200,25 @@ func TestJetStreamServerRestart(t *testing.T) {
 	}
 	t.Logf("NATS down %v: dispatch stalled %.3fs, redeliveries %d", downtime, s.Live.JetStream[0].DispatchStall, s.Redeliveries)
 }
+
+// Half the workers are cut off from the orchestrator and from NATS for 2s: they fetch
+// nothing while cut off, what they held is finished or redelivered, and nothing is lost.
+func TestJetStreamPartitionedWorkers(t *testing.T) {
+	cfg := slowAckScenario(sim.AckOnReceipt)
+	cfg.Workers[0].Count, cfg.Workers[0].Concurrency = 4, 4
+	cfg.Components[0].Duration = sim.Dist{Kind: sim.DistConstant, Value: 100 * time.Millisecond}
+	cfg.Load[0].Tasks, cfg.Load[0].Arrival, cfg.Load[0].RatePerSec = 150, sim.ArrivalConstant, 50
+	cfg.Queue.AckWait = 3 * time.Second
+	cfg.Orchestrator.QueueTimeout = 10 * time.Second
+	cfg.Faults = []sim.FaultConfig{{Kind: sim.FaultPartition, At: time.Second, For: 2 * time.Second,
+		Target: sim.Target{Pool: "default", Count: 2}}}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	res, err := RunWith(ctx, cfg, RunOptions{StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := res.Summary; s.Lost != 0 || s.Completed != 150 {
+		t.Fatalf("after a partition: lost %d completed %d, want 0 and 150", s.Lost, s.Completed)
+	}
+}
