@@ -66,9 +66,11 @@ func defaultConfig() sim.Config {
 			RecoveryTime:   time.Second,
 		},
 		Network: sim.NetworkConfig{
-			Latency:    sim.Dist{Kind: sim.DistLognormal, Median: time.Millisecond, P99: 10 * time.Millisecond},
-			Wire:       true,
-			RPCTimeout: 10 * time.Second,
+			Latency:         sim.Dist{Kind: sim.DistLognormal, Median: time.Millisecond, P99: 10 * time.Millisecond},
+			Wire:            true,
+			RPCTimeout:      10 * time.Second,
+			LossModel:       sim.LossRetransmit,
+			RetransmitAfter: sim.DefaultRetransmitAfter,
 		},
 		Queue: sim.QueueConfig{Kind: sim.QueuePull, AckWait: 30 * time.Second, PipeBytes: sim.DefaultPipeBytes},
 	}

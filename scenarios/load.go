@@ -251,7 +251,7 @@ func (d *decoder) backoff(n *yaml.Node, b *sim.BackoffConfig) {
 }
 
 func (d *decoder) network(n *yaml.Node, nw *sim.NetworkConfig) {
-	f, ok := d.mapping(n, "network", "latency", "loss", "duplicate", "wire", "rpc_timeout")
+	f, ok := d.mapping(n, "network", "latency", "loss", "duplicate", "wire", "rpc_timeout", "loss_model", "retransmit_after")
 	if !ok {
 		return
 	}
@@ -262,6 +262,8 @@ func (d *decoder) network(n *yaml.Node, nw *sim.NetworkConfig) {
 	parse(f, "duplicate", &nw.Duplicate, parseFraction)
 	parse(f, "wire", &nw.Wire, parseBool)
 	parse(f, "rpc_timeout", &nw.RPCTimeout, parsePositiveDuration)
+	parse(f, "loss_model", &nw.LossModel, enum(sim.LossRetransmit, sim.LossDrop))
+	parse(f, "retransmit_after", &nw.RetransmitAfter, parsePositiveDuration)
 }
 
 func (d *decoder) queue(n *yaml.Node, q *sim.QueueConfig) {

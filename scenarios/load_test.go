@@ -104,7 +104,7 @@ func TestLoadErrors(t *testing.T) {
 		{"fraction syntax", ok + "network:\n  loss: lots\n", []string{
 			`f.yaml:4:3: network.loss: "lots" is not a fraction (0.1 or 10%)`}},
 		{"mapping expected", ok + "network: fast\n", []string{
-			`f.yaml:3:1: network: got "fast"; want a mapping with keys latency, loss, duplicate, wire, rpc_timeout`}},
+			`f.yaml:3:1: network: got "fast"; want a mapping with keys latency, loss, duplicate, wire, rpc_timeout, loss_model, retransmit_after`}},
 		{"list expected", "name: t\nload: {tasks: 1}\n", []string{
 			`f.yaml:2:1: load: got a mapping; want a list of load streams`}},
 		{"scalar expected", ok + "seed: [1]\n", []string{
@@ -406,9 +406,11 @@ func TestDefaults(t *testing.T) {
 			RecoveryTime:        time.Second,
 		},
 		Network: sim.NetworkConfig{
-			Latency:    sim.Dist{Kind: sim.DistLognormal, Median: time.Millisecond, P99: 10 * time.Millisecond},
-			Wire:       true,
-			RPCTimeout: 10 * time.Second,
+			Latency:         sim.Dist{Kind: sim.DistLognormal, Median: time.Millisecond, P99: 10 * time.Millisecond},
+			Wire:            true,
+			RPCTimeout:      10 * time.Second,
+			LossModel:       sim.LossRetransmit,
+			RetransmitAfter: sim.DefaultRetransmitAfter,
 		},
 		Queue: sim.QueueConfig{Kind: sim.QueuePull, AckWait: 30 * time.Second, PipeBytes: sim.DefaultPipeBytes},
 		Workers: []sim.PoolConfig{{

@@ -53,6 +53,8 @@ func Show(cfg *sim.Config) []byte {
 			"duplicate", plain(formatFloat(cfg.Network.Duplicate)),
 			"wire", plain(strconv.FormatBool(cfg.Network.Wire)),
 			"rpc_timeout", dur(cfg.Network.RPCTimeout),
+			"loss_model", word(string(cfg.Network.LossModel)),
+			"retransmit_after", dur(cfg.Network.RetransmitAfter),
 		),
 		"queue", block(
 			"kind", word(string(cfg.Queue.Kind)),

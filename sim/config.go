@@ -75,12 +75,30 @@ type BackoffConfig struct {
 
 // NetworkConfig is the `network:` section; it applies to every worker link, both ways.
 type NetworkConfig struct {
-	Latency    Dist
-	Loss       float64
-	Duplicate  float64
-	Wire       bool
+	Latency   Dist
+	Loss      float64
+	Duplicate float64
+	Wire      bool
+	// RPCTimeout is the strict flavour's deadline on each RPC; the reference SDKs set none.
 	RPCTimeout time.Duration
+	// LossModel says what a lost message is: retransmit (gRPC over TCP, the default) delays
+	// it by RetransmitAfter, doubling for each further loss; drop loses it for good. It
+	// also says what a blackhole partition does to a message: holds it until the heal
+	// (retransmit) or drops it (drop).
+	LossModel       LossModel
+	RetransmitAfter time.Duration
 }
+
+// LossModel is network.loss_model.
+type LossModel string
+
+const (
+	LossRetransmit LossModel = "retransmit"
+	LossDrop       LossModel = "drop"
+)
+
+// DefaultRetransmitAfter is Linux TCP's minimum retransmission timeout.
+const DefaultRetransmitAfter = 200 * time.Millisecond
 
 // QueueKind is how assignments reach workers.
 type QueueKind string

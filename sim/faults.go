@@ -92,6 +92,7 @@ func (w *world) faultStart(i int) error {
 			s.hbLoss = f.Rate
 		case FaultPartition:
 			s.partitioned++
+			s.healAt = max(s.healAt, w.now+f.For)
 			w.oracle.cutOff(s, w.now, windowEnd(w.now, f.For))
 		case FaultPause:
 			if until := w.now + f.For; until > s.pausedUntil {

@@ -38,18 +38,25 @@ func (w *world) send(m *model.Message) error {
 		w.deliverLater(m, data, w.latency.Sample(w.rNetwork))
 		return nil
 	}
+	retransmit := w.cfg.Network.LossModel != LossDrop
 	if workerEnd.slot.partitioned > 0 {
+		if retransmit {
+			// A blackhole: TCP holds the message and delivers it after the heal.
+			w.deliverLater(m, data, workerEnd.slot.healAt-w.now+w.linkDelay(workerEnd.slot))
+		}
 		return nil
 	}
+	// heartbeat_loss is an application-level fault (a proxy or a bug that drops
+	// TaskHeartbeat requests): they never arrive, whatever the loss model.
 	if m.Type == model.MsgHeartbeat && workerEnd.slot.hbLoss > 0 && w.rNetwork.Float64() < workerEnd.slot.hbLoss {
 		return nil
 	}
-	if isRPC(m.Type) && w.cfg.Network.Loss > 0 && w.rNetwork.Float64() < w.cfg.Network.Loss {
+	if !retransmit && isRPC(m.Type) && w.cfg.Network.Loss > 0 && w.rNetwork.Float64() < w.cfg.Network.Loss {
 		return nil
 	}
-	w.deliverLater(m, data, w.latency.Sample(w.rNetwork))
+	w.deliverLater(m, data, w.linkDelay(workerEnd.slot))
 	if isRPC(m.Type) && w.cfg.Network.Duplicate > 0 && w.rNetwork.Float64() < w.cfg.Network.Duplicate {
-		w.deliverLater(m, data, w.latency.Sample(w.rNetwork))
+		w.deliverLater(m, data, w.linkDelay(workerEnd.slot))
 	}
 	if m.Type == model.MsgAssignment && workerEnd.slot.dupRate > 0 && w.rFaults.Float64() < workerEnd.slot.dupRate {
 		w.duplicateAssignment(m, data, workerEnd)
@@ -127,9 +134,21 @@ func (w *world) stash(m *model.Message, data []byte) uint32 {
 	return slot
 }
 
-// linkDelay is the one-way delay of a message on a worker's link.
+// linkDelay is the one-way delay of a message on a worker's link. Under the retransmit
+// loss model each loss of it costs a retransmission timeout, doubling per further loss
+// (TCP's backoff), so a lost message arrives late, never not at all.
 func (w *world) linkDelay(_ *slot) time.Duration {
-	return w.latency.Sample(w.rNetwork)
+	d := w.latency.Sample(w.rNetwork)
+	nw := &w.cfg.Network
+	if nw.LossModel == LossDrop || nw.Loss <= 0 {
+		return d
+	}
+	rto := nw.RetransmitAfter
+	for i := 0; i < 16 && w.rNetwork.Float64() < nw.Loss; i++ {
+		d += rto
+		rto *= 2
+	}
+	return d
 }
 
 // deliver hands an arrived message to its destination.
@@ -138,6 +157,11 @@ func (w *world) deliver(slot uint32) error {
 	m := f.m
 	to := m.To
 	if p := w.proc(to); p != nil {
+		if p.alive && p.slot.partitioned > 0 && w.cfg.Network.LossModel != LossDrop {
+			// Caught by a blackhole on its way: delivered after the heal.
+			w.q.Push(int64(p.slot.healAt+w.linkDelay(p.slot)), event{kind: evDeliver, node: to, a: slot})
+			return nil
+		}
 		if !p.alive || p.slot.partitioned > 0 {
 			w.freeMsgs = append(w.freeMsgs, slot)
 			return nil

@@ -174,6 +174,8 @@ type slot struct {
 	index       int
 	current     *proc
 	partitioned int
+	// healAt is when the slot's partitions end (the latest window's end).
+	healAt      time.Duration
 	pausedUntil time.Duration
 	hbLoss      float64
 	dupRate     float64
@@ -203,10 +205,18 @@ func newWorld(cfg *Config, opts Options) (*world, error) {
 	if len(cfg.Workers) == 0 {
 		return nil, fmt.Errorf("scenario %s has no worker pools", cfg.Name)
 	}
-	if cfg.Queue.PipeBytes <= 0 {
-		// A Config built by hand (tests, tools) gets the reference pipe.
+	if cfg.Queue.PipeBytes <= 0 || cfg.Network.LossModel == "" || cfg.Network.RetransmitAfter <= 0 {
+		// A Config built by hand (tests, tools) gets the reference pipe and loss model.
 		c := *cfg
-		c.Queue.PipeBytes = DefaultPipeBytes
+		if c.Queue.PipeBytes <= 0 {
+			c.Queue.PipeBytes = DefaultPipeBytes
+		}
+		if c.Network.LossModel == "" {
+			c.Network.LossModel = LossRetransmit
+		}
+		if c.Network.RetransmitAfter <= 0 {
+			c.Network.RetransmitAfter = DefaultRetransmitAfter
+		}
 		cfg = &c
 	}
 	w := &world{
