@@ -4,4 +4,4 @@
 // Nothing here is written by hand but this file.
 package stepflowpb
 
-//go:generate go tool buf generate ../proto --template ../proto/buf.gen.yaml
+//go:generate sh ../proto/generate.sh
