@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -29,6 +30,8 @@ type checkFlags struct {
 	update   bool
 	out      string
 	parallel int
+	verbose  bool
+	json     bool
 }
 
 func newCheckCmd() *cobra.Command {
@@ -44,7 +47,12 @@ case per scenario. Exit code 1 when a scenario regressed, failed an expectation 
 missing from the baseline; a changed trace hash alone fails only with "strict_hash": true.
 
 --update records what ran as the new baseline (keeping the file's paths and tolerances,
-or starting from the defaults) and still fails on a failed expectation.`,
+or starting from the defaults) and still fails on a failed expectation. The baseline
+records the --set overrides it was made with: a check without --set applies them, one
+with other overrides is refused (exit 2), since a changed flag would read as a
+regression. Each path's "worse" says which way is a regression ("up", "down" or
+"either"; empty is the path's natural direction: down for completed and speeds, up for
+the rest). Changes within tolerance are listed with --verbose.`,
 		RunE: func(cmd *cobra.Command, args []string) error { return runCheck(cmd, args, f) },
 	}
 	cmd.Flags().StringVar(&f.baseline, "baseline", "", "baseline file (required)")
@@ -53,6 +61,8 @@ or starting from the defaults) and still fails on a failed expectation.`,
 	cmd.Flags().BoolVar(&f.update, "update", false, "rewrite the baseline from this run")
 	cmd.Flags().StringVar(&f.out, "out", filepath.Join("out", "check"), "directory for report.md")
 	cmd.Flags().IntVar(&f.parallel, "parallel", runtime.GOMAXPROCS(0), "scenarios at a time")
+	cmd.Flags().BoolVar(&f.verbose, "verbose", false, "also list the changes within tolerance")
+	cmd.Flags().BoolVar(&f.json, "json", false, "print the check as JSON instead of text")
 	return cmd
 }
 
@@ -74,6 +84,13 @@ func runCheck(cmd *cobra.Command, names []string, f checkFlags) error {
 	if err != nil {
 		return badInput(err)
 	}
+	given := len(f.sets) > 0
+	if f.sets, err = base.ApplySets(f.sets, f.update); err != nil {
+		return badInput(fmt.Errorf("check %s: %w", f.baseline, err))
+	}
+	if !given && len(f.sets) > 0 && !f.json {
+		fmt.Fprintf(cmd.OutOrStdout(), "applying the baseline's --set %s\n", strings.Join(f.sets, " --set "))
+	}
 	// Load every scenario first, so that a bad name or --set is bad input, not a failed check.
 	cfgs := map[string]*sim.Config{}
 	for _, n := range names {
@@ -87,7 +104,11 @@ func runCheck(cmd *cobra.Command, names []string, f checkFlags) error {
 		return simulate.Checked(cfgs[name])
 	})
 	rep.Sets = f.sets
-	if err := gate.WriteText(cmd.OutOrStdout(), rep); err != nil {
+	if f.json {
+		if err := gate.WriteJSON(cmd.OutOrStdout(), rep); err != nil {
+			return err
+		}
+	} else if err := gate.WriteText(cmd.OutOrStdout(), rep, f.verbose); err != nil {
 		return err
 	}
 	var md bytes.Buffer
@@ -113,7 +134,9 @@ func runCheck(cmd *cobra.Command, names []string, f checkFlags) error {
 		if err := gate.WriteBaseline(f.baseline, base); err != nil {
 			return err
 		}
-		fmt.Fprintf(cmd.OutOrStdout(), "wrote %s\n", f.baseline)
+		if !f.json {
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s\n", f.baseline)
+		}
 	}
 	for _, r := range rep.Results {
 		if r.Err != nil {

@@ -27,6 +27,10 @@ type Baseline struct {
 	// StrictHash makes a changed trace hash a failure even when every value is within
 	// tolerance (off: a changed hash is reported, and the tolerances decide).
 	StrictHash bool `json:"strict_hash"`
+	// Sets are the --set overrides the baseline was recorded with. A check applies them
+	// when it is given none, and refuses other ones: a difference in flags would read
+	// as a regression of the code.
+	Sets []string `json:"sets,omitempty"`
 	// Paths are the compared summary paths and their tolerances.
 	Paths     map[string]Tolerance     `json:"paths"`
 	Scenarios map[string]BaselineEntry `json:"scenarios"`
@@ -34,7 +38,8 @@ type Baseline struct {
 
 // Tolerance is how far a value may move from the baseline: the larger of Abs and Rel
 // times the baseline value. Worse says which way is a regression: "up" (more is worse:
-// latencies, losses), "down" (less is worse: completed_ratio) or "" (either way).
+// latencies, losses, timeouts), "down" (less is worse: completed_ratio) or "either";
+// empty is the path's natural direction (NaturalWorse), which --update writes out.
 type Tolerance struct {
 	Abs   float64 `json:"abs,omitempty"`
 	Rel   float64 `json:"rel,omitempty"`
@@ -64,10 +69,10 @@ func DefaultTolerances() map[string]Tolerance {
 		"stale_results":                      {Abs: 2, Rel: 0.2, Worse: "up"},
 		"early_timeouts":                     {Abs: 2, Rel: 0.2, Worse: "up"},
 		"false_detections":                   {Abs: 3, Rel: 0.2, Worse: "up"},
-		"attempts":                           {Abs: 5, Rel: 0.05},
-		"retries.transport":                  {Abs: 5, Rel: 0.2},
-		"timeouts.heartbeat":                 {Abs: 5, Rel: 0.2},
-		"timeouts.queue":                     {Abs: 5, Rel: 0.2},
+		"attempts":                           {Abs: 5, Rel: 0.05, Worse: "up"},
+		"retries.transport":                  {Abs: 5, Rel: 0.2, Worse: "up"},
+		"timeouts.heartbeat":                 {Abs: 5, Rel: 0.2, Worse: "up"},
+		"timeouts.queue":                     {Abs: 5, Rel: 0.2, Worse: "up"},
 		"detection.since_last_heartbeat.p99": {Abs: 0.5, Rel: 0.1, Worse: "up"},
 		"detection.since_last_heartbeat.max": {Abs: 0.5, Rel: 0.1, Worse: "up"},
 		"detection.since_crash.max":          {Abs: 0.5, Rel: 0.1, Worse: "up"},
@@ -128,14 +133,85 @@ func checkTolerance(path string, t Tolerance) error {
 		return fmt.Errorf("%q is not a numeric summary.json path", path)
 	case t.Abs < 0 || t.Rel < 0:
 		return fmt.Errorf("%s: tolerances must be >= 0", path)
-	case t.Worse != "" && t.Worse != "up" && t.Worse != "down":
-		return fmt.Errorf("%s: worse is %q, want \"up\", \"down\" or empty", path, t.Worse)
+	case t.Worse != "" && t.Worse != WorseUp && t.Worse != WorseDown && t.Worse != WorseEither:
+		return fmt.Errorf("%s: worse is %q, want \"up\", \"down\", \"either\" or empty (the path's natural direction, %q)", path, t.Worse, NaturalWorse(path))
 	}
 	return nil
 }
 
-// WriteBaseline writes the baseline file (keys sorted, so that diffs stay small).
+// The directions of worse.
+const (
+	WorseUp     = "up"
+	WorseDown   = "down"
+	WorseEither = "either"
+)
+
+// lessIsWorse are the summary paths that get worse as they shrink: what was done and
+// how fast the simulator ran. Every other path (latencies, losses, timeouts, retries,
+// hazards, detections) gets worse as it grows.
+var lessIsWorse = map[string]bool{
+	"completed":                            true,
+	"completed_ratio":                      true,
+	"perf.events_per_second":               true,
+	"perf.virtual_seconds_per_wall_second": true,
+	"perf.codec_mb_per_second":             true,
+}
+
+// NaturalWorse is the direction in which a summary path gets worse: "down" for what was
+// done (completed, completed_ratio) and for speeds, "up" for everything else.
+func NaturalWorse(path string) string {
+	if lessIsWorse[path] {
+		return WorseDown
+	}
+	return WorseUp
+}
+
+// worse is the tolerance's direction of worse, the path's natural one if unsaid.
+func (t Tolerance) worse(path string) string {
+	if t.Worse == "" {
+		return NaturalWorse(path)
+	}
+	return t.Worse
+}
+
+// ApplySets reconciles a check's --set overrides with those the baseline was recorded
+// with, and returns the ones to run with: the baseline's when the check has none, the
+// check's when they agree or when updating (which records them). Other overrides are an
+// error that names both.
+func (b *Baseline) ApplySets(sets []string, update bool) ([]string, error) {
+	switch {
+	case update:
+		b.Sets = slices.Clone(sets)
+		return sets, nil
+	case len(sets) == 0:
+		return slices.Clone(b.Sets), nil
+	case slices.Equal(sets, b.Sets):
+		return sets, nil
+	}
+	return nil, fmt.Errorf("--set: the baseline was recorded with %s, this check has %s: different overrides would read as a regression; pass the baseline's (or none, to apply them), or record a new baseline with --update",
+		describeSets(b.Sets), describeSets(sets))
+}
+
+func describeSets(sets []string) string {
+	if len(sets) == 0 {
+		return "no --set"
+	}
+	return "--set " + strings.Join(sets, " --set ")
+}
+
+// WriteBaseline writes the baseline file (keys sorted, so that diffs stay small), with
+// every path's direction of worse written out.
 func WriteBaseline(path string, b *Baseline) error {
+	for p, t := range b.Paths {
+		t.Worse = t.worse(p)
+		b.Paths[p] = t
+	}
+	for _, e := range b.Scenarios {
+		for p, t := range e.Paths {
+			t.Worse = t.worse(p)
+			e.Paths[p] = t
+		}
+	}
 	data, err := json.MarshalIndent(b, "", "  ")
 	if err != nil {
 		return fmt.Errorf("render baseline: %w", err)
@@ -167,9 +243,11 @@ type Result struct {
 type Change struct {
 	Path               string
 	Baseline, Observed float64
-	// Allowed is the tolerance in the path's unit; Regression is a move beyond it in the
-	// worse direction (a move beyond it the other way is reported, not failed).
+	// Allowed is the tolerance in the path's unit; Worse the direction of worse;
+	// Regression is a move beyond Allowed in that direction (a move beyond it the other
+	// way is reported as an improvement, not failed).
 	Allowed    float64
+	Worse      string
 	Regression bool
 }
 
@@ -311,12 +389,12 @@ func compare(r *Result, base *Baseline) {
 		}
 		t := tols[p]
 		allowed := math.Max(t.Abs, t.Rel*math.Abs(want))
-		c := Change{Path: p, Baseline: want, Observed: got, Allowed: allowed}
+		c := Change{Path: p, Baseline: want, Observed: got, Allowed: allowed, Worse: t.worse(p)}
 		beyond := math.Abs(got-want) > allowed
-		switch t.Worse {
-		case "up":
+		switch c.Worse {
+		case WorseUp:
 			c.Regression = beyond && got > want
-		case "down":
+		case WorseDown:
 			c.Regression = beyond && got < want
 		default:
 			c.Regression = beyond
@@ -340,10 +418,12 @@ func (c Change) describe() string {
 	return fmt.Sprintf("%s %s -> %s (%sallowed ±%s)", c.Path, f(c.Baseline), f(c.Observed), rel, f(c.Allowed))
 }
 
-// problems lists in words why a scenario failed, and what changed within tolerance.
-func (r *Result) problems(strict bool) (fails, notes []string) {
+// problems lists in words why a scenario failed, what else is worth knowing (an
+// improvement beyond tolerance, a changed trace hash), and the noise: what changed
+// within tolerance.
+func (r *Result) problems(strict bool) (fails, notes, noise []string) {
 	if r.Err != nil {
-		return []string{"did not run: " + r.Err.Error()}, nil
+		return []string{"did not run: " + r.Err.Error()}, nil, nil
 	}
 	if r.NotInBaseline {
 		fails = append(fails, "not in the baseline (run tasksim check --update to record it)")
@@ -352,10 +432,13 @@ func (r *Result) problems(strict bool) (fails, notes []string) {
 		fails = append(fails, fmt.Sprintf("expectation failed: %s (observed %s)", e.Expr, reports.FormatObserved(e.Expr, e.Observed)))
 	}
 	for _, c := range r.Changes {
-		if c.Regression {
+		switch {
+		case c.Regression:
 			fails = append(fails, "regression: "+c.describe())
-		} else {
-			notes = append(notes, "changed: "+c.describe())
+		case math.Abs(c.Observed-c.Baseline) > c.Allowed:
+			notes = append(notes, "improved: "+c.describe())
+		default:
+			noise = append(noise, "changed: "+c.describe())
 		}
 	}
 	if r.HashChanged {
@@ -366,17 +449,22 @@ func (r *Result) problems(strict bool) (fails, notes []string) {
 			notes = append(notes, msg)
 		}
 	}
-	return fails, notes
+	return fails, notes, noise
 }
 
 // WriteText prints the check for a terminal: one line per scenario, then what failed
-// or changed under it.
-func WriteText(w io.Writer, rep *Report) error {
+// or changed under it; changes within tolerance only when verbose.
+func WriteText(w io.Writer, rep *Report, verbose bool) error {
 	var b strings.Builder
 	strict := rep.Baseline.StrictHash
-	failed := 0
+	failed, hidden := 0, 0
 	for _, r := range rep.Results {
-		fails, notes := r.problems(strict)
+		fails, notes, noise := r.problems(strict)
+		if verbose {
+			notes = append(notes, noise...)
+		} else {
+			hidden += len(noise)
+		}
 		if rep.Updated && r.Err == nil {
 			fails = fails[:0]
 			for _, e := range r.FailedExpectations() {
@@ -401,6 +489,9 @@ func WriteText(w io.Writer, rep *Report) error {
 	if failed > 0 {
 		verdict = "FAIL"
 	}
+	if hidden > 0 && !rep.Updated {
+		fmt.Fprintf(&b, "(%d changes within tolerance not shown; --verbose shows them)\n", hidden)
+	}
 	fmt.Fprintf(&b, "%s  check: %d scenarios, %d failed\n", verdict, len(rep.Results), failed)
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -423,7 +514,7 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 	fmt.Fprintf(&b, "## %s tasksim check: %s\n\n%d scenarios, %d failed.\n\n", icon, verdict, len(rep.Results), failed)
 	b.WriteString("| | scenario | seed | steps | completed | detection p99 | end-to-end p99 | what changed |\n| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |\n")
 	for _, r := range rep.Results {
-		fails, notes := r.problems(strict)
+		fails, notes, noise := r.problems(strict)
 		mark := "✅"
 		if !r.Passed(strict) {
 			mark = "❌"
@@ -434,7 +525,7 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 			completed = fmt.Sprintf("%.2f%%", 100*s.CompletedRatio)
 			det, e2e = reports.Seconds(s.Detection.SinceLastHeartbeat.P99), reports.Seconds(s.Latency.EndToEnd.P99)
 		}
-		what := slices.Concat(fails, notes)
+		what := slices.Concat(fails, notes, noise)
 		if len(what) == 0 {
 			what = []string{"nothing"}
 		}

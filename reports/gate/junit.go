@@ -56,7 +56,8 @@ func WriteJUnit(w io.Writer, rep *Report) error {
 		if r.Summary != nil {
 			c.Time = r.Summary.Perf.WallSeconds
 		}
-		fails, notes := r.problems(strict)
+		fails, notes, noise := r.problems(strict)
+		notes = append(notes, noise...)
 		switch {
 		case r.Err != nil:
 			c.Error = &junitProblem{Message: "scenario did not run", Type: "error", Text: r.Err.Error()}
