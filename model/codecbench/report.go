@@ -13,7 +13,12 @@ import (
 
 // Report is the result of Run, and the content of codec.json.
 type Report struct {
-	Rows []Row `json:"rows"`
+	// Method is how the samples were measured (Method); a report without one was made
+	// by an older tasksim, which timed whole samples, and Compare refuses to mix them.
+	Method string `json:"method,omitempty"`
+	// SampleNs is how long each sample ran, in wall-clock nanoseconds.
+	SampleNs int64 `json:"sample_ns,omitempty"`
+	Rows     []Row `json:"rows"`
 }
 
 // Row is one case's measurement. Figures are medians over the samples.
@@ -27,8 +32,12 @@ type Row struct {
 	BytesPerOp   int64   `json:"bytes_per_op"`
 	AllocsPerOp  int64   `json:"allocs_per_op"`
 	SimPath      bool    `json:"sim_path"` // the variant the simulator uses
-	// SamplesNs are the ns/op of every sample, for Compare's statistical test.
+	// SamplesNs are the ns/op of every sample (its median chunk), for Compare's test.
 	SamplesNs []float64 `json:"samples_ns"`
+	// Reference is the variant the row was timed against (see Run), and RefSamplesNs
+	// its ns/op within each of the row's samples (chunks of it between the row's).
+	Reference    string    `json:"reference,omitempty"`
+	RefSamplesNs []float64 `json:"ref_samples_ns,omitempty"`
 }
 
 func (r Row) key() rowKey { return rowKey{r.Message, r.PayloadBytes, Op(r.Op), r.Variant} }

@@ -14,12 +14,13 @@ type Options struct {
 	// Payloads are the Value sizes of TaskAssignment and CompleteTaskRequest, in bytes;
 	// DefaultPayloads if empty.
 	Payloads []int
-	// Time is how long each sample runs, as -benchtime: the loop count is raised until
-	// one run takes at least this long. DefaultTime if zero.
+	// Time is how long each case is measured, all its samples together: a run takes
+	// about Time times the number of cases, plus a tenth for warming up, on a busy machine
+	// as on an idle one. DefaultTime if zero.
 	Time time.Duration
-	// Count is the number of samples per case, as -count; DefaultCount if zero. Compare
-	// needs at least 4 on each side to see any difference at alpha 0.05, 5 or more to be
-	// useful on a noisy machine.
+	// Count is the number of samples per case, each Time/Count long; DefaultCount if
+	// zero. Compare needs several on each side: many short samples let a slow spell of
+	// the machine spoil a few of them rather than shift all.
 	Count int
 	// Match, if not empty, is a regular expression a case's Name must match to run.
 	Match string
@@ -31,22 +32,28 @@ type Options struct {
 	Wrap func(c Case, op func(n int) error) func(n int) error
 }
 
-// The defaults of Options.
+// The defaults of Options: 20 samples of 50ms per case, about 90 seconds for the
+// default payloads' 78 cases.
 const (
 	DefaultTime  = time.Second
-	DefaultCount = 5
+	DefaultCount = 20
 )
 
-// Run measures every case that opts selects, Count times each. Samples are taken round
-// robin (every case once, then again) so that a slow spell of the machine spreads over
-// all cases instead of skewing one.
-func Run(opts Options) (*Report, error) {
-	if opts.Time <= 0 {
-		opts.Time = DefaultTime
-	}
-	if opts.Count <= 0 {
-		opts.Count = DefaultCount
-	}
+// Estimate is how long Run takes for n cases: the samples, and the warm-up of each case.
+func Estimate(cases int, perCase time.Duration) time.Duration {
+	return time.Duration(cases) * (perCase + perCase/warmupShare)
+}
+
+// warmupShare: warming a case up (finding its loop count) takes 1/warmupShare of its time.
+const warmupShare = 10
+
+// CaseCount is the number of cases opts selects.
+func CaseCount(opts Options) (int, error) {
+	cases, err := selectCases(opts)
+	return len(cases), err
+}
+
+func selectCases(opts Options) ([]Case, error) {
 	cases, err := Cases(opts.Payloads)
 	if err != nil {
 		return nil, err
@@ -61,6 +68,31 @@ func Run(opts Options) (*Report, error) {
 			return nil, fmt.Errorf("codecbench: no case matches %q", opts.Match)
 		}
 	}
+	return cases, nil
+}
+
+// Run measures every case that opts selects, Count samples each, Time/Count of wall
+// time per sample whatever the machine's load. Samples are taken round robin (every
+// case once, then again) so that a slow spell of the machine spreads over all cases
+// instead of skewing one.
+//
+// A sample alternates short chunks (about chunkTime) of the case with chunks of its
+// reference variant (referenceOf), each timed on its own, and keeps the median chunk of
+// each: a chunk the scheduler interrupted (another process took the CPU) is an outlier
+// the median ignores, and the reference, measured in the chunks between, slows with the
+// machine when the case does, so that Compare can judge the case by its ratio to it.
+func Run(opts Options) (*Report, error) {
+	if opts.Time <= 0 {
+		opts.Time = DefaultTime
+	}
+	if opts.Count <= 0 {
+		opts.Count = DefaultCount
+	}
+	cases, err := selectCases(opts)
+	if err != nil {
+		return nil, err
+	}
+	sample := opts.Time / time.Duration(opts.Count)
 	ops := make([]func(n int) error, len(cases))
 	for i, c := range cases {
 		s, err := c.setup()
@@ -72,6 +104,24 @@ func Run(opts Options) (*Report, error) {
 			ops[i] = opts.Wrap(c, s.op)
 		}
 	}
+	// Each case's reference (see referenceOf), -1 if none was selected.
+	refs := make([]int, len(cases))
+	for i, c := range cases {
+		refs[i] = -1
+		want := referenceOf(c.Variant)
+		for j, f := range cases {
+			if want != "" && f.Variant == want && f.Message == c.Message && f.PayloadBytes == c.PayloadBytes && f.Op == c.Op {
+				refs[i] = j
+			}
+		}
+	}
+	chunks := make([]int, len(cases))
+	allocates := make([]bool, len(cases))
+	for i, c := range cases {
+		if chunks[i], allocates[i], err = calibrate(ops[i], opts.Time/warmupShare); err != nil {
+			return nil, fmt.Errorf("codecbench: %s: %w", c.Name(), err)
+		}
+	}
 	rows := make([]Row, len(cases))
 	for i, c := range cases {
 		rows[i] = Row{Message: c.Message, PayloadBytes: c.PayloadBytes, Op: string(c.Op),
@@ -80,12 +130,21 @@ func Run(opts Options) (*Report, error) {
 	done, total := 0, len(cases)*opts.Count
 	for range opts.Count {
 		for i, c := range cases {
-			m, err := measure(ops[i], opts.Time)
+			var refOp func(int) error
+			refN := 0
+			if f := refs[i]; f >= 0 {
+				refOp, refN = ops[f], chunks[f]
+			}
+			m, err := measure(ops[i], chunks[i], refOp, refN, sample, allocates[i] || (refs[i] >= 0 && allocates[refs[i]]))
 			if err != nil {
 				return nil, fmt.Errorf("codecbench: %s: %w", c.Name(), err)
 			}
 			r := &rows[i]
 			r.SamplesNs = append(r.SamplesNs, round(m.nsPerOp))
+			if refOp != nil {
+				r.Reference = cases[refs[i]].Variant
+				r.RefSamplesNs = append(r.RefSamplesNs, round(m.refNsPerOp))
+			}
 			// Allocation counts barely vary between samples; keep the last.
 			r.BytesPerOp, r.AllocsPerOp = m.bytesPerOp, m.allocsPerOp
 			done++
@@ -101,51 +160,97 @@ func Run(opts Options) (*Report, error) {
 			r.MBPerS = round(float64(c.WireBytes) / r.NsPerOp * 1e3)
 		}
 	}
-	return &Report{Rows: rows}, nil
+	return &Report{Method: Method, SampleNs: sample.Nanoseconds(), Rows: rows}, nil
 }
 
+// Method names how Run measures, so that Compare does not judge a report against one
+// measured another way (an older tasksim timed whole samples).
+const Method = "median-chunk-vs-reference"
+
+// chunkTime is how long one timed chunk of a sample runs: short enough that most chunks
+// run without the scheduler taking the CPU away on a busy machine (time slices are
+// milliseconds), long enough that reading the clock costs nothing.
+const chunkTime = 100 * time.Microsecond
+
+// minChunks is the fewest chunks a sample has, however long they take: the median of
+// fewer is not robust to a few interrupted ones. On a machine so busy that the process
+// gets a fraction of a CPU, this is what stretches a sample beyond its time.
+const minChunks = 15
+
 type measurement struct {
-	nsPerOp                 float64
+	nsPerOp, refNsPerOp     float64
 	bytesPerOp, allocsPerOp int64
 }
 
-// measure runs op in a loop whose count grows, as testing.B does, until one run lasts
-// at least d, and reports that run. The shorter runs before it serve as warm-up.
-func measure(op func(n int) error, d time.Duration) (measurement, error) {
+// calibrate warms op up for about budget and returns the loop count of a chunk (about
+// chunkTime), and whether op allocates. Counts grow tenfold until a run lasts a tenth
+// of a chunk; the rest of budget runs chunks, so that caches, pools and branch
+// predictors are warm when sampling starts.
+func calibrate(op func(n int) error, budget time.Duration) (int, bool, error) {
+	start := time.Now()
 	n := 1
 	for {
-		m, elapsed, err := runN(op, n)
-		if err != nil {
-			return m, err
+		t0 := time.Now()
+		if err := op(n); err != nil {
+			return 0, false, err
 		}
-		if elapsed >= d || n >= 1e9 {
-			return m, nil
+		elapsed := time.Since(t0)
+		if elapsed >= chunkTime/10 || n >= 1e8 {
+			per := float64(max(elapsed, 1)) / float64(n)
+			n = max(1, int(float64(chunkTime)/per))
+			break
 		}
-		// Aim 20% past d, but grow at most 100x at a time so that a slow first call
-		// (a cold cache, a first allocation) does not make the estimate absurd.
-		per := max(elapsed.Nanoseconds()/int64(n), 1)
-		next := int(float64(d.Nanoseconds()) * 1.2 / float64(per))
-		n = min(max(next, n+1), 100*n, 1e9)
+		n *= 10
 	}
-}
-
-func runN(op func(n int) error, n int) (measurement, time.Duration, error) {
-	// As testing.B does: collect garbage first so that one run does not pay for the
-	// last, and count allocations from the runtime's own totals.
-	runtime.GC()
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	start := time.Now()
-	if err := op(n); err != nil {
-		return measurement{}, 0, err
+	for time.Since(start) < budget {
+		if err := op(n); err != nil {
+			return 0, false, err
+		}
 	}
-	elapsed := time.Since(start)
+	if err := op(n); err != nil {
+		return 0, false, err
+	}
+	runtime.ReadMemStats(&after)
+	return n, after.Mallocs != before.Mallocs, nil
+}
+
+// measure is one sample: chunks of n ops, each followed by a chunk of refN reference
+// ops when there is a reference, until d of wall time has passed. It returns the median
+// chunk's ns/op of each.
+func measure(op func(n int) error, n int, ref func(n int) error, refN int, d time.Duration, gc bool) (measurement, error) {
+	if gc {
+		// As testing.B does: collect garbage first so that one sample does not pay for
+		// the last one's (for a case that makes none, a collection would only take time).
+		runtime.GC()
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	var times, refTimes []float64
+	ops := 0
+	for start := time.Now(); len(times) < minChunks || time.Since(start) < d; {
+		t0 := time.Now()
+		if err := op(n); err != nil {
+			return measurement{}, err
+		}
+		t1 := time.Now()
+		times = append(times, float64(t1.Sub(t0).Nanoseconds())/float64(n))
+		ops += n
+		if ref != nil {
+			if err := ref(refN); err != nil {
+				return measurement{}, err
+			}
+			refTimes = append(refTimes, float64(time.Since(t1).Nanoseconds())/float64(refN))
+		}
+	}
 	runtime.ReadMemStats(&after)
 	return measurement{
-		nsPerOp:     float64(elapsed.Nanoseconds()) / float64(n),
-		bytesPerOp:  int64(after.TotalAlloc-before.TotalAlloc) / int64(n),
-		allocsPerOp: int64(after.Mallocs-before.Mallocs) / int64(n),
-	}, elapsed, nil
+		nsPerOp:     median(times),
+		refNsPerOp:  median(refTimes),
+		bytesPerOp:  int64(after.TotalAlloc-before.TotalAlloc) / int64(ops),
+		allocsPerOp: int64(after.Mallocs-before.Mallocs) / int64(ops),
+	}, nil
 }
 
 func median(xs []float64) float64 {
@@ -162,3 +267,19 @@ func median(xs []float64) float64 {
 
 // round keeps two decimals: more is noise, and it keeps codec.json readable.
 func round(x float64) float64 { return math.Round(x*100) / 100 }
+
+// referenceOf is the variant a case is timed against, chunk by chunk: protobuf-go's for
+// every codec (vtprotobuf's for protobuf-go itself). Codecs do the same kind of work on
+// the same message, so a machine that runs slower for a while (another process's cache
+// traffic, a busier hypervisor) slows both alike and their ratio holds, where the memmove
+// floor, bound by memory rather than by branches, would not. The floor has none: it is
+// never gated.
+func referenceOf(variant string) string {
+	switch variant {
+	case VariantMemmove:
+		return ""
+	case VariantProto:
+		return VariantVTProto
+	}
+	return VariantProto
+}

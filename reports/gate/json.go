@@ -52,8 +52,7 @@ func WriteJSON(w io.Writer, rep *Report) error {
 			s.Seed, s.TraceHash = r.Summary.Seed, r.Summary.TraceHash
 		}
 		for _, c := range r.Changes {
-			s.Changes = append(s.Changes, changeJSON{Path: c.Path, Baseline: c.Baseline, Observed: c.Observed,
-				Allowed: c.Allowed, Worse: c.Worse, Regression: c.Regression})
+			s.Changes = append(s.Changes, changeJSON(c))
 		}
 		out.Scenarios = append(out.Scenarios, s)
 	}
