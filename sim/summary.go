@@ -14,7 +14,10 @@ type Summary struct {
 	Seed      uint64 `json:"seed"`
 	TraceHash string `json:"trace_hash"`
 	// Mode is "sim" for a simulation, "live" for a run on real sockets.
-	Mode            string  `json:"mode"`
+	Mode string `json:"mode"`
+	// Pass is true when every expectation held (Check sets it; no expectations hold
+	// vacuously).
+	Pass            bool    `json:"pass"`
 	VirtualDuration float64 `json:"virtual_duration"`
 
 	Steps          int64   `json:"steps"`
@@ -266,5 +269,6 @@ func (s *Summary) Check(exps []Expectation) (bool, error) {
 		all = all && ok
 		s.Expectations = append(s.Expectations, ExpectationResult{Expr: e.Expr, Observed: v, OK: ok})
 	}
+	s.Pass = all
 	return all, nil
 }

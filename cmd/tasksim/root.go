@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"runtime/debug"
 
 	"github.com/spf13/cobra"
 )
@@ -86,7 +87,9 @@ drives scenario files through heartbeats, message loss, crashes, pauses and part
 and reports whether every crash was detected in time and what the protobuf codec costs.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       versionText(debug.ReadBuildInfo()),
 	}
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
@@ -94,7 +97,7 @@ and reports whether every crash was detected in time and what the protobuf codec
 		return badInput(fmt.Errorf("%s: %w (see '%s --help')", c.CommandPath(), err, c.CommandPath()))
 	})
 	root.AddCommand(newRunCmd(), newScenariosCmd(), newCodecCmd(), newPlotCmd(), newSweepCmd(), newCheckCmd(), newBenchCmd(), newShrinkCmd())
-	root.AddCommand(newConformCmd())
+	root.AddCommand(newConformCmd(), newVersionCmd())
 	root.AddCommand(newServeCmd(), newWorkersCmd())
 	return root
 }

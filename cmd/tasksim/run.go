@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net/url"
@@ -10,6 +12,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -54,12 +57,15 @@ func newRunCmd() *cobra.Command {
 		Long: `Run simulates a scenario under virtual time and checks its expectations.
 
 SCENARIO is a scenario file or the name of a built-in scenario ('tasksim scenarios list').
-It prints the verdict and the key numbers and writes to --out (default out/NAME-SEED):
+It prints the verdict and the key numbers and writes to --out (default out/NAME-SEED, or
+out/NAME-SEED-set-HASH with --set overrides, HASH naming them, so that the plain run's
+results stay):
 summary.json, metrics.prom (Prometheus text format), the plots as PNG and SVG,
 report.html (one self-contained page), report.md (for a CI job summary), and the data
 'tasksim plot' re-draws from (timeline.json, latency.json, run.json); with --trace also
 trace.jsonl. --push URL sends the metrics to a Prometheus Pushgateway (job tasksim,
-grouped by scenario and seed). Exit code 0: every expectation held; 1: one failed;
+grouped by scenario and seed); a failed push is reported on stderr and does not change
+the exit code. Exit code 0: every expectation held; 1: one failed;
 2: bad input; 3: internal error.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -77,7 +83,7 @@ grouped by scenario and seed). Exit code 0: every expectation held; 1: one faile
 	addNATSFlags(cmd, &f.nats, false)
 	cmd.Flags().StringVar(&f.seed, "seed", "", "seed (default: the scenario's seed)")
 	cmd.Flags().StringArrayVar(&f.sets, "set", nil, "override a scenario field, e.g. --set orchestrator.detector=deadline (repeatable)")
-	cmd.Flags().StringVar(&f.out, "out", "", "output directory (default out/NAME-SEED)")
+	cmd.Flags().StringVar(&f.out, "out", "", "output directory (default out/NAME-SEED, out/NAME-SEED-set-HASH with --set)")
 	cmd.Flags().BoolVar(&f.trace, "trace", false, "also write trace.jsonl, one line per event")
 	cmd.Flags().BoolVar(&f.json, "json", false, "print summary.json to stdout instead of the text summary")
 	cmd.Flags().StringVar(&f.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the simulation to this file")
@@ -122,7 +128,7 @@ func runScenario(cmd *cobra.Command, name string, f runFlags) error {
 	}
 	dir := f.out
 	if dir == "" {
-		dir = filepath.Join("out", fmt.Sprintf("%s-%d", cfg.Name, cfg.Seed))
+		dir = defaultRunDir(cfg.Name, cfg.Seed, f.sets)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create --out directory: %w", err)
@@ -176,13 +182,6 @@ func runScenario(cmd *cobra.Command, name string, f runFlags) error {
 	if err := outputs.Write(dir, run); err != nil {
 		return outputFailed(err)
 	}
-	if f.push != "" {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := metrics.Push(ctx, f.push, run, nil); err != nil {
-			return &exitError{code: exitInternal, err: err}
-		}
-	}
 	if f.json {
 		b, err := reports.MarshalSummary(&res.Summary)
 		if err != nil {
@@ -191,11 +190,21 @@ func runScenario(cmd *cobra.Command, name string, f runFlags) error {
 		if _, err := cmd.OutOrStdout().Write(b); err != nil {
 			return err
 		}
+		fmt.Fprintf(cmd.ErrOrStderr(), "tasksim: wrote %s\n", dir) // stdout holds only the JSON
 	} else {
 		if err := reports.WriteText(cmd.OutOrStdout(), run); err != nil {
 			return err
 		}
 		fmt.Fprintf(cmd.OutOrStdout(), "wrote      %s\n", filepath.Join(dir, page.HTMLFile))
+	}
+	// The verdict is printed and decides the exit code whether or not the push works: a
+	// Pushgateway that is down is reported, not taken for a failed run.
+	if f.push != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := metrics.Push(ctx, f.push, run, nil); err != nil {
+			fmt.Fprintf(cmd.ErrOrStderr(), "tasksim: %v (the run's verdict stands)\n", err)
+		}
 	}
 	if !ok {
 		return &exitError{code: exitFailed, err: fmt.Errorf("%s seed %d: expectations failed", cfg.Name, cfg.Seed)}
@@ -203,24 +212,32 @@ func runScenario(cmd *cobra.Command, name string, f runFlags) error {
 	return nil
 }
 
-// simulateWithProgress runs one scenario, showing progress on a terminal once it has taken two seconds.
+// defaultRunDir is out/NAME-SEED, and for a run with --set overrides
+// out/NAME-SEED-set-HASH (a short hash of the overrides), so that comparing a setting
+// against the plain run does not overwrite the plain run's results.
+func defaultRunDir(name string, seed uint64, sets []string) string {
+	dir := fmt.Sprintf("%s-%d", name, seed)
+	if len(sets) > 0 {
+		h := sha256.Sum256([]byte(strings.Join(sets, "\x00")))
+		dir += "-set-" + hex.EncodeToString(h[:4])
+	}
+	return filepath.Join("out", dir)
+}
+
+// simulateWithProgress runs one scenario, showing progress on a terminal once it has
+// taken two seconds: the share of all steps settled, wall time and ETA, virtual time.
 func simulateWithProgress(cfg *sim.Config, opts sim.Options, progress io.Writer, tty bool) (*sim.Result, error) {
 	if tty {
-		start := time.Now()
-		var shown bool
+		var steps int64
+		for _, l := range cfg.Load {
+			steps += int64(l.Tasks)
+		}
+		m := newMeter(progress, "steps settled", 2*time.Second)
 		opts.ProgressEvery = 1 << 18
 		opts.Progress = func(virtual time.Duration, settled, submitted int64) {
-			if time.Since(start) < 2*time.Second {
-				return
-			}
-			shown = true
-			fmt.Fprintf(progress, "\r  virtual %s  settled %d/%d  ", virtual.Truncate(time.Second), settled, submitted)
+			m.update(settled, steps, "virtual "+virtual.Truncate(time.Second).String())
 		}
-		defer func() {
-			if shown {
-				fmt.Fprint(progress, "\r\033[K")
-			}
-		}()
+		defer m.clear()
 	}
 	res, err := simulate.Run(cfg, opts)
 	if err != nil {

@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -23,7 +22,7 @@ func newScenariosCmd() *cobra.Command {
 	}
 	cmd.AddCommand(&cobra.Command{
 		Use:   "list",
-		Short: "List the built-in scenarios",
+		Short: "List the built-in scenarios and what each shows",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
@@ -33,7 +32,7 @@ func newScenariosCmd() *cobra.Command {
 				if err != nil {
 					return fmt.Errorf("built-in scenario %s does not load: %w", name, err)
 				}
-				fmt.Fprintf(tw, "%s\t%s\n", name, firstSentence(cfg.Description))
+				fmt.Fprintf(tw, "%s\t%s\n", name, scenarios.Shows(name, cfg.Description))
 			}
 			return tw.Flush()
 		},
@@ -84,12 +83,4 @@ func newScenariosCmd() *cobra.Command {
 		},
 	})
 	return cmd
-}
-
-func firstSentence(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if i := strings.Index(s, ". "); i >= 0 {
-		return s[:i+1]
-	}
-	return s
 }
