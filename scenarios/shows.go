@@ -22,6 +22,7 @@ var shows = map[string]string{
 	"partition":            "a 15s partition: tasks failed and retried elsewhere; late results meet moved-on tasks",
 	"pause-zombie":         "paused workers resume as zombies: steps run twice, a zombie's result taken for the retry",
 	"poison-pill":          "a component that always fails: retries spent, flagged unhealthy, other steps unaffected",
+	"restart-then-crash":   "crashes after an orchestrator restart: the restarted scan cycle fails them 9s later",
 	"scale":                "1M steps on 10k workers, no faults: how fast the simulator and the codec run",
 	"scan-vs-deadline":     "scan against deadline detector: 5s..10s against exactly 5s (run it both ways)",
 }
