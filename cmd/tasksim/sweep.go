@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -27,6 +28,7 @@ type sweepFlags struct {
 	out      string
 	shrink   bool
 	force    bool
+	json     bool
 }
 
 func newSweepCmd() *cobra.Command {
@@ -53,8 +55,10 @@ the seeds (1 <= i <= n; a Kubernetes indexed Job passes $((JOB_COMPLETION_INDEX+
 	cmd.Flags().StringVar(&f.out, "out", "", "output directory (default out/sweep-NAME, or out/sweep-NAME-I-of-N for a shard)")
 	cmd.Flags().BoolVar(&f.shrink, "shrink", false, "shrink the first failing seed ('tasksim shrink'); its files go to OUT/shrink-SEED")
 	cmd.Flags().BoolVar(&f.force, "force", false, forceHelp)
+	cmd.Flags().BoolVar(&f.json, "json", false, "print sweep.json to stdout instead of the text summary")
 
 	var mergeOut string
+	var mergeJSON bool
 	merge := &cobra.Command{
 		Use:   "merge SWEEP_JSON_OR_DIR...",
 		Short: "Join the shards of a sweep into one sweep.json",
@@ -76,10 +80,11 @@ the seeds (1 <= i <= n; a Kubernetes indexed Job passes $((JOB_COMPLETION_INDEX+
 			if dir == "" {
 				dir = filepath.Join("out", "sweep-"+sw.Scenario)
 			}
-			return finishSweep(cmd, sw, dir)
+			return finishSweep(cmd, sw, dir, mergeJSON)
 		},
 	}
 	merge.Flags().StringVar(&mergeOut, "out", "", "output directory (default out/sweep-NAME)")
+	merge.Flags().BoolVar(&mergeJSON, "json", false, "print sweep.json to stdout instead of the text summary")
 	cmd.AddCommand(merge)
 	return cmd
 }
@@ -113,6 +118,11 @@ func runSweep(cmd *cobra.Command, name string, f sweepFlags) error {
 	if _, data, err := scenarios.Resolve(name); err == nil {
 		opts.ScenarioSHA256 = fmt.Sprintf("%x", sha256.Sum256(data))
 	}
+	if isTerminal(cmd.ErrOrStderr()) {
+		m := newMeter(cmd.ErrOrStderr(), "seeds", 2*time.Second)
+		opts.Progress = func(done, total int) { m.update(int64(done), int64(total), "") }
+		defer m.clear()
+	}
 	sw, err := sweep.Run(opts, func(seed uint64) (*sim.Summary, error) {
 		c := *cfg // the simulator only reads its config, so runs may share the slices
 		c.Seed = seed
@@ -128,7 +138,7 @@ func runSweep(cmd *cobra.Command, name string, f sweepFlags) error {
 			dir += fmt.Sprintf("-%d-of-%d", opts.Shard, opts.Shards)
 		}
 	}
-	err = finishSweep(cmd, sw, dir)
+	err = finishSweep(cmd, sw, dir, f.json)
 	if failed := sw.Failed(); f.shrink && len(failed) > 0 {
 		if serr := shrinkSeed(cmd, name, f.sets, failed[0].Seed, filepath.Join(dir, fmt.Sprintf("shrink-%d", failed[0].Seed))); serr != nil {
 			return serr
@@ -153,8 +163,9 @@ func shrinkSeed(cmd *cobra.Command, name string, sets []string, seed uint64, dir
 	return err
 }
 
-// finishSweep writes sweep.json, prints the sweep, and fails when a seed failed.
-func finishSweep(cmd *cobra.Command, sw *sweep.Sweep, dir string) error {
+// finishSweep writes sweep.json, prints the sweep (or, asJSON, sweep.json itself), and
+// fails when a seed failed.
+func finishSweep(cmd *cobra.Command, sw *sweep.Sweep, dir string, asJSON bool) error {
 	b, err := sweep.Marshal(sw)
 	if err != nil {
 		return &exitError{code: exitInternal, err: err}
@@ -170,10 +181,17 @@ func finishSweep(cmd *cobra.Command, sw *sweep.Sweep, dir string) error {
 	if err != nil {
 		return outputFailed(err)
 	}
-	if err := sweep.WriteText(cmd.OutOrStdout(), sw); err != nil {
-		return err
+	if asJSON {
+		if _, err := cmd.OutOrStdout().Write(b); err != nil {
+			return err
+		}
+		fmt.Fprintf(cmd.ErrOrStderr(), "tasksim: wrote %s and %s\n", path, htmlPath) // stdout holds only the JSON
+	} else {
+		if err := sweep.WriteText(cmd.OutOrStdout(), sw); err != nil {
+			return err
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "wrote %s\nwrote %s\n", path, htmlPath)
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "wrote %s\nwrote %s\n", path, htmlPath)
 	if n := len(sw.Failed()); n > 0 {
 		return &exitError{code: exitFailed, err: fmt.Errorf("sweep %s: %d of %d seeds failed", sw.Scenario, n, len(sw.Seeds))}
 	}

@@ -101,6 +101,9 @@ type Options struct {
 	// ScenarioSHA256 is the hash of the scenario file's bytes, so that shards run on
 	// different versions of a file are not merged as one sweep.
 	ScenarioSHA256 string
+	// Progress, if set, is called after each seed with the seeds done and their total,
+	// from one goroutine at a time.
+	Progress func(done, total int)
 }
 
 // Sweep is sweep.json: every seed's outcome and summary numbers, and their aggregate. It
@@ -172,6 +175,8 @@ func Run(opts Options, run RunFunc) (*Sweep, error) {
 	names := make([]string, len(seeds))
 	next := make(chan int)
 	var wg sync.WaitGroup
+	var mu sync.Mutex
+	done := 0
 	for range max(1, min(opts.Parallel, len(seeds))) {
 		wg.Add(1)
 		go func() {
@@ -184,6 +189,12 @@ func Run(opts Options, run RunFunc) (*Sweep, error) {
 				}
 				names[i] = s.Scenario
 				results[i], errs[i] = seedResult(seeds[i], s, sw.Paths)
+				if opts.Progress != nil {
+					mu.Lock()
+					done++
+					opts.Progress(done, len(seeds))
+					mu.Unlock()
+				}
 			}
 		}()
 	}
@@ -369,8 +380,10 @@ func Read(path string) (*Sweep, error) {
 }
 
 // WriteText prints a sweep for a terminal: the verdict, every failing seed with the
-// line that replays it, and the distribution across seeds of each path that varies or is
-// not zero.
+// line that replays it, and the distribution across seeds of every path, the ones that
+// stayed zero included (lost 0 on every seed is what a sweep is run to confirm), in
+// numbers a person reads: durations in their unit, ratios in percent, counts grouped by
+// thousands.
 func WriteText(w io.Writer, sw *Sweep) error {
 	var b strings.Builder
 	failed := sw.Failed()
@@ -394,15 +407,10 @@ func WriteText(w io.Writer, sw *Sweep) error {
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "path\tmin\tp50\tp90\tp99\tmax\tmean\t")
 	for _, a := range sw.Aggregate {
-		if (a.Min == 0 && a.Max == 0) || a.Path == "seed" {
+		if a.Path == "seed" {
 			continue
 		}
-		f := func(v float64) string {
-			if reports.IsDurationPath(a.Path) {
-				return reports.Seconds(v)
-			}
-			return reports.FormatNumber(v)
-		}
+		f := func(v float64) string { return humanNumber(a.Path, v) }
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", a.Path, f(a.Min), f(a.P50), f(a.P90), f(a.P99), f(a.Max), f(a.Mean))
 	}
 	if err := tw.Flush(); err != nil {
@@ -410,4 +418,35 @@ func WriteText(w io.Writer, sw *Sweep) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// humanNumber shows a path's value for a person: 1.25s, 99.80%, 12,345, 3.142.
+func humanNumber(path string, v float64) string {
+	switch {
+	case reports.IsDurationPath(path):
+		return reports.Seconds(v)
+	case strings.HasSuffix(path, "_ratio"):
+		return strconv.FormatFloat(100*v, 'f', 2, 64) + "%"
+	case v == math.Trunc(v) && math.Abs(v) < 1e15:
+		return groupThousands(int64(v))
+	}
+	return strconv.FormatFloat(v, 'g', 4, 64)
+}
+
+// groupThousands writes n with commas between groups of three digits.
+func groupThousands(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	if neg {
+		b.WriteByte('-')
+	}
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
 }

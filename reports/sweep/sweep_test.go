@@ -137,3 +137,60 @@ func TestSweepParallelDoesNotChangeResult(t *testing.T) {
 		t.Error("--parallel 4 gives another sweep than --parallel 1")
 	}
 }
+
+func TestHumanNumber(t *testing.T) {
+	for _, tt := range []struct {
+		path string
+		v    float64
+		want string
+	}{
+		{"latency.end_to_end.p99", 1.25, "1.25s"},
+		{"completed_ratio", 0.998, "99.80%"},
+		{"attempts", 1234567, "1,234,567"},
+		{"lost", 0, "0"},
+		{"attempts", -1234, "-1,234"},
+		{"attempts", 512.5, "512.5"},
+		{"messages.TaskAssignment.bytes", 3.14159265, "3.142"},
+	} {
+		if got := humanNumber(tt.path, tt.v); got != tt.want {
+			t.Errorf("humanNumber(%s, %g) = %q, want %q", tt.path, tt.v, got, tt.want)
+		}
+	}
+}
+
+func TestTextKeepsPathsThatStayedZero(t *testing.T) {
+	sw := &Sweep{Scenario: "x", SeedSpec: "1..2", Paths: []string{"lost", "attempts", "completed_ratio"},
+		Seeds: []SeedResult{{Seed: 1, OK: true, Values: []float64{0, 1200, 1}}, {Seed: 2, OK: true, Values: []float64{0, 1300, 0.99}}}}
+	sw.aggregate()
+	var b bytes.Buffer
+	if err := WriteText(&b, sw); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"\nlost  ", "attempts  ", "1,200", "1,300", "99.00%", "100.00%"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("sweep text lacks %q:\n%s", want, b.String())
+		}
+	}
+}
+
+func TestRunReportsProgressPerSeed(t *testing.T) {
+	var got []int
+	opts := Options{SeedSpec: "1..5", Parallel: 2, Progress: func(done, total int) {
+		if total != 5 {
+			t.Errorf("total %d, want 5", total)
+		}
+		got = append(got, done)
+	}}
+	if _, err := Run(opts, func(seed uint64) (*sim.Summary, error) {
+		s := &sim.Summary{Scenario: "x", Seed: seed, Messages: map[string]sim.MessageStat{}}
+		for _, m := range sim.MessageTypes {
+			s.Messages[m] = sim.MessageStat{}
+		}
+		return s, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(got) != "[1 2 3 4 5]" {
+		t.Errorf("progress calls %v, want 1..5 in order", got)
+	}
+}
