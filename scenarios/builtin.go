@@ -59,8 +59,8 @@ func Resolve(arg string) (file string, data []byte, err error) {
 		return name + ".yaml", b, nil
 	}
 	if near, ok := Nearest(arg); ok {
-		return "", nil, fmt.Errorf("scenario %q: no such file and no built-in scenario of that name; did you mean %s? (built-ins: %s): %w",
-			arg, near, strings.Join(Names(), ", "), err)
+		return "", nil, fmt.Errorf("scenario %q: no such file and no built-in scenario of that name (built-ins: %s); did you mean %s?: %w",
+			arg, strings.Join(Names(), ", "), near, err)
 	}
 	return "", nil, fmt.Errorf("scenario %q: no such file and no built-in scenario of that name (built-ins: %s): %w",
 		arg, strings.Join(Names(), ", "), err)
