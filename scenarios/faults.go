@@ -94,7 +94,7 @@ func kindWords[T ~string](kinds []T) []string {
 }
 
 var faultKinds = []sim.FaultKind{sim.FaultCrash, sim.FaultHeartbeatLoss, sim.FaultPartition, sim.FaultPause,
-	sim.FaultDuplicateDelivery, sim.FaultOrchestratorRestart}
+	sim.FaultDuplicateDelivery, sim.FaultOrchestratorRestart, sim.FaultQueueRestart}
 
 // windowed faults last `for`; the others happen at an instant.
 func windowed(k sim.FaultKind) bool {
@@ -175,7 +175,7 @@ func (d *decoder) faults(n *yaml.Node) ([]sim.FaultConfig, []faultInfo) {
 // faultBody decodes the kind's mapping (`crash: {pool: python, fraction: 10%}`); it
 // reports whether a pool was named.
 func (d *decoder) faultBody(n *yaml.Node, path string, fc *sim.FaultConfig) bool {
-	if fc.Kind == sim.FaultOrchestratorRestart {
+	if fc.Kind == sim.FaultOrchestratorRestart || fc.Kind == sim.FaultQueueRestart {
 		fc.Downtime = time.Second
 		f, ok := d.mapping(n, path, "downtime")
 		if ok {
@@ -238,7 +238,7 @@ func (d *decoder) checkFaultTargets(pools []sim.PoolConfig, faults []sim.FaultCo
 	names := poolNames(pools)
 	for i := range faults {
 		fc, info := &faults[i], infos[i]
-		if fc.Kind == sim.FaultOrchestratorRestart {
+		if fc.Kind == sim.FaultOrchestratorRestart || fc.Kind == sim.FaultQueueRestart {
 			continue
 		}
 		t := &fc.Target

@@ -181,6 +181,11 @@ func (d *decoder) decode(root *yaml.Node) *sim.Config {
 
 	cfg.Components, cfg.Load = d.route(pools, comps, compInfos, loads, loadCompSet)
 	d.checkFaultTargets(pools, cfg.Faults, faultInfos)
+	for i, fc := range cfg.Faults {
+		if fc.Kind == sim.FaultQueueRestart && cfg.Queue.Kind != sim.QueueJetStream {
+			d.errPath(joinPath(faultInfos[i].path, "queue_restart"), "restarts the JetStream queue's server; it needs queue.kind jetstream (this scenario's queue is %s)", cfg.Queue.Kind)
+		}
+	}
 	return &cfg
 }
 

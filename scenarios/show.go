@@ -130,7 +130,7 @@ func showFault(f sim.FaultConfig) *yaml.Node {
 		m.Content = append(m.Content, word("for"), dur(f.For))
 	}
 	var body *yaml.Node
-	if f.Kind == sim.FaultOrchestratorRestart {
+	if f.Kind == sim.FaultOrchestratorRestart || f.Kind == sim.FaultQueueRestart {
 		body = flow("downtime", dur(f.Downtime))
 	} else {
 		body = flow("pool", word(f.Target.Pool))

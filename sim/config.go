@@ -211,6 +211,9 @@ const (
 	FaultPause               FaultKind = "pause"
 	FaultDuplicateDelivery   FaultKind = "duplicate_delivery"
 	FaultOrchestratorRestart FaultKind = "orchestrator_restart"
+	// FaultQueueRestart restarts the JetStream queue's server on its store (queue.kind
+	// jetstream): for Downtime nothing is published, fetched or acknowledged.
+	FaultQueueRestart FaultKind = "queue_restart"
 )
 
 // FaultConfig is one entry of `faults:`. Target picks workers of one pool.
@@ -221,7 +224,7 @@ type FaultConfig struct {
 	Target       Target        // every kind but orchestrator_restart
 	Rate         float64       // heartbeat_loss, duplicate_delivery
 	RestartAfter time.Duration // crash: 0 = stays down
-	Downtime     time.Duration // orchestrator_restart
+	Downtime     time.Duration // orchestrator_restart, queue_restart
 }
 
 // Target selects workers of a pool: by Fraction, by Count, or by name (Workers, "pool-N",

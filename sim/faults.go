@@ -70,6 +70,11 @@ func (w *world) faultStart(i int) error {
 	switch f.Kind {
 	case FaultOrchestratorRestart:
 		return w.orchestratorDown(f)
+	case FaultQueueRestart:
+		// The server restarts on its store: its streams, consumers and unacknowledged
+		// messages survive; while it is down nothing reaches it (see send).
+		w.queueDownUntil = max(w.queueDownUntil, w.now+f.Downtime)
+		return nil
 	case FaultCrash:
 		for _, s := range w.pick(f.Target, true) {
 			if err := w.crash(s.current); err != nil {

@@ -25,6 +25,16 @@ func (w *world) send(m *model.Message) error {
 	w.traceEvent("send", m.From, uint64(m.Task), m.Attempt, m.Type.String(), len(data))
 
 	workerEnd := w.workerEnd(m)
+	if w.queue != nil && w.now < w.queueDownUntil && (m.To == w.queueNode || m.From == w.queueNode) {
+		// The queue's server is restarting. An ack sent now is lost (the message comes
+		// back after its ack wait); a publish or a pull request is retried by its client
+		// and arrives once the server is up; what the queue would send waits as well.
+		if m.Type == model.MsgAck {
+			return nil
+		}
+		w.deliverLater(m, data, w.queueDownUntil-w.now+w.latency.Sample(w.rNetwork))
+		return nil
+	}
 	if m.Type == model.MsgAssignment && w.queue == nil {
 		// A pull stream: the assignment goes into the worker's pipe.
 		w.pipeSend(m, data, workerEnd, true)

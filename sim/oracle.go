@@ -214,7 +214,7 @@ func (o *oracle) message(t model.MsgType, n int) {
 func (o *oracle) faultWindow(i int, f *FaultConfig, now time.Duration) {
 	end := now + f.For
 	switch f.Kind {
-	case FaultOrchestratorRestart:
+	case FaultOrchestratorRestart, FaultQueueRestart:
 		end = now + f.Downtime
 	case FaultCrash:
 		// A crash with a restart is down for a window; without one it is an instant.

@@ -96,6 +96,8 @@ type world struct {
 	orchDown  bool
 	queue     *model.JetStreamQueue
 	queueNode model.NodeID
+	// queueDownUntil is when a queue_restart fault brings the queue's server back.
+	queueDownUntil time.Duration
 
 	procs []*proc   // indexed by NodeID; nil for the orchestrator and queue
 	slots [][]*slot // per pool, per worker slot

@@ -86,17 +86,16 @@ func liveOutDir(cfg *sim.Config, out string) string {
 }
 
 // embeddedNATS starts the NATS server a jetstream scenario needs when --nats names
-// none, storing under the run's out directory, and returns its URL ("" when none is
-// needed). stop is never nil.
-func embeddedNATS(cfg *sim.Config, f natsFlags, out string) (url string, stop func(), err error) {
+// none, storing under the run's out directory, and returns it (nil when none is needed).
+func embeddedNATS(cfg *sim.Config, f natsFlags, out string) (*live.EmbeddedNATS, error) {
 	if cfg.Queue.Kind != sim.QueueJetStream || f.url != "" {
-		return f.url, func() {}, nil
+		return nil, nil
 	}
 	ns, err := live.StartEmbeddedNATS(filepath.Join(liveOutDir(cfg, out), "nats"))
 	if err != nil {
-		return "", nil, &exitError{code: exitInternal, err: err}
+		return nil, &exitError{code: exitInternal, err: err}
 	}
-	return ns.URL(), ns.Stop, nil
+	return ns, nil
 }
 
 func newServeCmd() *cobra.Command {
@@ -178,15 +177,19 @@ func serve(cmd *cobra.Command, name string, f liveFlags) error {
 	}
 	ctx, stop := signalContext()
 	defer stop()
-	natsURL, stopNATS, err := embeddedNATS(cfg, f.nats, f.out)
+	ns, err := embeddedNATS(cfg, f.nats, f.out)
 	if err != nil {
 		return err
 	}
-	defer stopNATS()
-	f.nats.url = natsURL
+	var queueServer live.Restartable
+	if ns != nil {
+		defer ns.Stop()
+		f.nats.url, queueServer = ns.URL(), ns.Server
+	}
+	natsURL := f.nats.url
 	obs, lag := live.NewObserver(cfg), live.NewLagMeter()
 	srv, err := live.StartServer(live.ServerConfig{Scenario: cfg, Addr: f.listen, Salt: rand.Uint32(), Observer: obs, Lag: lag,
-		NATS: f.nats.config()})
+		NATS: f.nats.config(), QueueServer: queueServer})
 	if err != nil {
 		return badInput(fmt.Errorf("serve: %w", err))
 	}

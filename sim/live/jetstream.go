@@ -22,6 +22,12 @@ import (
 // largest NodeID never collides with one.
 const queueNode model.NodeID = math.MaxInt32
 
+// Restartable is a server a fault can stop and start again (natsqueue.Server).
+type Restartable interface {
+	Stop()
+	Start() error
+}
+
 // NATSConfig says where a live run's JetStream queue is.
 type NATSConfig struct {
 	// URL is the server (or a comma-separated cluster) both sides connect to.

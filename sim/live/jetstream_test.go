@@ -2,6 +2,7 @@ package live
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -160,35 +161,21 @@ func killStreamLeader(cl *natsqueue.Cluster, n uint64) string {
 	return ""
 }
 
-// The NATS server restarts mid-run on the same store: the stream and its unacknowledged
-// messages survive, both sides reconnect, nothing is lost, and the summary's dispatch
-// stall covers the downtime.
+// A queue_restart fault: the embedded NATS server stops mid-run and starts again on
+// the same store and port. The stream and its unacknowledged messages survive, both
+// sides reconnect, nothing is lost, and the summary's dispatch stall covers the downtime.
 func TestJetStreamServerRestart(t *testing.T) {
-	ns, err := StartEmbeddedNATS(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(ns.Stop)
 	cfg := slowAckScenario(sim.AckOnReceipt)
 	cfg.Workers[0].Count, cfg.Workers[0].Concurrency = 4, 4
 	cfg.Components[0].Duration = sim.Dist{Kind: sim.DistConstant, Value: 100 * time.Millisecond}
 	cfg.Load[0].Tasks, cfg.Load[0].Arrival, cfg.Load[0].RatePerSec = 200, sim.ArrivalConstant, 50
 	cfg.Queue.AckWait = 3 * time.Second
 	const downtime = time.Second
-	restarted := make(chan error, 1)
-	go func() {
-		time.Sleep(2 * time.Second)
-		ns.Server.Stop()
-		time.Sleep(downtime)
-		restarted <- ns.Server.Start()
-	}()
+	cfg.Faults = []sim.FaultConfig{{Kind: sim.FaultQueueRestart, At: 2 * time.Second, Downtime: downtime}}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	res, err := RunWith(ctx, cfg, RunOptions{NATS: NATSConfig{URL: ns.URL()}})
+	res, err := RunWith(ctx, cfg, RunOptions{StoreDir: t.TempDir()})
 	if err != nil {
-		t.Fatal(err)
-	}
-	if err := <-restarted; err != nil {
 		t.Fatal(err)
 	}
 	s := res.Summary
@@ -199,6 +186,11 @@ func TestJetStreamServerRestart(t *testing.T) {
 		t.Fatalf("jetstream stats %+v: want a dispatch stall near the %v downtime", js, downtime)
 	}
 	t.Logf("NATS down %v: dispatch stalled %.3fs, redeliveries %d", downtime, s.Live.JetStream[0].DispatchStall, s.Redeliveries)
+	// With --nats the server is not tasksim's to restart: refused up front.
+	if _, err := RunWith(ctx, cfg, RunOptions{NATS: NATSConfig{URL: "nats://127.0.0.1:1"}}); err == nil ||
+		!strings.Contains(err.Error(), "queue_restart") {
+		t.Errorf("queue_restart against a foreign server: %v, want a refusal naming the fault", err)
+	}
 }
 
 // Half the workers are cut off from the orchestrator and from NATS for 2s: they fetch

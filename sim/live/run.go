@@ -43,6 +43,7 @@ func RunWith(ctx context.Context, cfg *sim.Config, o RunOptions) (*sim.Result, e
 	if clk == nil {
 		clk = clock.New()
 	}
+	var queueServer Restartable
 	if cfg.Queue.Kind == sim.QueueJetStream && o.NATS.URL == "" {
 		ns, err := StartEmbeddedNATS(o.StoreDir)
 		if err != nil {
@@ -50,12 +51,13 @@ func RunWith(ctx context.Context, cfg *sim.Config, o RunOptions) (*sim.Result, e
 		}
 		defer ns.Stop()
 		o.NATS.URL = ns.URL()
+		queueServer = ns.Server
 	}
 	start := clk.Now()
 	obs, lag := NewObserver(cfg), NewLagMeter()
 	salt := rand.Uint32()
 	srv, err := StartServer(ServerConfig{Scenario: cfg, Addr: "127.0.0.1:0", Clock: clk, Start: start,
-		Salt: salt, OwnWorkers: true, Observer: obs, Lag: lag, NATS: o.NATS})
+		Salt: salt, OwnWorkers: true, Observer: obs, Lag: lag, NATS: o.NATS, QueueServer: queueServer})
 	if err != nil {
 		return nil, err
 	}

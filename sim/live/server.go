@@ -60,6 +60,9 @@ type ServerConfig struct {
 	NoLagProbe bool
 	// NATS is the JetStream queue the orchestrator publishes to (queue.kind jetstream).
 	NATS NATSConfig
+	// QueueServer is the NATS server a queue_restart fault stops and starts again on its
+	// store: the embedded one (a server tasksim does not run cannot be restarted by it).
+	QueueServer Restartable
 }
 
 // Server is the reference orchestrator on real sockets: TasksService and
@@ -137,6 +140,11 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 	sc := cfg.Scenario
 	if sc.Queue.Kind == sim.QueueJetStream && cfg.NATS.URL == "" {
 		return nil, fmt.Errorf("queue.kind jetstream: the orchestrator needs a NATS server (an embedded one, or --nats URL)")
+	}
+	for i, f := range sc.Faults {
+		if f.Kind == sim.FaultQueueRestart && cfg.QueueServer == nil {
+			return nil, fmt.Errorf("faults[%d].queue_restart restarts the embedded NATS server; with --nats, restart your server yourself", i)
+		}
 	}
 	if cfg.Addr == "" {
 		cfg.Addr = DefaultAddr
@@ -239,7 +247,7 @@ func (s *Server) planLoad() {
 		}
 	}
 	for i, f := range sc.Faults {
-		if f.Kind == sim.FaultOrchestratorRestart {
+		if f.Kind == sim.FaultOrchestratorRestart || f.Kind == sim.FaultQueueRestart {
 			s.ledger.setTimer(model.TimerOp{ID: timerFault + model.TimerID(i), At: f.At})
 		}
 	}
@@ -252,11 +260,23 @@ func (s *Server) ledgerTimer(now time.Duration, id model.TimerID) {
 	case id == timerEnd:
 		s.end(now)
 	case id >= timerFaultEnd:
+		if s.cfg.Scenario.Faults[int(id-timerFaultEnd)].Kind == sim.FaultQueueRestart {
+			// Started on the ledger's goroutine: the server is back before anything else
+			// the ledger does, as a restarted process would be.
+			if err := s.cfg.QueueServer.Start(); err != nil {
+				s.fail(fmt.Errorf("queue_restart: %w", err))
+			}
+			return
+		}
 		s.orchestratorUp(now)
 	case id >= timerFault:
 		i := int(id - timerFault)
 		s.cfg.Observer.FaultStarted(i, now)
-		s.orchestratorDown()
+		if s.cfg.Scenario.Faults[i].Kind == sim.FaultQueueRestart {
+			s.cfg.QueueServer.Stop()
+		} else {
+			s.orchestratorDown()
+		}
 		s.ledger.setTimer(model.TimerOp{ID: timerFaultEnd + model.TimerID(i), At: now + s.cfg.Scenario.Faults[i].Downtime})
 	case id >= timerArrival:
 		s.arrive(now, int(id-timerArrival))

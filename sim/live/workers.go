@@ -145,7 +145,7 @@ func StartWorkers(cfg WorkersConfig) (*Workers, error) {
 			ws.slots = append(ws.slots, slots)
 		}
 		for i, f := range sc.Faults {
-			if f.Kind != sim.FaultOrchestratorRestart && f.Kind != sim.FaultDuplicateDelivery {
+			if f.Kind != sim.FaultOrchestratorRestart && f.Kind != sim.FaultQueueRestart && f.Kind != sim.FaultDuplicateDelivery {
 				ws.ctl.setTimer(model.TimerOp{ID: ctlFault + model.TimerID(i), At: f.At})
 			}
 		}
