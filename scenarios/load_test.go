@@ -163,7 +163,7 @@ func TestLoadErrors(t *testing.T) {
 		{"burst rate", "name: t\nload:\n  - arrival: {process: burst, rate: 5/s}\n", []string{
 			"f.yaml:3:31: load[0].arrival.rate: a burst has no rate (all its tasks arrive at `at`); remove it or use process poisson or constant"}},
 		{"fault without kind", ok + "faults:\n  - at: 1s\n", []string{
-			`f.yaml:4:5: faults[0]: no fault kind; want exactly one of crash, heartbeat_loss, partition, pause, duplicate_delivery, orchestrator_restart`}},
+			`f.yaml:4:5: faults[0]: no fault kind; want exactly one of crash, heartbeat_loss, partition, pause, duplicate_delivery, orchestrator_restart, queue_restart`}},
 		{"fault with two kinds", ok + "faults:\n  - at: 1s\n    for: 1s\n    pause: {}\n    partition: {}\n", []string{
 			`f.yaml:4:5: faults[0]: has partition and pause; one fault entry has exactly one kind (split it into several entries)`}},
 		{"fault without at", ok + "faults:\n  - crash: {}\n", []string{
@@ -274,7 +274,7 @@ func TestSetErrors(t *testing.T) {
 		{"orchestrator.detector=fast", `--set orchestrator.detector=fast: orchestrator.detector: "fast" is not one of scan, deadline`},
 		{"workers[0].count=x", `--set workers[0].count=x: workers[0].count: "x" is not a whole number`},
 		{"faults[3].at=1s", "--set faults[3].at=1s: faults[3]: index 3 is out of range: faults has 1 entries (use [1] to add one)"},
-		{"faults[1].at=5s", "--set faults[1].at=5s: faults[1]: no fault kind; want exactly one of crash, heartbeat_loss, partition, pause, duplicate_delivery, orchestrator_restart"},
+		{"faults[1].at=5s", "--set faults[1].at=5s: faults[1]: no fault kind; want exactly one of crash, heartbeat_loss, partition, pause, duplicate_delivery, orchestrator_restart, queue_restart"},
 		{"name.first=x", `--set name.first=x: name: is "t", not a mapping; cannot set first in it`},
 		{"seed", "--set seed: want path=value (e.g. --set workers[0].count=500)"},
 		{"workers[x].count=1", `--set workers[x].count=1: "x" is not a list index in "workers[x].count"`},

@@ -50,7 +50,11 @@ func TestRunLiveCrash(t *testing.T) {
 	// Assignments in a crashed worker's pipe come back at their queue timeout (hazard 7):
 	// a short one keeps the test short.
 	cfg.Orchestrator.QueueTimeout = 8 * time.Second
-	cfg.Faults = []sim.FaultConfig{{Kind: sim.FaultCrash, At: 2 * time.Second, Target: sim.Target{Pool: "default", Count: 3}}}
+	// The load arrives once every worker is connected: a real HTTP/2 pipe holds megabytes,
+	// so a burst that meets one early stream goes wholly into it (hoarding, hazard 6), and
+	// the workers that crash might then hold nothing to detect.
+	cfg.Load[0].At = time.Second
+	cfg.Faults = []sim.FaultConfig{{Kind: sim.FaultCrash, At: 3 * time.Second, Target: sim.Target{Pool: "default", Count: 3}}}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	res, err := Run(ctx, cfg, nil)

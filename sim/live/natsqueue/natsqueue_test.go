@@ -158,6 +158,9 @@ func TestUnackedMessageIsRedeliveredAfterAckWait(t *testing.T) {
 	if _, err := p.Publish(ctx, []byte("task-1")); err != nil {
 		t.Fatal(err)
 	}
+	// The server starts the ack wait when it delivers, which is after this instant: the
+	// redelivery can come no sooner than ackWait after it.
+	fetchedAt := time.Now()
 	first, err := slow.Fetch(ctx, 2*time.Second)
 	if err != nil || first == nil {
 		t.Fatalf("first fetch: %v %v", first, err)
@@ -165,7 +168,6 @@ func TestUnackedMessageIsRedeliveredAfterAckWait(t *testing.T) {
 	if first.Redelivered() {
 		t.Fatalf("first delivery marked redelivered (%d)", first.NumDelivered)
 	}
-	fetchedAt := time.Now()
 	// A second worker of the same consumer gets nothing while the ack wait runs ...
 	other, err := NewConsumer(ctx, js, l)
 	if err != nil {
