@@ -12,6 +12,7 @@ import (
 
 	"github.com/tasksim/tasksim/model/codecbench"
 	"github.com/tasksim/tasksim/reports/plots"
+	"github.com/tasksim/tasksim/reports/safefile"
 )
 
 func newBenchCmd() *cobra.Command {
@@ -86,7 +87,11 @@ times 78 x --time in all), in --count samples.`,
 					return err
 				}
 			}
-			if err := rep.WriteJSON(filepath.Join(out, "codec.json")); err != nil {
+			b, err := rep.JSON()
+			if err != nil {
+				return err
+			}
+			if err := safefile.WriteFile(filepath.Join(out, "codec.json"), b); err != nil {
 				return err
 			}
 			if err := plots.CodecBars(rep, filepath.Join(out, "codec.png"), filepath.Join(out, "codec.svg")); err != nil {

@@ -146,7 +146,11 @@ func quickRun(t *testing.T) *Report {
 func TestReportJSON(t *testing.T) {
 	r := quickRun(t)
 	path := filepath.Join(t.TempDir(), "codec.json")
-	if err := r.WriteJSON(path); err != nil {
+	b, err := r.JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	raw, err := os.ReadFile(path)

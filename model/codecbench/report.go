@@ -45,16 +45,14 @@ func (r Row) key() rowKey { return rowKey{r.Message, r.PayloadBytes, Op(r.Op), r
 // ShortName is the message's name without its package.
 func (r Row) ShortName() string { return r.Message[strings.LastIndexByte(r.Message, '.')+1:] }
 
-// WriteJSON writes the report to path as indented JSON.
-func (r *Report) WriteJSON(path string) error {
+// JSON renders the report as indented JSON (codec.json). The caller writes the file, so
+// that every output goes through one writer that never follows a symlink.
+func (r *Report) JSON() ([]byte, error) {
 	b, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
-		return fmt.Errorf("codecbench: encode report: %w", err)
+		return nil, fmt.Errorf("codecbench: encode report: %w", err)
 	}
-	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
-		return fmt.Errorf("codecbench: write report: %w", err)
-	}
-	return nil
+	return append(b, '\n'), nil
 }
 
 // ReadReport reads a report that WriteJSON wrote, such as a CI baseline.
