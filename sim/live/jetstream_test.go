@@ -12,16 +12,16 @@ import (
 
 // slowAckScenario is ack-late cut down for a test: a JetStream queue with a 1s ack wait
 // and tasks of 3s, so a worker that acknowledges only on completion has each task
-// redelivered while it still runs it. Two workers with a slot for every task: a
-// redelivery to the other worker is refused (ALREADY_CLAIMED), one to the same worker
-// runs a second copy (both heartbeats are IN_PROGRESS, hazard 4); with twelve tasks
-// some land on the same worker but for a chance of 2^-12.
+// redelivered while it still runs it. Two workers with twice as many slots as tasks, so
+// both always have a fetch waiting: a redelivery to the other worker is refused
+// (ALREADY_CLAIMED), one to the worker that runs it starts a second copy (both
+// heartbeats are IN_PROGRESS, hazard 4), whichever worker first took the tasks.
 func slowAckScenario(ack sim.AckPoint) *sim.Config {
 	cfg := smallScenario(2, 12, sim.FlavourPython, sim.DetectorScan)
 	cfg.Name = "live-ack"
 	cfg.Queue = sim.QueueConfig{Kind: sim.QueueJetStream, AckWait: time.Second}
 	cfg.Workers[0].Ack = ack
-	cfg.Workers[0].Concurrency = 12
+	cfg.Workers[0].Concurrency = 24
 	cfg.Components[0].Duration = sim.Dist{Kind: sim.DistConstant, Value: 3 * time.Second}
 	cfg.Load[0].Arrival = sim.ArrivalBurst
 	return cfg
