@@ -10,7 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tasksim/tasksim/model/codecbench"
+	"github.com/tasksim/tasksim/reports/codecbench"
 	"github.com/tasksim/tasksim/reports/plots"
 	"github.com/tasksim/tasksim/reports/safefile"
 )

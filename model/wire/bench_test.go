@@ -9,7 +9,7 @@ import (
 )
 
 // The Codec's own cost without the codecbench harness around it; the comparison with
-// the other codecs is model/codecbench's BenchmarkCodec.
+// the other codecs is reports/codecbench's BenchmarkCodec.
 func BenchmarkCodecHeartbeat(b *testing.B) {
 	m := wire.SampleMessages(0)
 	c := wire.NewCodec()

@@ -16,7 +16,7 @@ import (
 )
 
 // The codecs under test, by the bench's variant names. They are spelled out here rather
-// than taken from model/codecbench, which imports this package.
+// than taken from reports/codecbench, which imports this package.
 
 type encodeFunc func(m proto.Message) ([]byte, error)
 

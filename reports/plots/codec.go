@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"unicode"
 
-	"github.com/tasksim/tasksim/model/codecbench"
+	"github.com/tasksim/tasksim/reports/codecbench"
 	"github.com/tasksim/tasksim/reports/safefile"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"

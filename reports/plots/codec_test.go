@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tasksim/tasksim/model/codecbench"
+	"github.com/tasksim/tasksim/reports/codecbench"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"

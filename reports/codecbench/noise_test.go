@@ -42,7 +42,7 @@ func cpuLoad(t *testing.T) {
 // process per CPU competing, the same code gated against a baseline taken just before
 // must pass, and the same code with one variant (wire) 25% slower must fail on that
 // variant's rows only. TASKSIM_GATE_TRIALS=20 go test -run GateUnderLoad -v
-// ./model/codecbench/ runs 20 trials of each and prints the tally; it wants 19 of 20.
+// ./reports/codecbench/ runs 20 trials of each and prints the tally; it wants 19 of 20.
 // It is not part of `go test ./...`: on a machine other engineers load it measures them
 // as much as the gate.
 func TestGateUnderLoad(t *testing.T) {

@@ -2,7 +2,7 @@ package codecbench
 
 import "testing"
 
-// BenchmarkCodec runs the whole suite: go test -bench=Codec -count=5 ./model/codecbench/
+// BenchmarkCodec runs the whole suite: go test -bench=Codec -count=5 ./reports/codecbench/
 // Names look like BenchmarkCodec/TaskHeartbeatRequest/encode/vtproto and
 // BenchmarkCodec/TaskAssignment/16KiB/decode/wire.
 func BenchmarkCodec(b *testing.B) {
