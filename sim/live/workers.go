@@ -1,6 +1,7 @@
 package live
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -322,6 +323,9 @@ type workerProc struct {
 	held     []func() // inputs from the network held by a black hole
 	heldSend []func() // sends held by a black hole
 	drift    float64
+	// rpcDeadline is the gRPC deadline on each unary RPC, 0 for none: the strict flavour
+	// sets network.rpc_timeout, the reference SDKs set none (PROTOCOL.md).
+	rpcDeadline time.Duration
 	// dead: crashed or exited; set by the controller or the process, read anywhere.
 	dead atomic.Bool
 }
@@ -382,7 +386,11 @@ func (ws *Workers) startProc(now time.Duration, s *workerSlot) {
 	if sc.Queue.Kind == sim.QueueJetStream {
 		source = queueNode
 	}
-	wp.w = model.NewWorker(sim.WorkerModelConfig(sc, s.pool, node, orchestratorNode, source))
+	mc := sim.WorkerModelConfig(sc, s.pool, node, orchestratorNode, source)
+	if mc.Flavour == model.FlavourStrict {
+		wp.rpcDeadline = cmp.Or(mc.RPCTimeout, model.DefaultRPCTimeout)
+	}
+	wp.w = model.NewWorker(mc)
 	wp.p = newProcess(ws.clk, ws.start, ws.cfg.Lag)
 	wp.p.onTimer = func(now time.Duration, id model.TimerID) {
 		wp.out.Reset()
@@ -574,9 +582,13 @@ func (wp *workerProc) send(m model.Message) {
 			return
 		}
 		wp.later(bh && cut, func() {
-			link := wp.truth(wp.link, m)
+			link, cancel := wp.callContext(m)
 			go func() {
 				resp, err := wp.orch.TaskHeartbeat(link, req)
+				cancel()
+				if wp.expired(err) {
+					return
+				}
 				wp.fromNet(func() { wp.reply(m, codeOf(err), resp) })
 			}()
 		})
@@ -590,13 +602,34 @@ func (wp *workerProc) send(m model.Message) {
 			return
 		}
 		wp.later(bh && cut, func() {
-			link := wp.truth(wp.link, m)
+			link, cancel := wp.callContext(m)
 			go func() {
 				_, err := wp.orch.CompleteTask(link, req)
+				cancel()
+				if wp.expired(err) {
+					return
+				}
 				wp.fromNet(func() { wp.reply(m, codeOf(err), nil) })
 			}()
 		})
 	}
+}
+
+// callContext is the context of unary call m: the link, the worker's RPC deadline if it
+// sets one, and the ground truth for its own orchestrator.
+func (wp *workerProc) callContext(m model.Message) (context.Context, context.CancelFunc) {
+	ctx, cancel := wp.link, context.CancelFunc(func() {})
+	if wp.rpcDeadline > 0 {
+		ctx, cancel = context.WithTimeout(ctx, wp.rpcDeadline)
+	}
+	return wp.truth(ctx, m), cancel
+}
+
+// expired reports a call that failed on the worker's own deadline. The model concludes
+// DEADLINE_EXCEEDED itself, on its RPC timer at the same instant, so the gRPC outcome is
+// not handed to it a second time.
+func (wp *workerProc) expired(err error) bool {
+	return wp.rpcDeadline > 0 && status.Code(err) == codes.DeadlineExceeded
 }
 
 // truth adds the call's ground truth for this process's own orchestrator (see

@@ -18,12 +18,9 @@ import (
 //   - sigterm (python, rust): `tasksim workers` ends the whole run on SIGTERM within about
 //     a second, without completing running tasks, instead of shutting down as the flavour
 //     does (python: at the next assignment, 10s grace; rust: waits for running tasks).
-//   - heartbeat_no_answer (strict): the live strict worker's RPCs carry no gRPC deadline
-//     (no grpc-timeout), so the server sees none where the model has network.rpc_timeout.
 var knownGaps = map[string][]string{
 	"python": {"complete_unavailable", "sigterm"},
 	"rust":   {"sigterm"},
-	"strict": {"heartbeat_no_answer"},
 }
 
 // tasksim's own live workers (`tasksim workers`, one pool of one worker) are classified
