@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tasksim/tasksim/model"
 )
 
 // faultTargets remembers which slots a windowed fault hit, to undo it at the window's end.
@@ -142,8 +144,9 @@ func (w *world) crash(p *proc) error {
 		return nil
 	}
 	p.alive = false
+	w.nodes[p.node].down = true
 	// Its timers and executions die with it.
-	p.timers.discard(w.q)
+	w.nodes[p.node].timers.discard(w.q)
 	for _, x := range p.execs {
 		w.q.Cancel(x.h)
 	}
@@ -153,19 +156,7 @@ func (w *world) crash(p *proc) error {
 	w.traceEvent("crash", p.node, 0, 0, "", 0)
 	// The stream from the assignment source breaks with the process.
 	w.dropPipe(p)
-	w.out.Reset()
-	if w.queue != nil {
-		w.queue.Disconnect(w.now, p.node, &w.out)
-		if err := w.apply(w.queueNode); err != nil {
-			return err
-		}
-	} else if !w.orchDown {
-		w.orch.Disconnect(w.now, p.node, &w.out)
-		if err := w.apply(w.orchNode); err != nil {
-			return err
-		}
-	}
-	return nil
+	return w.disconnect(p)
 }
 
 const hashCrash = 102
@@ -180,20 +171,21 @@ func windowEnd(now, d time.Duration) time.Duration {
 
 // orchestratorDown crashes the orchestrator; it comes back after the downtime.
 func (w *world) orchestratorDown(f *FaultConfig) error {
-	if w.orchDown {
+	n := &w.nodes[w.orchNode]
+	if n.down {
 		return nil
 	}
-	w.orch.Crash()
-	w.orchDown = true
+	n.part.(model.Restarter).Crash()
+	n.down = true
 	// Every timer of the dead incarnation goes; the next one starts with an empty table.
-	next := w.orchTimers.incarnation + 1
-	w.orchTimers.discard(w.q)
-	w.orchTimers = newTimerTable(next, true)
+	next := n.timers.incarnation + 1
+	n.timers.discard(w.q)
+	n.timers = newTimerTable(next, true)
 	// Every pull stream breaks with the process; each worker sees its stream fail once
 	// the reset reaches it, and reconnects as its flavour does.
 	if w.queue == nil {
-		for _, p := range w.procs {
-			if p != nil && p.alive {
+		for i := range w.nodes {
+			if p := w.nodes[i].proc; p != nil && p.alive {
 				if err := w.breakStream(p, w.linkDelay(p.slot)); err != nil {
 					return err
 				}
@@ -205,11 +197,12 @@ func (w *world) orchestratorDown(f *FaultConfig) error {
 }
 
 func (w *world) orchestratorUp() error {
-	w.orchDown = false
+	n := &w.nodes[w.orchNode]
+	n.down = false
 	w.hash.Event(int64(w.now), uint8(evOrchestratorUp), int32(w.orchNode), 0, 0, 0, nil)
 	w.traceEvent("orchestrator_up", w.orchNode, 0, 0, "", 0)
 	w.out.Reset()
-	w.orch.Restart(w.now, &w.out)
+	n.part.(model.Restarter).Restart(w.now, &w.out)
 	if err := w.apply(w.orchNode); err != nil {
 		return err
 	}

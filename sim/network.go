@@ -25,7 +25,7 @@ func (w *world) send(m *model.Message) error {
 	w.traceEvent("send", m.From, uint64(m.Task), m.Attempt, m.Type.String(), len(data))
 
 	workerEnd := w.workerEnd(m)
-	if w.queue != nil && w.now < w.queueDownUntil && (m.To == w.queueNode || m.From == w.queueNode) {
+	if w.queue != nil && w.now < w.queueDownUntil && (m.To == w.sourceNode || m.From == w.sourceNode) {
 		// The queue's server is restarting. An ack sent now is lost (the message comes
 		// back after its ack wait); a publish or a pull request is retried by its client
 		// and arrives once the server is up; what the queue would send waits as well.
@@ -189,34 +189,31 @@ func (w *world) deliver(slot uint32) error {
 	w.traceEvent("deliver", to, uint64(m.Task), m.Attempt, m.Type.String(), len(f.wire))
 	w.freeMsgs = append(w.freeMsgs, slot)
 
-	w.out.Reset()
-	switch {
-	case to == w.orchNode:
-		if w.orchDown {
+	if to < 0 || int(to) >= len(w.nodes) {
+		return fmt.Errorf("message %v to unknown node %d", m.Type, to)
+	}
+	n := &w.nodes[to]
+	if n.down {
+		if n.refuses {
 			return w.refuse(&m)
 		}
-		if m.Type == model.MsgPullTasks && w.queue == nil {
-			p := w.proc(m.From)
-			if p == nil || !p.alive {
-				return nil // the process that asked is gone
-			}
-			w.openPipe(p)
-		}
-		w.orch.Receive(w.now, m, &w.out)
-	case w.queue != nil && to == w.queueNode:
-		w.queue.Receive(w.now, m, &w.out)
-	default:
-		p := w.proc(to)
-		if p == nil {
-			return fmt.Errorf("message %v to unknown node %d", m.Type, to)
-		}
-		p.w.Receive(w.now, m, &w.out)
+		return nil
 	}
+	if m.Type == model.MsgPullTasks && w.queue == nil {
+		// A PullTasks reaching the orchestrator opens the asking worker's stream.
+		p := w.proc(m.From)
+		if p == nil || !p.alive {
+			return nil // the process that asked is gone
+		}
+		w.openPipe(p)
+	}
+	w.out.Reset()
+	n.part.Receive(w.now, m, &w.out)
 	return w.apply(to)
 }
 
-// refuse answers a request that reached a down orchestrator: the connection is refused,
-// which gRPC reports as UNAVAILABLE.
+// refuse answers a request that reached a down server (the orchestrator restarting): the
+// connection is refused, which gRPC reports as UNAVAILABLE.
 func (w *world) refuse(m *model.Message) error {
 	var reply model.MsgType
 	switch m.Type {
@@ -230,9 +227,9 @@ func (w *world) refuse(m *model.Message) error {
 	default:
 		return nil
 	}
-	r := model.Message{Type: reply, From: w.orchNode, To: m.From, Call: m.Call, Task: m.Task,
+	r := model.Message{Type: reply, From: m.To, To: m.From, Call: m.Call, Task: m.Task,
 		Run: m.Run, Step: m.Step, Attempt: m.Attempt, Code: model.CodeUnavailable}
 	w.out.Reset()
 	w.out.Send = append(w.out.Send, r)
-	return w.apply(w.orchNode)
+	return w.apply(m.To)
 }

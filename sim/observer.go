@@ -19,20 +19,20 @@ import (
 // calls.
 type Observer struct {
 	o *oracle
-	w *world // only procs (node -> slot), cfg and now; no queue, no orchestrator
+	w *world // only the worker nodes (node -> slot), cfg and now; no queue, no orchestrator
 }
 
 // NewObserver returns an Observer for a run of cfg.
 func NewObserver(cfg *Config) *Observer {
-	return &Observer{o: newOracle(cfg), w: &world{cfg: cfg, orchDown: true}}
+	return &Observer{o: newOracle(cfg), w: &world{cfg: cfg}}
 }
 
 // WorkerStarted records that worker process node started in slot index of pool.
 func (ob *Observer) WorkerStarted(node model.NodeID, pool int32, index int) {
-	for int(node) >= len(ob.w.procs) {
-		ob.w.procs = append(ob.w.procs, nil)
+	for int(node) >= len(ob.w.nodes) {
+		ob.w.nodes = append(ob.w.nodes, nodeEntry{})
 	}
-	ob.w.procs[node] = &proc{node: node, pool: pool, slot: &slot{pool: pool, index: index}, alive: true}
+	ob.w.nodes[node].proc = &proc{node: node, pool: pool, slot: &slot{pool: pool, index: index}, alive: true}
 }
 
 // Submit records that step s was submitted at now.

@@ -91,20 +91,22 @@ type world struct {
 	now  time.Duration
 	q    *eventq.Queue[event]
 
-	orch      *model.Orchestrator
-	orchNode  model.NodeID
-	orchDown  bool
-	queue     *model.JetStreamQueue
-	queueNode model.NodeID
+	// nodes is the node table, indexed by NodeID: node 0 the orchestrator, node 1 the
+	// JetStream queue when there is one, then every worker process in start order.
+	// Delivering a message or firing a timer goes through it, whoever the node is.
+	nodes []nodeEntry
+	// orch is node orchNode's participant, for what only it does (submissions, SendDone).
+	orch     *model.Orchestrator
+	orchNode model.NodeID
+	// source is where workers' assignment streams come from: the orchestrator, or the
+	// JetStream queue (then queue is set and sourceNode is the queue's node).
+	source     model.AssignmentSource
+	sourceNode model.NodeID
+	queue      *model.JetStreamQueue
 	// queueDownUntil is when a queue_restart fault brings the queue's server back.
 	queueDownUntil time.Duration
 
-	procs []*proc   // indexed by NodeID; nil for the orchestrator and queue
 	slots [][]*slot // per pool, per worker slot
-
-	// Timers of the orchestrator's current incarnation and of the queue; workers keep
-	// theirs in proc.timers.
-	orchTimers, queueTimers *timerTable
 
 	msgs     []inflight
 	freeMsgs []uint32
@@ -153,6 +155,29 @@ func dropHandle(hs []handleOf, i int) []handleOf {
 	return hs[:len(hs)-1]
 }
 
+// nodeEntry is one entry of the kernel's node table: the participant running there and what
+// the kernel keeps for it.
+type nodeEntry struct {
+	part model.Participant
+	// timers are the live timers of the process's current incarnation. A worker process
+	// lives once; the orchestrator gets a fresh table with each restart.
+	timers *timerTable
+	// down: the process crashed; it takes no input until it restarts (never, for a
+	// worker: a restarted worker is a new process on a new node).
+	down bool
+	// refuses: while down, a request to it is refused (UNAVAILABLE) rather than lost, as
+	// a server restarting on its address refuses connections.
+	refuses bool
+	// proc is the worker process at this node; nil for the orchestrator and the queue.
+	proc *proc
+}
+
+// addNode appends a node to the table and returns its id.
+func (w *world) addNode(n nodeEntry) model.NodeID {
+	w.nodes = append(w.nodes, n)
+	return model.NodeID(len(w.nodes) - 1)
+}
+
 // proc is one worker process.
 type proc struct {
 	w     *model.Worker
@@ -161,10 +186,8 @@ type proc struct {
 	slot  *slot
 	alive bool
 	drift float64
-	// timers and execs (by exec number) are the worker's live queue entries; a process
-	// lives once, so its table is its only incarnation's.
-	timers timerTable
-	execs  []handleOf
+	// execs (by exec number) are the worker's running components' queue entries.
+	execs []handleOf
 	// pipe is its PullTasks stream (pull queue only).
 	pipe pipe
 }
@@ -222,12 +245,11 @@ func newWorld(cfg *Config, opts Options) (*world, error) {
 		cfg = &c
 	}
 	w := &world{
-		cfg:        cfg,
-		opts:       opts,
-		q:          eventq.New[event](1024),
-		orchTimers: newTimerTable(0, true),
-		codec:      wire.NewCodec(),
-		hash:       trace.NewHasher(),
+		cfg:   cfg,
+		opts:  opts,
+		q:     eventq.New[event](1024),
+		codec: wire.NewCodec(),
+		hash:  trace.NewHasher(),
 	}
 	if opts.Clock != nil {
 		w.codec.SetClock(opts.Clock, 16)
@@ -260,20 +282,25 @@ func newWorld(cfg *Config, opts Options) (*world, error) {
 	w.oracle = newOracle(cfg)
 
 	// Node 0 is the orchestrator; node 1 the jetstream queue when there is one; workers after.
-	w.orchNode = 0
-	w.procs = append(w.procs, nil)
-	w.queueNode = w.orchNode
+	w.orchNode = w.addNode(nodeEntry{timers: newTimerTable(0, true), refuses: true})
+	w.sourceNode = w.orchNode
 	if cfg.Queue.Kind == QueueJetStream {
-		w.queueNode = 1
-		w.procs = append(w.procs, nil)
-		w.queue = model.NewJetStreamQueue(w.queueNode, cfg.Queue.AckWait)
-		w.queueTimers = newTimerTable(0, true)
+		w.sourceNode = 1
+		w.queue = model.NewJetStreamQueue(w.sourceNode, cfg.Queue.AckWait)
+		w.source = w.queue
+		w.addNode(nodeEntry{part: w.queue, timers: newTimerTable(0, true)})
 	}
-	w.orch = model.NewOrchestrator(orchestratorConfig(cfg, w.orchNode, w.queueNode))
-	w.out.Reset()
-	w.orch.Start(0, &w.out)
-	if err := w.apply(w.orchNode); err != nil {
-		return nil, err
+	w.orch = model.NewOrchestrator(orchestratorConfig(cfg, w.orchNode, w.sourceNode))
+	w.nodes[w.orchNode].part = w.orch
+	if w.source == nil {
+		w.source = w.orch
+	}
+	for id := range w.nodes {
+		w.out.Reset()
+		w.nodes[id].part.Start(0, &w.out)
+		if err := w.apply(model.NodeID(id)); err != nil {
+			return nil, err
+		}
 	}
 
 	for pi, p := range cfg.Workers {
@@ -440,9 +467,10 @@ func (w *world) paused(node model.NodeID, e event) bool {
 	return true
 }
 
+// proc returns the worker process at node; nil for another node.
 func (w *world) proc(node model.NodeID) *proc {
-	if int(node) < len(w.procs) {
-		return w.procs[node]
+	if node >= 0 && int(node) < len(w.nodes) {
+		return w.nodes[node].proc
 	}
 	return nil
 }
@@ -459,7 +487,7 @@ func (w *world) arrival(stream uint32) error {
 		w.oracle.submit(w.now, spec)
 		w.hash.Event(int64(w.now), uint8(evArrival), int32(w.orchNode), uint64(step), 0, 0, nil)
 		st.sent++
-		if w.orchDown {
+		if w.nodes[w.orchNode].down {
 			// A step submitted while the orchestrator is down waits in its journal.
 			w.oracle.pendingSubmits = append(w.oracle.pendingSubmits, spec)
 			continue
@@ -479,10 +507,10 @@ func (w *world) arrival(stream uint32) error {
 func (w *world) startWorker(pool int32, index int) error {
 	s := w.slots[pool][index]
 	pc := w.cfg.Workers[pool]
-	node := model.NodeID(len(w.procs))
+	node := model.NodeID(len(w.nodes))
 	p := &proc{node: node, pool: pool, slot: s, alive: true, drift: pc.ClockDrift}
-	p.w = model.NewWorker(WorkerModelConfig(w.cfg, pool, node, w.orchNode, w.queueNode))
-	w.procs = append(w.procs, p)
+	p.w = model.NewWorker(WorkerModelConfig(w.cfg, pool, node, w.orchNode, w.sourceNode))
+	w.addNode(nodeEntry{part: p.w, timers: &timerTable{}, proc: p})
 	s.current = p
 	w.hash.Event(int64(w.now), uint8(evWorkerStart), int32(node), 0, 0, 0, nil)
 	w.out.Reset()
@@ -490,29 +518,11 @@ func (w *world) startWorker(pool int32, index int) error {
 	return w.apply(node)
 }
 
-// timersOf returns the timer table of the live process at node, and the worker process
-// if it is one; nil when the process is down or dead.
-func (w *world) timersOf(node model.NodeID) (*timerTable, *proc) {
-	switch {
-	case node == w.orchNode:
-		if w.orchDown {
-			return nil, nil
-		}
-		return w.orchTimers, nil
-	case w.queue != nil && node == w.queueNode:
-		return w.queueTimers, nil
-	}
-	p := w.proc(node)
-	if p == nil || !p.alive {
-		return nil, nil
-	}
-	return &p.timers, p
-}
-
 // fire runs a participant's timer.
 func (w *world) fire(e event) error {
-	tt, p := w.timersOf(e.node)
-	if tt == nil || e.gen != tt.incarnation {
+	n := &w.nodes[e.node]
+	tt := n.timers
+	if n.down || e.gen != tt.incarnation {
 		return nil // the process is down, or this timer was armed by a previous life
 	}
 	if w.paused(e.node, e) {
@@ -527,14 +537,7 @@ func (w *world) fire(e event) error {
 	w.hash.Event(int64(w.now), uint8(evTimer), int32(e.node), uint64(e.timer), 0, 0, nil)
 	w.traceEvent("timer", e.node, uint64(e.timer), 0, "", 0)
 	w.out.Reset()
-	switch {
-	case p != nil:
-		p.w.Fire(w.now, e.timer, &w.out)
-	case e.node == w.orchNode:
-		w.orch.Fire(w.now, e.timer, &w.out)
-	default:
-		w.queue.Fire(w.now, e.timer, &w.out)
-	}
+	n.part.Fire(w.now, e.timer, &w.out)
 	return w.apply(e.node)
 }
 
@@ -590,10 +593,11 @@ func (w *world) apply(node model.NodeID) error {
 }
 
 func (w *world) timer(node model.NodeID, t model.TimerOp) {
-	tt, p := w.timersOf(node)
-	if tt == nil {
+	n := &w.nodes[node]
+	if n.down {
 		return // a process that is not running arms nothing
 	}
+	tt, p := n.timers, n.proc
 	h, exists := tt.get(t.ID)
 	if t.Cancel {
 		if exists {
@@ -654,18 +658,14 @@ func (w *world) traceEvent(kind string, node model.NodeID, task uint64, attempt 
 	}
 }
 
-// poolStats reads each pool's queue gauges from whichever node holds the queue.
+// poolStats reads each pool's queue gauges from the assignment source, while it is up.
 func (w *world) poolStats() []PoolStats {
 	ps := make([]PoolStats, len(w.cfg.Workers))
 	for i, p := range w.cfg.Workers {
 		ps[i].Pool = p.Pool
-		switch {
-		case w.queue != nil:
-			ps[i].QueueDepth = int64(w.queue.QueueDepth(int32(i)))
-			ps[i].ConnectedWorkers = int64(w.queue.ConnectedWorkers(int32(i)))
-		case !w.orchDown:
-			ps[i].QueueDepth = int64(w.orch.QueueDepth(int32(i)))
-			ps[i].ConnectedWorkers = int64(w.orch.ConnectedWorkers(int32(i)))
+		if w.source != nil && !w.nodes[w.sourceNode].down {
+			ps[i].QueueDepth = int64(w.source.QueueDepth(int32(i)))
+			ps[i].ConnectedWorkers = int64(w.source.ConnectedWorkers(int32(i)))
 		}
 	}
 	return ps

@@ -84,7 +84,7 @@ func (w *world) pipeSend(m *model.Message, data []byte, p *proc, ownSend bool) {
 // with jetstream it is a pull request to the queue.
 func (w *world) wantRead(p *proc) error {
 	if w.queue != nil {
-		return w.send(&model.Message{Type: model.MsgFetch, From: p.node, To: w.queueNode,
+		return w.send(&model.Message{Type: model.MsgFetch, From: p.node, To: w.sourceNode,
 			Worker: p.node, Pool: p.pool})
 	}
 	p.pipe.reading = true
@@ -136,7 +136,7 @@ func (w *world) pipeArrive(node model.NodeID, gen uint32) error {
 // sendDone tells the orchestrator that a send on node's stream completed.
 func (w *world) sendDone(node model.NodeID, gen uint32) error {
 	p := w.proc(node)
-	if p == nil || !p.alive || gen != p.pipe.gen || !p.pipe.open || w.orchDown {
+	if p == nil || !p.alive || gen != p.pipe.gen || !p.pipe.open || w.nodes[w.orchNode].down {
 		return nil
 	}
 	if p.slot.partitioned > 0 {
@@ -170,15 +170,21 @@ func (w *world) breakStream(p *proc, delay time.Duration) error {
 	}
 	w.dropPipe(p)
 	p.pipe.reading = false
-	if !w.orchDown {
-		w.out.Reset()
-		w.orch.Disconnect(w.now, p.node, &w.out)
-		if err := w.apply(w.orchNode); err != nil {
-			return err
-		}
+	if err := w.disconnect(p); err != nil {
+		return err
 	}
 	w.push(w.now+delay, event{kind: evStreamBroken, node: p.node, a: uint32(model.CodeUnavailable)})
 	return nil
+}
+
+// disconnect tells the assignment source, if it is up, that p's connection broke.
+func (w *world) disconnect(p *proc) error {
+	if w.nodes[w.sourceNode].down {
+		return nil
+	}
+	w.out.Reset()
+	w.source.Disconnect(w.now, p.node, &w.out)
+	return w.apply(w.sourceNode)
 }
 
 // streamBroken tells a worker its stream failed.
