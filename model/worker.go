@@ -38,14 +38,6 @@ func ParseFlavour(name string) (Flavour, bool) {
 	return 0, false
 }
 
-// DefaultConcurrency is the number of slots a flavour runs when none is configured.
-func (f Flavour) DefaultConcurrency() int {
-	if f == FlavourRust {
-		return 10
-	}
-	return 4
-}
-
 // Default worker timings, as PROTOCOL.md gives them.
 const (
 	// DefaultRPCTimeout is network.rpc_timeout's default.
@@ -53,38 +45,6 @@ const (
 	// MinHeartbeatInterval is the floor both reference loops put under the suggested period.
 	MinHeartbeatInterval = time.Second
 )
-
-// Retry schedules of the flavours.
-const (
-	// pythonClaimTries: the python SDK sends the first heartbeat up to 5 times on UNAVAILABLE.
-	pythonClaimTries = 5
-	// pythonClaimPause is the sleep between two python claim tries.
-	pythonClaimPause = time.Second
-	// StrictMaxTries bounds the strict flavour's tries of a claim or a CompleteTask
-	// (the first one included); the pauses between them are StrictBackoff(1..5):
-	// 1s, 2s, 4s, 8s, 10s, so a strict worker gives up 25s plus the RPC times after the
-	// first try, inside the 30s queue timeout when the answers come back.
-	StrictMaxTries = 6
-	// strictBackoffMin and strictBackoffMax bound the strict flavour's doubling pause.
-	strictBackoffMin = time.Second
-	strictBackoffMax = 10 * time.Second
-)
-
-// pythonCompleteBackoff is the python SDK's pause before CompleteTask retry n (n from 1)
-// after an UNAVAILABLE answer; one try plus len(pythonCompleteBackoff) retries in all.
-var pythonCompleteBackoff = [...]time.Duration{4 * time.Second, 8 * time.Second,
-	16 * time.Second, 30 * time.Second, 30 * time.Second}
-
-// StrictBackoff is the strict flavour's pause after its try number `tries` (from 1) of a
-// claim or CompleteTask failed with UNAVAILABLE or DEADLINE_EXCEEDED: 1s doubling, capped
-// at 10s.
-func StrictBackoff(tries int) time.Duration {
-	d := strictBackoffMin
-	for i := 1; i < tries && d < strictBackoffMax; i++ {
-		d *= 2
-	}
-	return min(d, strictBackoffMax)
-}
 
 // Reasons of EvExecEnded reported by a worker.
 const (
@@ -212,8 +172,9 @@ type pendingBeat struct {
 // RunOps), heartbeats, and sends CompleteTask, each the way its Flavour does.
 type Worker struct {
 	cfg   WorkerConfig
-	slots int // Concurrency
-	free  int // slots free
+	pol   *FlavourPolicy // the flavour's row of the policy table
+	slots int            // Concurrency
+	free  int            // slots free
 
 	held    int // assignments read from the source and not finished
 	running int // components running
@@ -248,7 +209,11 @@ func NewWorker(cfg WorkerConfig) *Worker {
 	if cfg.RPCTimeout <= 0 {
 		cfg.RPCTimeout = DefaultRPCTimeout
 	}
-	return &Worker{cfg: cfg, slots: cfg.Concurrency, free: cfg.Concurrency}
+	pol := &policies[FlavourStrict]
+	if int(cfg.Flavour) < len(policies) {
+		pol = &policies[cfg.Flavour]
+	}
+	return &Worker{cfg: cfg, pol: pol, slots: cfg.Concurrency, free: cfg.Concurrency}
 }
 
 // Config returns the configuration with defaults filled in.
@@ -287,31 +252,14 @@ func (w *Worker) StreamBroken(now time.Duration, code Code, out *Effects) {
 	}
 	w.streamUp, w.reading = false, false
 	w.connectFailures++
-	delay := w.reconnectDelay(w.connectFailures)
-	if delay < 0 {
+	delay, again := w.pol.Reconnect.Delay(w.connectFailures)
+	if !again {
 		w.exited = true
 		out.Events = append(out.Events, Event{Kind: EvWorkerExited, Node: w.cfg.Node, Worker: w.cfg.Node, Code: code})
 		return
 	}
 	w.reconnectLive = true
 	out.Timers = append(out.Timers, TimerOp{ID: reconnectTimer, At: now + delay})
-}
-
-// reconnectDelay is the pause before reconnect number n (from 1) after a stream failed,
-// or -1 when the flavour gives up.
-func (w *Worker) reconnectDelay(n int) time.Duration {
-	switch w.cfg.Flavour {
-	case FlavourRust:
-		if n > 10 {
-			return -1
-		}
-		return min(time.Duration(1<<min(n, 6))*time.Second, 60*time.Second)
-	default:
-		if n > 15 {
-			return -1
-		}
-		return 2 * time.Second
-	}
 }
 
 // pull opens the stream (PullTasksRequest) and starts the read loop.
@@ -329,7 +277,7 @@ func (w *Worker) wantsRead() bool {
 	if len(w.waiting) > 0 {
 		return false
 	}
-	if w.cfg.Flavour == FlavourPython && !w.cfg.JetStream {
+	if w.pol.ReadAhead && !w.cfg.JetStream {
 		return true
 	}
 	return w.free > 0
@@ -425,12 +373,14 @@ func (w *Worker) call() uint32 {
 	return w.nextCall
 }
 
-// await records that execution i waits for RPC call and sets that RPC's deadline.
+// await records that execution i waits for RPC call and, if the flavour sets one, sets
+// that RPC's deadline.
 func (w *Worker) await(now time.Duration, i int, call uint32, kind rpcKind, out *Effects) {
 	e := &w.execs[i]
 	e.waitCall, e.waitKind = call, kind
-	e.rpcLive = true
-	out.Timers = append(out.Timers, TimerOp{ID: workerTimerID(e.exec, timerRPC), At: now + w.cfg.RPCTimeout})
+	if w.pol.RPCDeadline {
+		w.setTimer(e, timerRPC, now+w.cfg.RPCTimeout, out)
+	}
 }
 
 // answered clears execution i's awaited RPC and cancels its deadline.

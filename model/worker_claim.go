@@ -11,7 +11,7 @@ func (w *Worker) assigned(now time.Duration, m Message, out *Effects) {
 		w.reading = false
 		w.connectFailures = 0
 	}
-	if w.cfg.Flavour == FlavourStrict && w.holds(m.Task, m.Attempt) {
+	if w.pol.DropsDuplicate && w.holds(m.Task, m.Attempt) {
 		w.duplicate(m, credited, out)
 		return
 	}
@@ -29,9 +29,9 @@ func (w *Worker) assigned(now time.Duration, m Message, out *Effects) {
 	if !w.cfg.AckOnComplete {
 		w.ack(i, out)
 	}
-	if m.Discovery && w.cfg.Flavour == FlavourPython {
-		// The python SDK answers list_components inline: no slot, no claim, no heartbeat,
-		// and the read loop goes straight on to the next assignment.
+	if m.Discovery && w.pol.DiscoveryInline {
+		// Answered inline (python): no slot, no claim, no heartbeat, and the read loop
+		// goes straight on to the next assignment.
 		e := &w.execs[i]
 		e.phase, e.result = phaseRunning, ResultListComponents
 		w.sendComplete(now, i, out)
@@ -98,19 +98,9 @@ func (w *Worker) heartbeat(e *workerExec, call uint32) Message {
 // none came in time).
 func (w *Worker) claimAnswered(now time.Duration, i int, code Code, status TaskStatus, abort bool, out *Effects) {
 	e := &w.execs[i]
-	var claimed, again bool
-	var pause time.Duration
-	switch w.cfg.Flavour {
-	case FlavourPython:
-		claimed = code == CodeOK && !abort
-		again, pause = code == CodeUnavailable && e.tries < pythonClaimTries, pythonClaimPause
-	case FlavourRust:
-		claimed = code == CodeOK && status != StatusAlreadyClaimed
-	default:
-		claimed = code == CodeOK && !abort && status != StatusAlreadyClaimed
-		again = (code == CodeUnavailable || code == CodeDeadlineExceeded) && e.tries < StrictMaxTries
-		pause = StrictBackoff(e.tries)
-	}
+	claimed := code == CodeOK && !(abort && w.pol.ClaimRefusedOnAbort) &&
+		!(status == StatusAlreadyClaimed && w.pol.ClaimRefusedOnAlreadyClaimed)
+	pause, again := w.pol.Claim.Retry(code, e.tries)
 	switch {
 	case claimed:
 		w.started(now, i, out)
@@ -130,7 +120,7 @@ func (w *Worker) started(now time.Duration, i int, out *Effects) {
 		// list_components completes at once after the claim; the rust loop would be
 		// cancelled before its first sleep ends, the strict loop runs until the answer.
 		e.result = ResultListComponents
-		if w.cfg.Flavour == FlavourStrict {
+		if w.pol.DiscoveryBeats {
 			e.beating = true
 			w.setTimer(e, timerBeat, now+e.interval, out)
 		}
@@ -163,7 +153,7 @@ func (w *Worker) heartbeatReply(now time.Duration, m Message, out *Effects) {
 		}
 		return
 	}
-	if w.cfg.Flavour == FlavourStrict {
-		w.strictBeatReply(now, m, out)
+	if !w.pol.BeatWaitsForAnswer {
+		w.periodicBeatReply(now, m, out)
 	}
 }

@@ -22,17 +22,17 @@ func (w *Worker) ComponentDone(now time.Duration, exec uint32, failed bool, outp
 		e.result, e.outputBytes = ResultResponse, outputBytes
 	}
 	out.Events = append(out.Events, ev)
-	if w.cfg.Flavour != FlavourStrict {
-		// The reference SDKs cancel the heartbeat task when the component returns; an
-		// answer to a heartbeat in flight is then never read.
+	if w.pol.BeatUntil == BeatEndsWithComponent {
+		// The heartbeat task is cancelled when the component returns; an answer to a
+		// heartbeat in flight is then never read.
 		e.beating = false
 		w.cancel(e, timerBeat, out)
 		if e.waitKind == rpcBeat {
 			w.answered(i, out)
 		}
 	}
-	// The strict loop goes on until CompleteTask is answered, so that a lost completion
-	// retried after its RPC timeout finds the task still alive.
+	// Otherwise the loop goes on until CompleteTask is over, so that a completion tried
+	// again later finds the task still alive.
 	w.sendComplete(now, i, out)
 }
 
@@ -72,22 +72,8 @@ func (w *Worker) completeReply(now time.Duration, m Message, out *Effects) {
 // DEADLINE_EXCEEDED when none came in time): done, try again later, or give up.
 func (w *Worker) completeAnswered(now time.Duration, i int, code Code, out *Effects) {
 	e := &w.execs[i]
-	var delivered, again bool
-	var pause time.Duration
-	switch w.cfg.Flavour {
-	case FlavourPython:
-		// NOT_FOUND counts as delivered: the SDK assumes an earlier try got through.
-		delivered = code == CodeOK || code == CodeNotFound
-		if code == CodeUnavailable && e.tries <= len(pythonCompleteBackoff) {
-			again, pause = true, pythonCompleteBackoff[e.tries-1]
-		}
-	case FlavourRust:
-		delivered = code == CodeOK
-	default:
-		delivered = code == CodeOK || code == CodeNotFound
-		again = (code == CodeUnavailable || code == CodeDeadlineExceeded) && e.tries < StrictMaxTries
-		pause = StrictBackoff(e.tries)
-	}
+	delivered := code == CodeOK || (code == CodeNotFound && w.pol.CompleteNotFoundDelivered)
+	pause, again := w.pol.Complete.Retry(code, e.tries)
 	switch {
 	case delivered:
 		w.finish(now, i, out)

@@ -9,7 +9,7 @@ func (w *Worker) sendBeat(now time.Duration, i int, out *Effects) {
 	e := &w.execs[i]
 	call := w.call()
 	out.Send = append(out.Send, w.heartbeat(e, call))
-	if w.cfg.Flavour != FlavourStrict {
+	if w.pol.BeatWaitsForAnswer {
 		w.await(now, i, call, rpcBeat, out)
 		return
 	}
@@ -22,19 +22,19 @@ func (w *Worker) sendBeat(now time.Duration, i int, out *Effects) {
 // DEADLINE_EXCEEDED when none came in time).
 func (w *Worker) beatAnswered(now time.Duration, i int, code Code, _ TaskStatus, abort bool, out *Effects) {
 	e := &w.execs[i]
-	if w.cfg.Flavour == FlavourPython && (abort || (code != CodeOK && code != CodeUnavailable)) {
-		// The python SDK stops heartbeating but lets the component run and still sends
-		// CompleteTask (hazard 5).
+	if w.pol.BeatAnswer == BeatStops && (abort || (code != CodeOK && code != CodeUnavailable)) {
+		// The loop stops but the component runs on and still sends CompleteTask (hazard 5).
 		e.beating = false
 		return
 	}
-	// Rust ignores every answer; python goes on after OK or UNAVAILABLE.
+	// BeatIgnores goes on after any answer; BeatStops after OK or UNAVAILABLE.
 	w.setTimer(e, timerBeat, now+e.interval, out)
 }
 
-// strictBeatReply acts on the answer to a strict loop heartbeat, if it came within the
-// RPC timeout: a task the worker no longer owns is abandoned.
-func (w *Worker) strictBeatReply(now time.Duration, m Message, out *Effects) {
+// periodicBeatReply acts on the answer to a heartbeat of a loop that does not wait for
+// answers (strict), if it came within the RPC timeout: with BeatAbandons, a task the
+// worker no longer owns is abandoned.
+func (w *Worker) periodicBeatReply(now time.Duration, m Message, out *Effects) {
 	j := -1
 	for k := range w.beats {
 		if w.beats[k].call == m.Call {
@@ -47,7 +47,7 @@ func (w *Worker) strictBeatReply(now time.Duration, m Message, out *Effects) {
 	}
 	b := w.beats[j]
 	w.beats = append(w.beats[:j], w.beats[j+1:]...)
-	if now >= b.sentAt+w.cfg.RPCTimeout {
+	if w.pol.RPCDeadline && now >= b.sentAt+w.cfg.RPCTimeout {
 		return // the call already failed with DEADLINE_EXCEEDED, which the loop ignores
 	}
 	i := w.find(b.exec)
@@ -56,7 +56,7 @@ func (w *Worker) strictBeatReply(now time.Duration, m Message, out *Effects) {
 	}
 	e := &w.execs[i]
 	w.reply(e, &m, out)
-	if m.ShouldAbort || m.Status == StatusAlreadyClaimed || m.Code == CodeNotFound {
+	if w.pol.BeatAnswer == BeatAbandons && (m.ShouldAbort || m.Status == StatusAlreadyClaimed || m.Code == CodeNotFound) {
 		w.abandon(now, i, out)
 	}
 }
@@ -80,6 +80,9 @@ func (w *Worker) abandon(now time.Duration, i int, out *Effects) {
 // pruneBeats forgets strict heartbeats whose answers can no longer count. They were sent
 // in time order with one timeout, so the expired ones are a prefix.
 func (w *Worker) pruneBeats(now time.Duration) {
+	if !w.pol.RPCDeadline {
+		return
+	}
 	n := 0
 	for n < len(w.beats) && now >= w.beats[n].sentAt+w.cfg.RPCTimeout {
 		n++

@@ -248,6 +248,9 @@ func TestExpandArgs(t *testing.T) {
 
 func TestWithinTruncatesSchedulesToTheWindow(t *testing.T) {
 	s := time.Second
+	pythonCompleteRetries := []time.Duration{4 * s, 8 * s, 16 * s, 30 * s, 30 * s}
+	strictRetries := func() []time.Duration { return []time.Duration{s, 2 * s, 4 * s, 8 * s, 10 * s} }
+	repeat := func(d time.Duration, n int) []time.Duration { return slices.Repeat([]time.Duration{d}, n) }
 	for _, c := range []struct {
 		name      string
 		full      []time.Duration

@@ -16,11 +16,11 @@ const (
 )
 
 // behaviour is what one worker flavour does in the situations conform scripts: the single
-// table the expected column of every row is derived from. Values come from PROTOCOL.md
-// ("Worker (two reference flavours)", "What tasksim adds") and from model/'s exported
-// constants where model has them; model keeps the rest inside its switch statements
-// (worker_claim.go, worker_heartbeat.go, worker_complete.go), so those are written here
-// once, next to the name of the model code they mirror.
+// table the expected column of every row is derived from. The rows are built from
+// model's policy table (model.Flavour.Policy), which follows PROTOCOL.md ("Worker (two
+// reference flavours)", "What tasksim adds"); what model does not decide (the result of
+// an unknown component, whether PROTOCOL.md specifies SIGTERM) is written here, and where
+// model still differs from PROTOCOL.md the row says PROTOCOL.md's value and why.
 type behaviour struct {
 	flavour model.Flavour
 	// heartbeatFloor: the period is max(floor, the assignment's suggestion).
@@ -61,91 +61,67 @@ type behaviour struct {
 	grace               time.Duration
 }
 
-// pythonCompleteRetries mirrors model's unexported pythonCompleteBackoff (worker.go).
-var pythonCompleteRetries = []time.Duration{4 * time.Second, 8 * time.Second,
-	16 * time.Second, 30 * time.Second, 30 * time.Second}
-
-// strictRetries is the strict flavour's pause list for a claim or CompleteTask: one try
-// plus model.StrictMaxTries-1 retries, paused by model.StrictBackoff.
-func strictRetries() []time.Duration {
-	out := make([]time.Duration, model.StrictMaxTries-1)
-	for i := range out {
-		out[i] = model.StrictBackoff(i + 1)
+// fromModel is flavour f's row as model's policy table gives it.
+func fromModel(f model.Flavour, sigtermSpecified bool) behaviour {
+	p := f.Policy()
+	reaction := func(stops bool) loopReaction {
+		switch {
+		case !stops || p.BeatAnswer == model.BeatIgnores:
+			return loopIgnores
+		case p.BeatAnswer == model.BeatAbandons:
+			return loopAbandons
+		default:
+			return loopStops
+		}
 	}
-	return out
-}
-
-// repeat is n copies of d.
-func repeat(d time.Duration, n int) []time.Duration {
-	out := make([]time.Duration, n)
-	for i := range out {
-		out[i] = d
+	b := behaviour{
+		flavour:              f,
+		heartbeatFloor:       model.MinHeartbeatInterval,
+		discoveryClaimed:     !p.DiscoveryInline,
+		claimDropsOnAbort:    p.ClaimRefusedOnAbort,
+		claimRetries:         p.Claim.Pauses,
+		onAbort:              reaction(true),
+		onNotFound:           reaction(true),
+		onUnavail:            reaction(false),
+		waitsForBeat:         p.BeatWaitsForAnswer,
+		beatsWhileCompleting: p.BeatUntil == model.BeatEndsWithComplete,
+		completeRetries:      p.Complete.Pauses,
+		runsDuplicate:        !p.DropsDuplicate,
+		// Every flavour claims before it looks the component up.
+		unknownResult: "error COMPONENT_FAILED",
+		reconnect: func(n int) time.Duration {
+			d, _ := p.Reconnect.Delay(n)
+			return d
+		},
+		giveUp:           p.Reconnect.GiveUp,
+		sigtermSpecified: sigtermSpecified,
 	}
-	return out
+	if p.RPCDeadline {
+		b.rpcDeadline = model.DefaultRPCTimeout
+	}
+	if sigtermSpecified {
+		b.noticedOnAssignment, b.grace = p.SigtermOnAssignment, p.SigtermGrace
+	}
+	return b
 }
 
 // behaviours is the table: one row per flavour of the model, in model.Flavour order.
 var behaviours = []behaviour{
-	{
-		flavour:           model.FlavourPython,
-		heartbeatFloor:    model.MinHeartbeatInterval,
-		discoveryClaimed:  false,
-		claimDropsOnAbort: true,
-		// model: pythonClaimTries (5) tries, pythonClaimPause (1s) apart.
-		claimRetries:         repeat(time.Second, 4),
-		onAbort:              loopStops,
-		onNotFound:           loopStops,
-		onUnavail:            loopIgnores,
-		waitsForBeat:         true,
-		beatsWhileCompleting: true,
-		completeRetries:      pythonCompleteRetries,
-		runsDuplicate:        true,
-		unknownResult:        "error COMPONENT_FAILED",
-		// model.Worker.reconnectDelay: every 2s, exits when a 16th stream fails.
-		reconnect:           func(int) time.Duration { return 2 * time.Second },
-		giveUp:              15,
-		sigtermSpecified:    true,
-		noticedOnAssignment: true,
-		grace:               10 * time.Second,
-	},
-	{
-		flavour:           model.FlavourRust,
-		heartbeatFloor:    model.MinHeartbeatInterval,
-		discoveryClaimed:  true,
-		claimDropsOnAbort: false,
-		onAbort:           loopIgnores,
-		onNotFound:        loopIgnores,
-		onUnavail:         loopIgnores,
-		waitsForBeat:      true,
-		runsDuplicate:     true,
-		unknownResult:     "error COMPONENT_FAILED",
-		// model.Worker.reconnectDelay: 2^n s capped at 60s, exits when an 11th stream fails.
-		reconnect: func(n int) time.Duration {
-			return min(time.Duration(1<<min(n, 6))*time.Second, 60*time.Second)
-		},
-		giveUp:           10,
-		sigtermSpecified: true,
-		grace:            30 * time.Second,
-	},
-	{
-		flavour:              model.FlavourStrict,
-		heartbeatFloor:       model.MinHeartbeatInterval,
-		discoveryClaimed:     true,
-		claimDropsOnAbort:    true,
-		claimRetries:         strictRetries(),
-		onAbort:              loopAbandons,
-		onNotFound:           loopAbandons,
-		onUnavail:            loopIgnores,
-		waitsForBeat:         false,
-		rpcDeadline:          model.DefaultRPCTimeout,
-		beatsWhileCompleting: true,
-		completeRetries:      strictRetries(),
-		runsDuplicate:        false,
-		// PROTOCOL.md does not say; the strict flavour claims before it runs anything.
-		unknownResult: "error COMPONENT_FAILED",
-		// PROTOCOL.md does not say; the model's worker reconnects strict like python
-		// (model.Worker.reconnectDelay, its default case).
-		reconnect: func(int) time.Duration { return 2 * time.Second },
-		giveUp:    15,
-	},
+	reference(model.FlavourPython),
+	reference(model.FlavourRust),
+	// PROTOCOL.md does not say how the strict flavour shuts down.
+	fromModel(model.FlavourStrict, false),
+}
+
+// reference is a reference flavour's row: model's, except where model does not yet do
+// what PROTOCOL.md says (issue 10), so conform keeps measuring against the reference.
+func reference(f model.Flavour) behaviour {
+	b := fromModel(f, true)
+	// PROTOCOL.md: neither SDK sets a deadline on any RPC.
+	b.rpcDeadline = 0
+	if f == model.FlavourPython {
+		// PROTOCOL.md: heartbeats until CompleteTask and its retries are over.
+		b.beatsWhileCompleting = true
+	}
+	return b
 }

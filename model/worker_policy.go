@@ -1,0 +1,227 @@
+package model
+
+import (
+	"slices"
+	"time"
+)
+
+// FlavourPolicy is what one worker flavour does wherever the flavours differ
+// (PROTOCOL.md, "Worker (two reference flavours)" and "What tasksim adds"). The worker's
+// code reads its flavour's row (Flavour.Policy) instead of branching on the flavour, so
+// a behaviour is changed, and read, in one place.
+type FlavourPolicy struct {
+	// Concurrency is the number of slots when WorkerConfig.Concurrency is 0.
+	Concurrency int
+	// ReadAhead: over gRPC the read loop reads one assignment more than it has free slots
+	// and keeps it waiting, unclaimed (python; hazard 6). Over NATS no flavour reads ahead.
+	ReadAhead bool
+	// DropsDuplicate: a second copy of an attempt the worker already holds is acked and
+	// given up at once (EvTaskDropped DropDuplicate), so the step runs once.
+	DropsDuplicate bool
+
+	// DiscoveryInline: a list_components task is answered at once, with no slot, claim
+	// or heartbeat, and the read loop goes straight on.
+	DiscoveryInline bool
+	// DiscoveryBeats: a claimed list_components task heartbeats until its CompleteTask is
+	// over (otherwise the loop would be cancelled before its first sleep ends).
+	DiscoveryBeats bool
+
+	// ClaimRefusedOnAbort: a first heartbeat answered with should_abort drops the task.
+	ClaimRefusedOnAbort bool
+	// ClaimRefusedOnAlreadyClaimed: a first heartbeat answered ALREADY_CLAIMED drops the task.
+	ClaimRefusedOnAlreadyClaimed bool
+	// Claim is how a first heartbeat that failed is tried again.
+	Claim RetryPolicy
+
+	// BeatWaitsForAnswer: the loop sleeps one interval after the previous heartbeat's
+	// answer, then sends (the reference loops); otherwise it sends on a fixed period and
+	// never waits (strict).
+	BeatWaitsForAnswer bool
+	// BeatAnswer is what the loop does with an answer to one of its heartbeats.
+	BeatAnswer BeatReaction
+	// BeatUntil is what ends the heartbeat loop of a task whose component finished.
+	BeatUntil BeatEnd
+
+	// CompleteNotFoundDelivered: a CompleteTask answered NOT_FOUND counts as delivered
+	// (an earlier try is assumed to have got through).
+	CompleteNotFoundDelivered bool
+	// Complete is how a CompleteTask that failed is tried again; after the last pause
+	// the result is dropped (DropCompleteFailed).
+	Complete RetryPolicy
+
+	// Reconnect is how the worker reconnects after its stream failed, and when it exits.
+	Reconnect ReconnectPolicy
+
+	// SigtermOnAssignment: SIGTERM is noticed only when the next assignment arrives
+	// (which is dropped); otherwise at once.
+	SigtermOnAssignment bool
+	// SigtermGrace is how long running tasks may still finish after SIGTERM is noticed;
+	// then they are cancelled with no CompleteTask.
+	SigtermGrace time.Duration
+
+	// RPCDeadline: every RPC fails with DEADLINE_EXCEEDED when no answer came within
+	// WorkerConfig.RPCTimeout (network.rpc_timeout).
+	RPCDeadline bool
+}
+
+// BeatReaction is what a heartbeat loop does with the answer to one of its heartbeats.
+type BeatReaction uint8
+
+const (
+	// BeatIgnores: every answer is ignored; the loop goes on (rust).
+	BeatIgnores BeatReaction = iota + 1
+	// BeatStops: should_abort, or an error other than UNAVAILABLE, stops the loop; the
+	// component still runs and still sends CompleteTask (python; hazard 5).
+	BeatStops
+	// BeatAbandons: should_abort, ALREADY_CLAIMED or NOT_FOUND stop the component and
+	// give the task up without CompleteTask (strict).
+	BeatAbandons
+)
+
+// BeatEnd is what ends the heartbeat loop of a task whose component has returned.
+type BeatEnd uint8
+
+const (
+	// BeatEndsWithComponent: the loop is cancelled when the component returns, before
+	// CompleteTask; an answer to a heartbeat in flight is then never read.
+	BeatEndsWithComponent BeatEnd = iota + 1
+	// BeatEndsWithComplete: the loop runs until CompleteTask and all its retries are
+	// over, so a completion tried again later finds the task still alive.
+	BeatEndsWithComplete
+)
+
+// RetryPolicy is how a claim or a CompleteTask that failed is tried again.
+type RetryPolicy struct {
+	// On are the answers that are tried again.
+	On []Code
+	// Pauses[n-1] is the pause after failed try n; one try plus len(Pauses) retries in all.
+	Pauses []time.Duration
+}
+
+// Retry reports whether try number `tries` (from 1), answered code, is tried again, and
+// after what pause.
+func (r RetryPolicy) Retry(code Code, tries int) (time.Duration, bool) {
+	if tries < 1 || tries > len(r.Pauses) || !slices.Contains(r.On, code) {
+		return 0, false
+	}
+	return r.Pauses[tries-1], true
+}
+
+// ReconnectPolicy is the pause before each reconnect after a stream failed.
+type ReconnectPolicy struct {
+	// First is the pause before the first reconnect; Doubles doubles it for each
+	// further one, up to Max.
+	First   time.Duration
+	Doubles bool
+	Max     time.Duration
+	// GiveUp is how many failures in a row the worker reconnects after; the next one
+	// makes it exit (EvWorkerExited).
+	GiveUp int
+}
+
+// Delay is the pause before reconnect number n (from 1), or false when the worker gives up.
+func (r ReconnectPolicy) Delay(n int) (time.Duration, bool) {
+	if n > r.GiveUp {
+		return 0, false
+	}
+	d := r.First
+	for i := 1; r.Doubles && i < n && d < r.Max; i++ {
+		d *= 2
+	}
+	return min(d, r.Max), true
+}
+
+// Retry schedules of the flavours.
+const (
+	// StrictMaxTries bounds the strict flavour's tries of a claim or a CompleteTask
+	// (the first one included); the pauses between them are StrictBackoff(1..5):
+	// 1s, 2s, 4s, 8s, 10s, so a strict worker gives up 25s plus the RPC times after the
+	// first try, inside the 30s queue timeout when the answers come back.
+	StrictMaxTries = 6
+	// strictBackoffMin and strictBackoffMax bound the strict flavour's doubling pause.
+	strictBackoffMin = time.Second
+	strictBackoffMax = 10 * time.Second
+)
+
+// StrictBackoff is the strict flavour's pause after its try number `tries` (from 1) of a
+// claim or CompleteTask failed with UNAVAILABLE or DEADLINE_EXCEEDED: 1s doubling, capped
+// at 10s.
+func StrictBackoff(tries int) time.Duration {
+	d := strictBackoffMin
+	for i := 1; i < tries && d < strictBackoffMax; i++ {
+		d *= 2
+	}
+	return min(d, strictBackoffMax)
+}
+
+// strictPauses is StrictBackoff(1..StrictMaxTries-1).
+func strictPauses() []time.Duration {
+	p := make([]time.Duration, StrictMaxTries-1)
+	for i := range p {
+		p[i] = StrictBackoff(i + 1)
+	}
+	return p
+}
+
+// policies is the table, in Flavour order.
+var policies = [...]FlavourPolicy{
+	FlavourPython: {
+		Concurrency:         4,
+		ReadAhead:           true,
+		DiscoveryInline:     true,
+		ClaimRefusedOnAbort: true,
+		// Up to 5 tries, 1s apart, on UNAVAILABLE (ALREADY_CLAIMED comes with should_abort).
+		Claim: RetryPolicy{On: []Code{CodeUnavailable},
+			Pauses: []time.Duration{time.Second, time.Second, time.Second, time.Second}},
+		BeatWaitsForAnswer:        true,
+		BeatAnswer:                BeatStops,
+		BeatUntil:                 BeatEndsWithComponent,
+		CompleteNotFoundDelivered: true,
+		// Observed against a loopback server: retries after 4, 8, 16, 30, 30s.
+		Complete: RetryPolicy{On: []Code{CodeUnavailable}, Pauses: []time.Duration{4 * time.Second,
+			8 * time.Second, 16 * time.Second, 30 * time.Second, 30 * time.Second}},
+		Reconnect:           ReconnectPolicy{First: 2 * time.Second, Max: 2 * time.Second, GiveUp: 15},
+		SigtermOnAssignment: true,
+		SigtermGrace:        10 * time.Second,
+		RPCDeadline:         true,
+	},
+	FlavourRust: {
+		Concurrency:                  10,
+		ClaimRefusedOnAlreadyClaimed: true,
+		BeatWaitsForAnswer:           true,
+		BeatAnswer:                   BeatIgnores,
+		BeatUntil:                    BeatEndsWithComponent,
+		Reconnect:                    ReconnectPolicy{First: 2 * time.Second, Doubles: true, Max: 60 * time.Second, GiveUp: 10},
+		SigtermGrace:                 30 * time.Second,
+		RPCDeadline:                  true,
+	},
+	FlavourStrict: {
+		Concurrency:                  4,
+		DropsDuplicate:               true,
+		DiscoveryBeats:               true,
+		ClaimRefusedOnAbort:          true,
+		ClaimRefusedOnAlreadyClaimed: true,
+		Claim:                        RetryPolicy{On: []Code{CodeUnavailable, CodeDeadlineExceeded}, Pauses: strictPauses()},
+		BeatAnswer:                   BeatAbandons,
+		BeatUntil:                    BeatEndsWithComplete,
+		CompleteNotFoundDelivered:    true,
+		Complete:                     RetryPolicy{On: []Code{CodeUnavailable, CodeDeadlineExceeded}, Pauses: strictPauses()},
+		// PROTOCOL.md does not say; it reconnects like python.
+		Reconnect: ReconnectPolicy{First: 2 * time.Second, Max: 2 * time.Second, GiveUp: 15},
+		// PROTOCOL.md does not say; like rust it lets running tasks finish.
+		SigtermGrace: 30 * time.Second,
+		RPCDeadline:  true,
+	},
+}
+
+// Policy returns the flavour's row of the table; the caller may read it, not change it
+// (its slices are shared).
+func (f Flavour) Policy() FlavourPolicy {
+	if int(f) < len(policies) {
+		return policies[f]
+	}
+	return policies[FlavourStrict]
+}
+
+// DefaultConcurrency is the number of slots a flavour runs when none is configured.
+func (f Flavour) DefaultConcurrency() int { return f.Policy().Concurrency }
