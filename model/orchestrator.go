@@ -125,6 +125,9 @@ type orchStep struct {
 	componentRetries int32
 	gen              uint32
 	live             bool
+	// retryJournaled: a retry's attempt (attempt+1) is in the journal but was not
+	// dispatched yet (its backoff was running).
+	retryJournaled bool
 	// Volatile fields, rebuilt on Restart.
 	taskSlot     int32 // the tracked task of the current attempt; noSlot if none
 	retryPending bool  // waiting for the backoff timer
@@ -161,6 +164,8 @@ type Orchestrator struct {
 	execHead     int32
 	execTail     int32
 	executing    int
+	// scanExec and scanSilent are the scan's lists, kept to reuse their arrays.
+	scanExec, scanSilent []scanned
 
 	deadlines     []queueDeadline
 	freeDeadlines []int32
@@ -315,7 +320,9 @@ func (o *Orchestrator) onHeartbeat(now time.Duration, m *Message, out *Effects) 
 	case t.phase == phaseQueued:
 		t.phase = phaseExecuting
 		t.worker = m.Worker
-		t.startedAt, t.lastSeen, t.seen = now, now, false
+		// The claim itself counts as seen (Stepflow's PendingTasks::heartbeat records the
+		// task in the heartbeat tracker on the Queued -> Executing move).
+		t.startedAt, t.lastSeen, t.seen = now, now, true
 		o.linkExecuting(slot)
 		o.armTaskDeadlines(now, slot, out)
 		ev.Kind = EvClaimed

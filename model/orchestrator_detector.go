@@ -12,29 +12,53 @@ func (o *Orchestrator) armScan(now time.Duration, out *Effects) {
 	out.Timers = append(out.Timers, TimerOp{ID: orchTimerID(orchTimerScan, 0, 0), At: now + o.cfg.HeartbeatTimeout})
 }
 
-// scan is the reference detector: it fails each Executing task that started at least
-// HeartbeatTimeout ago and was not seen since the previous scan (and, with an execution
-// cap, each that has run ExecutionTimeout or longer), walking tasks in claim order, then
-// clears the seen set: at once, or at the scan's end when ScanDuration is set.
+// scan is the reference detector, as Stepflow's PendingTasks::scan_heartbeats
+// (stepflow-grpc/src/pending_tasks.rs) does it: it lists, in claim order, each Executing
+// task that has run ExecutionTimeout or longer (when there is a cap; checked first, so
+// such a task is an execution timeout even if it also went silent) and each other one
+// that started at least HeartbeatTimeout ago and was not seen since the previous scan;
+// clears the seen set (at once, or at the scan's end when ScanDuration is set); then fails
+// the execution timeouts, then the heartbeat timeouts.
 func (o *Orchestrator) scan(now time.Duration, out *Effects) {
 	o.armScan(now, out)
 	clearNow := o.cfg.ScanDuration == 0
-	for slot := o.execHead; slot != noSlot; {
+	o.scanExec, o.scanSilent = o.scanExec[:0], o.scanSilent[:0]
+	for slot := o.execHead; slot != noSlot; slot = o.tasks[slot].next {
 		t := &o.tasks[slot]
-		next := t.next
 		age := now - t.startedAt
 		switch {
-		case age >= o.cfg.HeartbeatTimeout && !t.seen:
-			o.failTask(now, slot, TimeoutHeartbeat, t.attempt, out)
 		case o.cfg.ExecutionTimeout > 0 && age >= o.cfg.ExecutionTimeout:
-			o.failTask(now, slot, TimeoutExecution, t.attempt, out)
-		case clearNow:
+			o.scanExec = append(o.scanExec, scanned{slot, t.gen})
+		case age >= o.cfg.HeartbeatTimeout && !t.seen:
+			o.scanSilent = append(o.scanSilent, scanned{slot, t.gen})
+		}
+		if clearNow {
 			t.seen = false
 		}
-		slot = next
 	}
+	o.failScanned(now, o.scanExec, TimeoutExecution, out)
+	o.failScanned(now, o.scanSilent, TimeoutHeartbeat, out)
 	if !clearNow {
 		out.Timers = append(out.Timers, TimerOp{ID: orchTimerID(orchTimerScanEnd, 0, 0), At: now + o.cfg.ScanDuration})
+	}
+}
+
+// scanned names a task a scan listed: its slot, and the slot's generation then.
+type scanned struct {
+	slot int32
+	gen  uint32
+}
+
+// failScanned fails the listed tasks that are still the ones listed and still Executing
+// (failing one settles or retries only its own step, but a step settled by it may free
+// its run's cap and dispatch others; none of them is Executing yet).
+func (o *Orchestrator) failScanned(now time.Duration, list []scanned, reason uint8, out *Effects) {
+	for _, sc := range list {
+		t := &o.tasks[sc.slot]
+		if t.gen != sc.gen || t.phase != phaseExecuting {
+			continue
+		}
+		o.failTask(now, sc.slot, reason, t.attempt, out)
 	}
 }
 

@@ -57,7 +57,7 @@ func (o *Orchestrator) dispatch(now time.Duration, slot int32, reason uint8, out
 		s.task = o.newTaskID()
 	}
 	s.attempt++
-	s.retryPending = false
+	s.retryPending, s.retryJournaled = false, false
 	s.taskSlot = o.addTask(s.task, slot, s.attempt, false, s.id, s.run, s.component)
 	out.Events = append(out.Events, Event{Kind: EvDispatched, Reason: reason, Node: o.cfg.Node,
 		Step: s.id, Run: s.run, Task: s.task, Attempt: s.attempt, CurrentAttempt: s.attempt,

@@ -53,17 +53,25 @@ func (o *Orchestrator) Restart(now time.Duration, out *Effects) {
 	out.Timers = append(out.Timers, TimerOp{ID: orchTimerID(orchTimerRecovery, 0, 0), At: now + o.cfg.RecoveryTime})
 }
 
-// finishRecovery re-dispatches every unfinished step of the recovering runs (same task id
-// under reuse, attempt+1, no budget charged), in run then step order, and reports each
-// run recovered after its steps.
+// finishRecovery re-dispatches every unfinished step of the recovering runs, in run then
+// step order, and reports each run recovered after its steps. A recovered step keeps its
+// task id (under reuse) and its attempt counter as the journal has it (a retry waiting
+// for its backoff was journaled with its own attempt), plus one; its retry budgets start
+// afresh, as Stepflow's per-step RetryState is not journaled (stepflow-execution/src/
+// state/item_state.rs: "Reset on orchestrator recovery").
 func (o *Orchestrator) finishRecovery(now time.Duration, out *Effects) {
 	steps := o.recoverySteps
 	for i, slot := range steps {
-		run := o.steps[slot].run
+		s := &o.steps[slot]
+		run := s.run
 		reason := DispatchRecovery
-		if o.steps[slot].attempt == 0 {
+		if s.attempt == 0 {
 			reason = DispatchFirst // submitted while down: never dispatched yet
 		}
+		if s.retryJournaled {
+			s.attempt++
+		}
+		s.transportRetries, s.componentRetries = 0, 0
 		o.dispatch(now, slot, reason, out)
 		if i+1 == len(steps) || o.steps[steps[i+1]].run != run {
 			out.Events = append(out.Events, Event{Kind: EvRecovered, Node: o.cfg.Node, Run: run})

@@ -22,8 +22,10 @@ func classifyError(code ErrorCode) errorClass {
 }
 
 // stepFailed handles a failed attempt of a step: a retry after backoff while the matching
-// budget lasts, otherwise the step fails for good. Budgets are separate; the backoff is
-// indexed by the step's retry count (both kinds together).
+// budget lasts, otherwise the step fails for good. Budgets are separate, and the backoff
+// is indexed by the retry count of the error's own kind (Stepflow's maybe_retry_task in
+// stepflow-execution/src/flow_executor.rs passes that kind's counter to delay): a
+// component retry after two transport retries waits Delay(1), not Delay(3).
 func (o *Orchestrator) stepFailed(now time.Duration, slot int32, code ErrorCode, out *Effects) {
 	s := &o.steps[slot]
 	s.lastError = code
@@ -31,25 +33,26 @@ func (o *Orchestrator) stepFailed(now time.Duration, slot int32, code ErrorCode,
 	case errorTransport:
 		if int(s.transportRetries) < o.cfg.MaxTransportRetries {
 			s.transportRetries++
-			o.scheduleRetry(now, slot, RetryTransport, DispatchTransport, code, out)
+			o.scheduleRetry(now, slot, int(s.transportRetries), RetryTransport, DispatchTransport, code, out)
 			return
 		}
 	case errorComponent:
 		if o.component(s.component).Retriable && int(s.componentRetries) < o.cfg.MaxComponentRetries {
 			s.componentRetries++
-			o.scheduleRetry(now, slot, RetryComponent, DispatchComponent, code, out)
+			o.scheduleRetry(now, slot, int(s.componentRetries), RetryComponent, DispatchComponent, code, out)
 			return
 		}
 	}
 	o.settleStep(slot, SettledFailed, code, out)
 }
 
-// scheduleRetry announces the step's next attempt and arms its backoff timer (or
-// dispatches at once when the delay is zero).
-func (o *Orchestrator) scheduleRetry(now time.Duration, slot int32, retryReason, dispatchReason uint8, code ErrorCode, out *Effects) {
+// scheduleRetry announces the step's next attempt (retry number kindRetries of its kind)
+// and arms its backoff timer (or dispatches at once when the delay is zero). The retry's
+// attempt is journaled now, before the backoff, as the reference writes TasksStarted
+// before it sleeps: a restart during the backoff restores that attempt.
+func (o *Orchestrator) scheduleRetry(now time.Duration, slot int32, kindRetries int, retryReason, dispatchReason uint8, code ErrorCode, out *Effects) {
 	s := &o.steps[slot]
-	retries := int(s.transportRetries + s.componentRetries)
-	at := now + o.cfg.Backoff.Delay(retries)
+	at := now + o.cfg.Backoff.Delay(kindRetries)
 	out.Events = append(out.Events, Event{Kind: EvRetryScheduled, Reason: retryReason, Node: o.cfg.Node,
 		Step: s.id, Run: s.run, Task: s.task, Attempt: s.attempt + 1, CurrentAttempt: s.attempt,
 		Component: s.component, ErrorCode: code, At: at})
@@ -57,7 +60,7 @@ func (o *Orchestrator) scheduleRetry(now time.Duration, slot int32, retryReason,
 		o.dispatch(now, slot, dispatchReason, out)
 		return
 	}
-	s.retryPending, s.retryReason = true, dispatchReason
+	s.retryPending, s.retryReason, s.retryJournaled = true, dispatchReason, true
 	out.Timers = append(out.Timers, TimerOp{ID: orchTimerID(orchTimerRetry, s.gen, slot), At: at})
 }
 
