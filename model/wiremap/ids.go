@@ -45,17 +45,45 @@ func (u UUIDs) Render(buf *[36]byte, id uint64) string {
 	return unsafe.String(&buf[0], len(buf))
 }
 
-// Parse inverts Render; any other string, including another salt's, is not ours.
+// Parse inverts Render; any other string, including another salt's, is not ours. It
+// accepts what strconv.ParseUint(_, 16, _) does on the salt and the id (either case of
+// hex digit) through a digit table: every heartbeat and completion is parsed here, and
+// strconv's general parser was a visible part of a run's profile.
 func (u UUIDs) Parse(s string) (uint64, bool) {
 	if len(s) != 36 || s[19] != u.Kind {
 		return 0, false
 	}
-	salt, err := strconv.ParseUint(s[:8], 16, 32)
-	if err != nil || uint32(salt) != u.Salt {
+	salt, ok := parseHex(s[:8])
+	if !ok || salt != uint64(u.Salt) {
 		return 0, false
 	}
-	v, err := strconv.ParseUint(s[24:], 16, 64)
-	return v, err == nil
+	return parseHex(s[24:])
+}
+
+// hexValue maps a byte to its hex digit's value, or 0xff for a byte that is not one.
+var hexValue = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
+	}
+	for i := byte(0); i < 10; i++ {
+		t['0'+i] = i
+	}
+	for i := byte(0); i < 6; i++ {
+		t['a'+i], t['A'+i] = 10+i, 10+i
+	}
+	return t
+}()
+
+// parseHex reads up to 16 hex digits (callers pass 8 or 12: no overflow).
+func parseHex(s string) (uint64, bool) {
+	var v uint64
+	var bad byte
+	for i := 0; i < len(s); i++ {
+		d := hexValue[s[i]]
+		bad |= d
+		v = v<<4 | uint64(d&0xf)
+	}
+	return v, bad&0xf0 == 0 && len(s) > 0
 }
 
 // Decimal renders ids as decimal numbers (run and step ids in observability fields).
@@ -67,10 +95,22 @@ func (Decimal) Render(buf *[36]byte, id uint64) string {
 	return unsafe.String(&buf[0], len(n))
 }
 
-// Parse reads a decimal id.
+// Parse reads a decimal id, as strconv.ParseUint(s, 10, 64) does; up to 19 digits (which
+// cannot overflow) without it.
 func (Decimal) Parse(s string) (uint64, bool) {
-	v, err := strconv.ParseUint(s, 10, 64)
-	return v, err == nil
+	if len(s) == 0 || len(s) > 19 {
+		v, err := strconv.ParseUint(s, 10, 64)
+		return v, err == nil
+	}
+	var v uint64
+	for i := 0; i < len(s); i++ {
+		d := s[i] - '0'
+		if d > 9 {
+			return 0, false
+		}
+		v = v*10 + uint64(d)
+	}
+	return v, true
 }
 
 // Interned maps foreign ids to dense small integers from First on, in order of first

@@ -2,6 +2,8 @@ package wiremap
 
 import (
 	"errors"
+	"strconv"
+	"strings"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -142,5 +144,40 @@ func TestUUIDSaltsDoNotCollide(t *testing.T) {
 	}
 	if s0 := (UUIDs{Kind: TaskKind}).Render(&buf, 0x2a); s0 != "00000000-0000-4000-8000-00000000002a" {
 		t.Fatalf("salt 0 renders %s, the simulator's historic form", s0)
+	}
+}
+
+// The table-driven parsers accept exactly what strconv accepts, with the same values.
+func TestParsersAgreeWithStrconv(t *testing.T) {
+	hexCases := []string{"", "0", "00000000", "deadBEEF", "ffffffff", "0000002a", "g0000000", "+1234567",
+		"-1234567", "0x123456", "12_45678", " 1234567", "123456789abc", "FFFFFFFFFFFF", "00000000000z"}
+	for _, c := range hexCases {
+		want, err := strconv.ParseUint(c, 16, 64)
+		got, ok := parseHex(c)
+		if ok != (err == nil) || (ok && got != want) {
+			t.Errorf("parseHex(%q) = %d %v, strconv %d %v", c, got, ok, want, err)
+		}
+	}
+	decCases := []string{"", "0", "007", "42", "+1", "-1", "1a", " 1", "9999999999999999999",
+		"18446744073709551615", "18446744073709551616", "1_000"}
+	for _, c := range decCases {
+		want, err := strconv.ParseUint(c, 10, 64)
+		got, ok := Decimal{}.Parse(c)
+		if ok != (err == nil) || (ok && got != want) {
+			t.Errorf("Decimal.Parse(%q) = %d %v, strconv %d %v", c, got, ok, want, err)
+		}
+	}
+	u := UUIDs{Kind: TaskKind, Salt: 0xABCDEF01}
+	var buf [36]byte
+	s := u.Render(&buf, 0xfedcba987654)
+	if v, ok := u.Parse(s); !ok || v != 0xfedcba987654 {
+		t.Fatalf("%s parsed to %x %v", s, v, ok)
+	}
+	upper := strings.ToUpper(s[:8]) + s[8:]
+	if v, ok := u.Parse(upper); !ok || v != 0xfedcba987654 {
+		t.Fatalf("%s (upper-case salt) parsed to %x %v", upper, v, ok)
+	}
+	if _, ok := u.Parse(s[:24] + "00000000000g"); ok {
+		t.Fatal("a non-hex id parsed")
 	}
 }
