@@ -649,6 +649,7 @@ func (w *world) finish() (*Result, error) {
 	res.Summary.Perf.CodecEncodeNsPerMsg = st.EncodeNsPerMessage()
 	res.Summary.Perf.CodecDecodeNsPerMsg = st.DecodeNsPerMessage()
 	res.Summary.Perf.CodecMBPerSecond = st.MBPerSecond()
+	res.Summary.Perf.CodecReusedValues = st.ReusedEncodes + st.ReusedDecodes
 	return res, nil
 }
 

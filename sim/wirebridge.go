@@ -3,6 +3,8 @@ package sim
 import (
 	"fmt"
 
+	"google.golang.org/protobuf/types/known/structpb"
+
 	"github.com/tasksim/tasksim/model"
 	"github.com/tasksim/tasksim/model/wire"
 	"github.com/tasksim/tasksim/model/wiremap"
@@ -15,8 +17,14 @@ import (
 // that alias them, valid only until the encode returns: this keeps a heartbeat's encode
 // free of allocations.
 type wireBridge struct {
-	codec *wire.Codec
-	mp    *wiremap.Mapper
+	codec  *wire.Codec
+	mp     *wiremap.Mapper
+	values []sizedValue
+}
+
+type sizedValue struct {
+	n int32
+	v *structpb.Value
 }
 
 // orchestratorURL is what simulated assignments name as the orchestrator's address: the
@@ -31,7 +39,24 @@ func newWireBridge(cfg *Config, codec *wire.Codec) *wireBridge {
 	for _, c := range cfg.Components {
 		components = append(components, c.Path)
 	}
-	return &wireBridge{codec: codec, mp: wiremap.New(pools, components, 0, orchestratorURL)}
+	b := &wireBridge{codec: codec, mp: wiremap.New(pools, components, 0, orchestratorURL)}
+	b.mp.ValueSource = b.value
+	return b
+}
+
+// value is the shared input/output Value of about n encoded bytes, frozen in the codec:
+// it never changes, so the codec encodes it once and recognises its bytes on decode.
+func (b *wireBridge) value(n int32) *structpb.Value {
+	for _, v := range b.values {
+		if v.n == n {
+			return v.v
+		}
+	}
+	v := wire.SampleValue(int(n))
+	// A Value the codec does not take (its table is full) is encoded in full each time.
+	_, _ = b.codec.FreezeValue(v)
+	b.values = append(b.values, sizedValue{n, v})
+	return v
 }
 
 // encode renders m as protobuf bytes; the slice is valid until the next encode.

@@ -119,6 +119,11 @@ type Stats struct {
 	TimedDecodes     int64
 	TimedDecodeBytes int64
 	DecodeTime       time.Duration
+
+	// ReusedEncodes and ReusedDecodes count the messages whose Value was a frozen one
+	// (FreezeValue), copied as encoded bytes or recognised by them instead of walked.
+	// Timed calls never reuse, so the times above are those of full encodes and decodes.
+	ReusedEncodes, ReusedDecodes int64
 }
 
 // Stats returns the counts so far.
@@ -346,6 +351,7 @@ func (c *Codec) EncodeCompleteTaskResponse(m *pb.CompleteTaskResponse) ([]byte, 
 func (c *Codec) EncodeTaskAssignment(m *pb.TaskAssignment) ([]byte, error) {
 	start := c.startTimer(c.stats.Encoded)
 	c.enc.reset()
+	c.enc.reuse = start < 0
 	size := c.enc.sizeTaskAssignment(m)
 	if c.enc.tooDeep {
 		return nil, errTooDeep("TaskAssignment")
@@ -358,6 +364,9 @@ func (c *Codec) EncodeTaskAssignment(m *pb.TaskAssignment) ([]byte, error) {
 		return nil, errSize("TaskAssignment", size, len(b))
 	}
 	c.encoded(start, size)
+	if c.enc.reused {
+		c.stats.ReusedEncodes++
+	}
 	return b, nil
 }
 
@@ -366,6 +375,7 @@ func (c *Codec) EncodeTaskAssignment(m *pb.TaskAssignment) ([]byte, error) {
 func (c *Codec) EncodeCompleteTaskRequest(m *pb.CompleteTaskRequest) ([]byte, error) {
 	start := c.startTimer(c.stats.Encoded)
 	c.enc.reset()
+	c.enc.reuse = start < 0
 	size := c.enc.sizeCompleteTaskRequest(m)
 	if c.enc.tooDeep {
 		return nil, errTooDeep("CompleteTaskRequest")
@@ -378,6 +388,9 @@ func (c *Codec) EncodeCompleteTaskRequest(m *pb.CompleteTaskRequest) ([]byte, er
 		return nil, errSize("CompleteTaskRequest", size, len(b))
 	}
 	c.encoded(start, size)
+	if c.enc.reused {
+		c.stats.ReusedEncodes++
+	}
 	return b, nil
 }
 
@@ -466,12 +479,16 @@ func (c *Codec) DecodeTaskAssignment(b []byte) (*pb.TaskAssignment, error) {
 	start := c.startTimer(c.stats.Decoded)
 	m := &c.assignment
 	m.Reset()
+	c.enc.reuse, c.enc.reused = start < 0, false
 	if !c.decodeAssignment(m, b) {
 		m.Reset()
 		if err := c.decodeWithMaps("TaskAssignment", m, b); err != nil {
 			return nil, err
 		}
 		return m, nil
+	}
+	if c.enc.reused {
+		c.stats.ReusedDecodes++
 	}
 	c.decoded(start, len(b))
 	return m, nil
@@ -557,12 +574,16 @@ func (c *Codec) DecodeCompleteTaskRequest(b []byte) (*pb.CompleteTaskRequest, er
 	start := c.startTimer(c.stats.Decoded)
 	m := &c.complete
 	m.Reset()
+	c.enc.reuse, c.enc.reused = start < 0, false
 	if !c.decodeCompletion(m, b) {
 		m.Reset()
 		if err := c.decodeWithMaps("CompleteTaskRequest", m, b); err != nil {
 			return nil, err
 		}
 		return m, nil
+	}
+	if c.enc.reused {
+		c.stats.ReusedDecodes++
 	}
 	c.decoded(start, len(b))
 	return m, nil

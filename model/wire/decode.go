@@ -355,7 +355,7 @@ func (c *Codec) decodeExecute(m *pb.ComponentExecuteRequest, b []byte) bool {
 			if body, i, ok = readBytes(b, i); !ok || m.Input != nil {
 				return false
 			}
-			if m.Input, ok = p.arena.value(body, 0); !ok {
+			if m.Input, ok = c.decodeTopValue(&p.arena, body); !ok {
 				return false
 			}
 		case 0x18:
@@ -475,7 +475,7 @@ func (c *Codec) decodeCompletion(m *pb.CompleteTaskRequest, b []byte) bool {
 				if !ok || j != len(body) {
 					return false
 				}
-				if r.Output, ok = p.arena.value(out, 0); !ok {
+				if r.Output, ok = c.decodeTopValue(&p.arena, out); !ok {
 					return false
 				}
 			}

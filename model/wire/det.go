@@ -90,6 +90,11 @@ type encoder struct {
 	// tooDeep is set by the size pass on a message nested deeper than maxDepth, which it
 	// then stops descending into: such a message is refused, not encoded.
 	tooDeep bool
+
+	// frozen are the Values FreezeValue took; reuse says whether this call may copy their
+	// bytes (untimed calls), reused whether it did.
+	frozen        []frozenValue
+	reuse, reused bool
 }
 
 // maxDepth is protobuf-go's recursion limit: the encoder refuses what no decoder would
@@ -110,6 +115,7 @@ func (e *encoder) reset() {
 	e.params = e.params[:0]
 	e.si, e.pi = 0, 0
 	e.tooDeep = false
+	e.reused = false
 }
 
 func sov(x int) int { return protohelpers.SizeOfVarint(uint64(x)) }
@@ -340,7 +346,7 @@ func (e *encoder) sizeExecute(m *pb.ComponentExecuteRequest) int {
 		n += lenField(l)
 	}
 	if m.Input != nil {
-		n += lenField(e.sizeValue(m.Input, 3))
+		n += lenField(e.sizeTopValue(m.Input))
 	}
 	if m.Attempt != 0 {
 		n += 1 + sov(int(m.Attempt))
@@ -397,7 +403,7 @@ func (e *encoder) appendExecute(b []byte, m *pb.ComponentExecuteRequest) ([]byte
 		b = appendString(b, 0xa, m.ComponentId)
 	}
 	if m.Input != nil {
-		b = e.appendValue(b, 0x12, m.Input)
+		b = e.appendTopValue(b, 0x12, m.Input)
 	}
 	if m.Attempt != 0 {
 		b = appendVarint(append(b, 0x18), uint64(m.Attempt))
@@ -431,7 +437,7 @@ func (e *encoder) sizeCompleteTaskRequest(m *pb.CompleteTaskRequest) int {
 			slot := e.push()
 			rn := 0
 			if r.Response.Output != nil {
-				rn = lenField(e.sizeValue(r.Response.Output, 3))
+				rn = lenField(e.sizeTopValue(r.Response.Output))
 			}
 			rn += len(unknown(r.Response, offResponse))
 			e.sizes[slot] = rn
@@ -475,7 +481,7 @@ func (e *encoder) appendCompleteTaskRequest(b []byte, m *pb.CompleteTaskRequest)
 		if r.Response != nil {
 			b = appendLen(b, 0x12, e.pop())
 			if r.Response.Output != nil {
-				b = e.appendValue(b, 0xa, r.Response.Output)
+				b = e.appendTopValue(b, 0xa, r.Response.Output)
 			}
 			b = append(b, unknown(r.Response, offResponse)...)
 		}
