@@ -3,12 +3,15 @@ package trace
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"io"
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/cespare/xxhash/v2"
 )
 
 type event struct {
@@ -203,5 +206,29 @@ func BenchmarkWriter(b *testing.B) {
 	w := NewWriter(io.Discard)
 	for b.Loop() {
 		w.Write(123_456_789_012, "deliver", 17, 1<<40, 3, "TaskHeartbeatRequest", 64)
+	}
+}
+
+// The Hasher buffers records before the digest sees them; across buffer boundaries and
+// with messages larger than the buffer, the hash is that of the plain byte stream.
+func TestHashBufferingIsTheStream(t *testing.T) {
+	h := NewHasher()
+	ref := xxhash.NewWithSeed(hashSeed)
+	var rec [recordSize]byte
+	for i := range 3000 {
+		msg := bytes.Repeat([]byte{byte(i)}, []int{0, 5, 600, 3 * hashBuffer, hashBuffer - recordSize}[i%5])
+		h.Event(int64(i), uint8(i), int32(-i), uint64(i)<<40, uint32(i), uint8(i%9), msg)
+		binary.LittleEndian.PutUint64(rec[0:], uint64(i))
+		rec[8] = uint8(i)
+		binary.LittleEndian.PutUint32(rec[9:], uint32(int32(-i)))
+		binary.LittleEndian.PutUint64(rec[13:], uint64(i)<<40)
+		binary.LittleEndian.PutUint32(rec[21:], uint32(i))
+		rec[25] = uint8(i % 9)
+		binary.LittleEndian.PutUint32(rec[26:], uint32(len(msg)))
+		ref.Write(rec[:])
+		ref.Write(msg)
+		if i%1000 == 999 && h.Sum64() != ref.Sum64() {
+			t.Fatalf("after %d events: buffered %x, stream %x", i+1, h.Sum64(), ref.Sum64())
+		}
 	}
 }
