@@ -17,7 +17,9 @@ package scenarios
 //     of fraction, count, workers is the whole pool; fraction must then be > 0 and count
 //     >= 1, since 0 would otherwise read as "whole pool". A count may not exceed the pool.
 //     heartbeat_loss and duplicate_delivery rate: 100%. orchestrator_restart downtime:
-//     1s. crash without restart_after: stays down.
+//     1s. crash without restart_after: stays down. partition mode: blackhole (v1's
+//     meaning, as SCENARIOS.md says); a blackhole longer than TCP's give-up (about 15
+//     minutes, sim.TCPGiveUp) breaks the connections then, as a reset does.
 //   - backoff: factor is only for kind exponential (default 2, must be >= 1); for
 //     constant the delay is min. min <= max for every kind.
 //   - clock_drift is a fraction in [0, 1] (timers run slow by that much).

@@ -93,6 +93,9 @@ func kindWords[T ~string](kinds []T) []string {
 	return words
 }
 
+// partitionModes: blackhole first, the default (v1's meaning).
+var partitionModes = []sim.PartitionMode{sim.PartitionBlackhole, sim.PartitionReset}
+
 var faultKinds = []sim.FaultKind{sim.FaultCrash, sim.FaultHeartbeatLoss, sim.FaultPartition, sim.FaultPause,
 	sim.FaultDuplicateDelivery, sim.FaultOrchestratorRestart, sim.FaultQueueRestart}
 
@@ -189,6 +192,10 @@ func (d *decoder) faultBody(n *yaml.Node, path string, fc *sim.FaultConfig) bool
 		keys = append(keys, "rate")
 		fc.Rate = 1
 	}
+	if fc.Kind == sim.FaultPartition {
+		keys = append(keys, "mode")
+		fc.Mode = sim.PartitionBlackhole
+	}
 	f, ok := d.mapping(n, path, keys...)
 	if !ok {
 		return false
@@ -228,6 +235,9 @@ func (d *decoder) faultBody(n *yaml.Node, path string, fc *sim.FaultConfig) bool
 	}
 	if hasRate {
 		parse(f, "rate", &fc.Rate, parseFraction)
+	}
+	if fc.Kind == sim.FaultPartition {
+		parse(f, "mode", &fc.Mode, enum(partitionModes...))
 	}
 	return f.has("pool")
 }

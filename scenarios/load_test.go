@@ -166,6 +166,10 @@ func TestLoadErrors(t *testing.T) {
 			`f.yaml:4:5: faults[0]: no fault kind; want exactly one of crash, heartbeat_loss, partition, pause, duplicate_delivery, orchestrator_restart, queue_restart`}},
 		{"fault with two kinds", ok + "faults:\n  - at: 1s\n    for: 1s\n    pause: {}\n    partition: {}\n", []string{
 			`f.yaml:4:5: faults[0]: has partition and pause; one fault entry has exactly one kind (split it into several entries)`}},
+		{"partition mode", ok + "faults:\n  - at: 1s\n    for: 2s\n    partition: {mode: rst}\n", []string{
+			`f.yaml:6:17: faults[0].partition.mode: "rst" is not one of blackhole, reset (did you mean reset?)`}},
+		{"mode on another kind", ok + "faults:\n  - at: 1s\n    for: 2s\n    pause: {mode: reset}\n", []string{
+			`f.yaml:6:13: faults[0].pause.mode: unknown key; allowed: pool, fraction, count, workers`}},
 		{"fault without at", ok + "faults:\n  - crash: {}\n", []string{
 			`f.yaml:4:5: faults[0].at: required (when the fault fires, e.g. at: 60s)`}},
 		{"windowed fault without for", ok + "faults:\n  - at: 1s\n    partition: {}\n", []string{

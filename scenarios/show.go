@@ -150,6 +150,9 @@ func showFault(f sim.FaultConfig) *yaml.Node {
 		if f.Kind == sim.FaultHeartbeatLoss || f.Kind == sim.FaultDuplicateDelivery {
 			body.Content = append(body.Content, word("rate"), plain(formatFloat(f.Rate)))
 		}
+		if f.Kind == sim.FaultPartition {
+			body.Content = append(body.Content, word("mode"), word(string(f.Mode)))
+		}
 	}
 	m.Content = append(m.Content, word(string(f.Kind)), body)
 	if f.Kind == sim.FaultCrash && f.RestartAfter > 0 {

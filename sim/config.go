@@ -225,7 +225,28 @@ type FaultConfig struct {
 	Rate         float64       // heartbeat_loss, duplicate_delivery
 	RestartAfter time.Duration // crash: 0 = stays down
 	Downtime     time.Duration // orchestrator_restart, queue_restart
+	Mode         PartitionMode // partition: blackhole (the default) or reset
 }
+
+// PartitionMode is what a partition does to the connections it cuts (SCENARIOS.md v1.1).
+type PartitionMode string
+
+const (
+	// PartitionBlackhole: every packet both ways vanishes until the heal; TCP
+	// retransmits, so a call without a deadline hangs and completes late after the heal.
+	// A blackhole that outlasts TCPGiveUp breaks the connections then, as a reset does.
+	PartitionBlackhole PartitionMode = "blackhole"
+	// PartitionReset: the connections break at once; every call on them, and every call
+	// made until the heal, fails UNAVAILABLE at once; pull streams drop their pipes and
+	// the workers reconnect as their flavour does.
+	PartitionReset PartitionMode = "reset"
+)
+
+// TCPGiveUp is how long Linux TCP retransmits unacknowledged data before it declares the
+// connection dead (tcp_retries2 = 15 with a 200ms minimum RTO doubling to its 120s cap:
+// 0.2+0.4+...+102.4 s, then 6 x 120 s). Neither SDK enables keepalive, so this is when a
+// call caught in a blackhole finally fails.
+const TCPGiveUp = 924600 * time.Millisecond
 
 // Target selects workers of a pool: by Fraction, by Count, or by name (Workers, "pool-N",
 // 0-based N in start order). Exactly one of the three is set; none means the whole pool.

@@ -101,6 +101,12 @@ func (w *world) faultStart(i int) error {
 			s.partitioned++
 			s.healAt = max(s.healAt, w.now+f.For)
 			w.oracle.cutOff(s, w.now, windowEnd(w.now, f.For))
+			if f.Mode == PartitionReset {
+				s.resets++
+				if err := w.breakConnection(s.current, 0); err != nil {
+					return err
+				}
+			}
 		case FaultPause:
 			if until := w.now + f.For; until > s.pausedUntil {
 				s.pausedUntil = until
@@ -112,6 +118,9 @@ func (w *world) faultStart(i int) error {
 	}
 	if f.For > 0 {
 		w.push(w.now+f.For, event{kind: evFaultEnd, a: uint32(i)})
+	}
+	if f.Kind == FaultPartition && f.Mode != PartitionReset && f.For > TCPGiveUp {
+		w.push(w.now+TCPGiveUp, event{kind: evTCPGiveUp, a: uint32(i)})
 	}
 	return nil
 }
@@ -126,6 +135,9 @@ func (w *world) faultEnd(i int) error {
 			s.hbLoss = 0
 		case FaultPartition:
 			s.partitioned--
+			if f.Mode == PartitionReset || (w.faultGaveUp != nil && w.faultGaveUp[i]) {
+				s.resets--
+			}
 			if s.partitioned == 0 {
 				// What the stream held up arrives once the network heals.
 				w.healPipe(s.current)
@@ -135,6 +147,9 @@ func (w *world) faultEnd(i int) error {
 		}
 	}
 	delete(w.faultHits, i)
+	if w.faultGaveUp != nil {
+		w.faultGaveUp[i] = false
+	}
 	return nil
 }
 
@@ -181,14 +196,13 @@ func (w *world) orchestratorDown(f *FaultConfig) error {
 	next := n.timers.incarnation + 1
 	n.timers.discard(w.q)
 	n.timers = newTimerTable(next, true)
-	// Every pull stream breaks with the process; each worker sees its stream fail once
-	// the reset reaches it, and reconnects as its flavour does.
-	if w.queue == nil {
-		for i := range w.nodes {
-			if p := w.nodes[i].proc; p != nil && p.alive {
-				if err := w.breakStream(p, w.linkDelay(p.slot)); err != nil {
-					return err
-				}
+	// Every connection to it breaks with the process: once the reset reaches each worker,
+	// its calls fail UNAVAILABLE and its pull stream fails; it reconnects as its flavour
+	// does.
+	for i := range w.nodes {
+		if p := w.nodes[i].proc; p != nil && p.alive {
+			if err := w.breakConnection(p, w.linkDelay(p.slot)); err != nil {
+				return err
 			}
 		}
 	}

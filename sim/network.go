@@ -25,6 +25,7 @@ func (w *world) send(m *model.Message) error {
 	w.traceEvent("send", m.From, uint64(m.Task), m.Attempt, m.Type.String(), len(data))
 
 	workerEnd := w.workerEnd(m)
+	w.callSent(m)
 	if w.queue != nil && w.now < w.queueDownUntil && (m.To == w.sourceNode || m.From == w.sourceNode) {
 		// The queue's server is restarting. An ack sent now is lost (the message comes
 		// back after its ack wait); a publish or a pull request is retried by its client
@@ -49,19 +50,30 @@ func (w *world) send(m *model.Message) error {
 		return nil
 	}
 	retransmit := w.cfg.Network.LossModel != LossDrop
+	if cutByReset(workerEnd) && (m.To == w.orchNode || m.From == w.orchNode) {
+		// The connection is broken and cannot be made again until the heal.
+		if m.From == workerEnd.node {
+			w.refusedByReset(workerEnd, m)
+		}
+		return nil
+	}
 	if workerEnd.slot.partitioned > 0 {
 		if retransmit {
 			// A blackhole: TCP holds the message and delivers it after the heal.
 			w.deliverLater(m, data, workerEnd.slot.healAt-w.now+w.linkDelay(workerEnd.slot))
+			return nil
 		}
+		w.callGone(m)
 		return nil
 	}
 	// heartbeat_loss is an application-level fault (a proxy or a bug that drops
 	// TaskHeartbeat requests): they never arrive, whatever the loss model.
 	if m.Type == model.MsgHeartbeat && workerEnd.slot.hbLoss > 0 && w.rNetwork.Float64() < workerEnd.slot.hbLoss {
+		w.callGone(m)
 		return nil
 	}
 	if !retransmit && isRPC(m.Type) && w.cfg.Network.Loss > 0 && w.rNetwork.Float64() < w.cfg.Network.Loss {
+		w.callGone(m)
 		return nil
 	}
 	w.deliverLater(m, data, w.linkDelay(workerEnd.slot))
@@ -141,6 +153,10 @@ func (w *world) stash(m *model.Message, data []byte) uint32 {
 	f := &w.msgs[slot]
 	f.m = *m
 	f.wire = append(f.wire[:0], data...)
+	f.epoch, f.local = 0, false
+	if p := w.workerEnd(m); p != nil {
+		f.epoch = p.epoch
+	}
 	return slot
 }
 
@@ -166,7 +182,21 @@ func (w *world) deliver(slot uint32) error {
 	f := &w.msgs[slot]
 	m := f.m
 	to := m.To
-	if p := w.proc(to); p != nil {
+	if f.local {
+		// The worker's own library reports it: no network in between.
+		if p := w.proc(to); p == nil || !p.alive {
+			w.freeMsgs = append(w.freeMsgs, slot)
+			return nil
+		}
+		if w.paused(to, event{kind: evDeliver, node: to, a: slot}) {
+			return nil
+		}
+	} else if p := w.workerEnd(&m); p != nil && (m.To == w.orchNode || m.From == w.orchNode) && f.epoch != p.epoch {
+		// Sent on a connection that broke since: lost with it (its call, if any,
+		// failed UNAVAILABLE when it broke).
+		w.freeMsgs = append(w.freeMsgs, slot)
+		return nil
+	} else if p := w.proc(to); p != nil {
 		if p.alive && p.slot.partitioned > 0 && w.cfg.Network.LossModel != LossDrop {
 			// Caught by a blackhole on its way: delivered after the heal.
 			w.q.Push(int64(p.slot.healAt+w.linkDelay(p.slot)), event{kind: evDeliver, node: to, a: slot})
@@ -188,6 +218,9 @@ func (w *world) deliver(slot uint32) error {
 	w.hash.Event(int64(w.now), hashDeliver, int32(to), uint64(m.Task), m.Attempt, uint8(m.Type), nil)
 	w.traceEvent("deliver", to, uint64(m.Task), m.Attempt, m.Type.String(), len(f.wire))
 	w.freeMsgs = append(w.freeMsgs, slot)
+	if w.proc(to) != nil {
+		w.callGone(&m) // an answer reached its caller
+	}
 
 	if to < 0 || int(to) >= len(w.nodes) {
 		return fmt.Errorf("message %v to unknown node %d", m.Type, to)

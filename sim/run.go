@@ -63,6 +63,7 @@ const (
 	evStreamBroken // a worker learns its stream failed (a: the Code)
 	evPipeArrive   // an assignment may have reached the head of a worker's pipe (a: pipe gen)
 	evSendDone     // a send on a worker's stream completed (a: pipe gen)
+	evTCPGiveUp    // TCP gives up on the connections a long blackhole holds (a: fault index)
 )
 
 // event is a value in the heap: small, so that heap moves stay cheap.
@@ -82,6 +83,11 @@ type event struct {
 type inflight struct {
 	m    model.Message
 	wire []byte
+	// epoch is the connection it was sent on (worker <-> orchestrator messages).
+	epoch uint32
+	// local: an outcome the worker's own gRPC library reports (a broken connection's
+	// UNAVAILABLE); it never crossed the network, so no partition holds it.
+	local bool
 }
 
 // world is one run's whole state. It is single-threaded and deterministic.
@@ -132,6 +138,8 @@ type world struct {
 	oracle    *oracle
 	events    int64
 	faultHits faultTargets
+	// faultGaveUp[i]: blackhole fault i outlasted TCPGiveUp and now breaks connections.
+	faultGaveUp []bool
 }
 
 // handleOf is one live timer or execution of a worker and its place in the queue. A
@@ -190,6 +198,12 @@ type proc struct {
 	execs []handleOf
 	// pipe is its PullTasks stream (pull queue only).
 	pipe pipe
+	// epoch names its current connection to the orchestrator; it moves on when that
+	// connection breaks, so a message sent on an older one is lost with it.
+	epoch uint32
+	// calls are its RPCs to the orchestrator that have no answer yet: a connection that
+	// breaks fails each of them with UNAVAILABLE.
+	calls []pendingCall
 }
 
 // slot is one worker position in a pool; a crashed worker restarts in its slot as a new
@@ -199,6 +213,9 @@ type slot struct {
 	index       int
 	current     *proc
 	partitioned int
+	// resets counts the partitions cutting it that break connections (mode reset, or a
+	// blackhole TCP has given up on); with none, a partition is a blackhole.
+	resets int
 	// healAt is when the slot's partitions end (the latest window's end).
 	healAt      time.Duration
 	pausedUntil time.Duration
@@ -452,6 +469,8 @@ func (w *world) dispatch(e event) error {
 		return w.pipeArrive(e.node, e.a)
 	case evSendDone:
 		return w.sendDone(e.node, e.a)
+	case evTCPGiveUp:
+		return w.tcpGiveUp(int(e.a))
 	}
 	return fmt.Errorf("unknown event kind %d", e.kind)
 }

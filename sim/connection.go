@@ -1,0 +1,149 @@
+package sim
+
+import (
+	"time"
+
+	"github.com/tasksim/tasksim/model"
+)
+
+// A worker's gRPC connection to the orchestrator, as the simulator models its breaking
+// (PROTOCOL.md, "Neither SDK sets a deadline"): a connection that breaks (the orchestrator
+// process gone, a reset partition, a blackhole TCP gave up on) fails every call on it
+// with UNAVAILABLE at once, loses every message still on it, and breaks the pull stream,
+// which drops its pipe. Nothing of this is a message the real protocol has: the worker
+// is told what its gRPC library would tell it, an UNAVAILABLE answer to its own call.
+
+// pendingCall is an RPC a worker sent to the orchestrator and has no answer to yet.
+type pendingCall struct {
+	call    uint32
+	reply   model.MsgType
+	task    model.TaskID
+	run     model.RunID
+	step    model.StepID
+	attempt uint32
+}
+
+// replyType is the answer type of an RPC request, or 0 for other messages.
+func replyType(t model.MsgType) model.MsgType {
+	switch t {
+	case model.MsgHeartbeat:
+		return model.MsgHeartbeatReply
+	case model.MsgComplete:
+		return model.MsgCompleteReply
+	}
+	return 0
+}
+
+// callSent records a worker's RPC request to the orchestrator as awaiting its answer.
+func (w *world) callSent(m *model.Message) {
+	reply := replyType(m.Type)
+	if reply == 0 || m.To != w.orchNode {
+		return
+	}
+	if p := w.proc(m.From); p != nil {
+		p.calls = append(p.calls, pendingCall{call: m.Call, reply: reply, task: m.Task,
+			run: m.Run, step: m.Step, attempt: m.Attempt})
+	}
+}
+
+// callGone forgets the call a request or answer belongs to: the answer arrived, or one of
+// them was lost for good (loss_model drop, heartbeat_loss), so no break can fail it.
+func (w *world) callGone(m *model.Message) {
+	var p *proc
+	switch {
+	case replyType(m.Type) != 0 && m.To == w.orchNode:
+		p = w.proc(m.From)
+	case m.Type == model.MsgHeartbeatReply || m.Type == model.MsgCompleteReply:
+		p = w.proc(m.To)
+	}
+	if p == nil {
+		return
+	}
+	for i := range p.calls {
+		if p.calls[i].call == m.Call {
+			p.calls[i] = p.calls[len(p.calls)-1]
+			p.calls = p.calls[:len(p.calls)-1]
+			return
+		}
+	}
+}
+
+// cutByReset reports whether p's slot is behind a partition that breaks connections.
+func cutByReset(p *proc) bool {
+	return p.slot.partitioned > 0 && p.slot.resets > 0
+}
+
+// breakConnection breaks worker p's connection to the orchestrator: what is still on it
+// is lost, each call waiting for an answer fails UNAVAILABLE, and (pull queue) the stream
+// breaks. The worker learns of it after delay: at once when its own side broke (a reset
+// partition), one trip later when the other end did (the orchestrator died).
+func (w *world) breakConnection(p *proc, delay time.Duration) error {
+	if p == nil || !p.alive {
+		return nil
+	}
+	p.epoch++
+	w.hash.Event(int64(w.now), hashConnBroken, int32(p.node), uint64(len(p.calls)), 0, 0, nil)
+	w.traceEvent("connection_broken", p.node, 0, 0, "", len(p.calls))
+	// In call order, so that the answers arrive in a reproducible order.
+	sortCalls(p.calls)
+	for _, c := range p.calls {
+		w.failCall(p, c, delay)
+	}
+	p.calls = p.calls[:0]
+	if w.queue == nil {
+		return w.breakStream(p, delay)
+	}
+	return nil
+}
+
+// failCall answers one of p's calls UNAVAILABLE, locally, after delay.
+func (w *world) failCall(p *proc, c pendingCall, delay time.Duration) {
+	r := model.Message{Type: c.reply, From: w.orchNode, To: p.node, Call: c.call, Task: c.task,
+		Run: c.run, Step: c.step, Attempt: c.attempt, Code: model.CodeUnavailable}
+	slot := w.stash(&r, nil)
+	w.msgs[slot].local = true
+	w.q.Push(int64(w.now+delay), event{kind: evDeliver, node: p.node, a: slot})
+}
+
+// sortCalls orders calls by call number (insertion sort: a worker has a handful).
+func sortCalls(cs []pendingCall) {
+	for i := 1; i < len(cs); i++ {
+		for j := i; j > 0 && cs[j].call < cs[j-1].call; j-- {
+			cs[j], cs[j-1] = cs[j-1], cs[j]
+		}
+	}
+}
+
+// refusedByReset handles a worker's message to the orchestrator while a reset partition
+// cuts it off: a call fails UNAVAILABLE at once (the connection attempt is refused), a
+// PullTasks fails the stream at once; anything else is lost.
+func (w *world) refusedByReset(p *proc, m *model.Message) {
+	switch {
+	case replyType(m.Type) != 0:
+		w.callGone(m)
+		w.failCall(p, pendingCall{call: m.Call, reply: replyType(m.Type), task: m.Task, run: m.Run,
+			step: m.Step, attempt: m.Attempt}, 0)
+	case m.Type == model.MsgPullTasks:
+		w.push(w.now, event{kind: evStreamBroken, node: p.node, a: uint32(model.CodeUnavailable)})
+	}
+}
+
+// tcpGiveUp: a blackhole has held fault i's workers long enough for TCP to declare their
+// connections dead (TCPGiveUp); from now to the heal the partition acts as a reset.
+func (w *world) tcpGiveUp(i int) error {
+	if w.faultGaveUp == nil {
+		w.faultGaveUp = make([]bool, len(w.cfg.Faults))
+	}
+	w.faultGaveUp[i] = true
+	w.hash.Event(int64(w.now), uint8(evTCPGiveUp), int32(i), 0, 0, 0, nil)
+	w.traceEvent("tcp_give_up", -1, uint64(i), 0, "", 0)
+	for _, s := range w.faultHits[i] {
+		s.resets++
+		if err := w.breakConnection(s.current, 0); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+const hashConnBroken = 103
