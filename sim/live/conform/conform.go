@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
@@ -131,12 +132,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, fmt.Errorf("%w: %v", ErrBadInput, err)
 	}
 	if !r.connected(ctx, connectWait) {
-		rep.Error = fmt.Sprintf("the worker opened no PullTasks stream on %s within %s", srv.addr, connectWait)
-		for _, e := range srv.snapshot() {
-			if e.Kind == evExit {
-				rep.Error += " (it exited: " + e.Exit + ")"
-			}
-		}
+		rep.Error = r.noConnect()
 		return rep, ErrNoConnect
 	}
 	rows := make([]Row, len(situations))
@@ -277,12 +273,33 @@ func (rep *Report) JSON() ([]byte, error) {
 
 // lockedWriter serialises writes from the worker's stdout and stderr copiers.
 type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
+	mu   sync.Mutex
+	w    io.Writer
+	tail []byte // the latest output, at most tailBytes
 }
 
 func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.tail = append(l.tail, p...)
+	if n := len(l.tail) - tailBytes; n > 0 {
+		l.tail = append(l.tail[:0], l.tail[n:]...)
+	}
 	return l.w.Write(p)
+}
+
+// tailBytes is how much of the worker's latest output is kept to explain a failed start.
+const tailBytes = 4096
+
+// lastLine is the worker's last non-empty line of output (a traceback's exception, a
+// "command not found"), cut to 200 bytes; "" when it printed nothing.
+func (l *lockedWriter) lastLine() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	lines := strings.Split(strings.TrimSpace(string(l.tail)), "\n")
+	last := strings.TrimSpace(lines[len(lines)-1])
+	if len(last) > 200 {
+		last = last[:200] + "..."
+	}
+	return last
 }

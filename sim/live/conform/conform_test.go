@@ -216,6 +216,27 @@ func TestWorkerThatNeverConnectsIsReported(t *testing.T) {
 	}
 }
 
+// A worker that exits before it connects (a missing module, a bad flag) is reported as
+// soon as it exits, with its exit status and last line of output, not after connectWait.
+func TestWorkerThatExitsBeforeConnectingIsReportedAtOnce(t *testing.T) {
+	t.Parallel()
+	began := time.Now()
+	rep, err := Run(context.Background(), Config{Command: []string{"sh", "-c",
+		"echo 'Traceback (most recent call last):' >&2; echo \"ModuleNotFoundError: No module named 'msgspec'\" >&2; exit 3"}})
+	if !errors.Is(err, ErrNoConnect) {
+		t.Fatalf("err = %v, want ErrNoConnect", err)
+	}
+	want := "the worker exited (exit 3) before it opened a PullTasks stream on " + rep.TasksURL +
+		"; its last output: ModuleNotFoundError: No module named 'msgspec'"
+	if rep.Error != want {
+		t.Errorf("report error\n%q, want\n%q", rep.Error, want)
+	}
+	// connectWait is 10s: reported well before it, even on a loaded machine.
+	if d := time.Since(began); d >= connectWait {
+		t.Errorf("took %v to report a worker that exited at once", d)
+	}
+}
+
 func TestBadInput(t *testing.T) {
 	for _, c := range []struct {
 		name string

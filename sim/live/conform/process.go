@@ -3,7 +3,6 @@ package conform
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"strings"
@@ -17,13 +16,16 @@ import (
 type process struct {
 	argv []string
 	env  []string
-	log  io.Writer
+	log  *lockedWriter
 	srv  *server
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
 	done chan struct{}
 	runs int
+	// since is the number of server events before the current copy started: an evExit
+	// from that index on is this copy's.
+	since int
 }
 
 // expandArgs replaces {tasks_url} and {queue} in the worker's arguments.
@@ -45,6 +47,7 @@ func (p *process) start() error {
 	cmd.Env = append(os.Environ(), p.env...)
 	cmd.Stdout, cmd.Stderr = p.log, p.log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	p.since = p.srv.count()
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start worker %q: %w", p.argv[0], err)
 	}
@@ -57,6 +60,16 @@ func (p *process) start() error {
 		close(done)
 	}()
 	return nil
+}
+
+// exitedSince returns how the current copy exited, "" while it runs (events under srv.mu).
+func (p *process) exitedSince(events []event, since int) string {
+	for _, e := range events[min(since, len(events)):] {
+		if e.Kind == evExit {
+			return e.Exit
+		}
+	}
+	return ""
 }
 
 // exitText says how a process ended.

@@ -223,7 +223,10 @@ func (rep *Report) matchedRow(row Row, flavour string) bool {
 func (rep *Report) Print(w io.Writer) {
 	fmt.Fprintf(w, "conform: %s\n  served on %s, queue %q", strings.Join(rep.Command, " "), rep.TasksURL, rep.Queue)
 	if rep.Component != "" {
-		fmt.Fprintf(w, ", component %s (ran %.3fs)", rep.Component, rep.ComponentDuration)
+		fmt.Fprintf(w, ", component %s", rep.Component)
+		if rep.ComponentDuration > 0 {
+			fmt.Fprintf(w, " (ran %.3fs)", rep.ComponentDuration)
+		}
 	}
 	if rep.Full {
 		fmt.Fprint(w, ", full retry schedules")

@@ -137,7 +137,32 @@ func median(ds []time.Duration) time.Duration {
 
 // connected waits until a PullTasks stream is open, at most wait.
 func (r *runner) connected(ctx context.Context, wait time.Duration) bool {
-	return r.srv.waitUntil(ctx, r.srv.now()+wait, func([]event) bool { return len(r.srv.streams) > 0 })
+	r.proc.mu.Lock()
+	since := r.proc.since
+	r.proc.mu.Unlock()
+	// A copy that exited is reported at once, not waited for.
+	open := false
+	r.srv.waitUntil(ctx, r.srv.now()+wait, func(events []event) bool {
+		open = len(r.srv.streams) > 0
+		return open || r.proc.exitedSince(events, since) != ""
+	})
+	return open
+}
+
+// noConnect says why the current copy of the worker did not connect: it exited (how, and
+// its last line of output) or it opened no stream in time.
+func (r *runner) noConnect() string {
+	r.proc.mu.Lock()
+	since := r.proc.since
+	r.proc.mu.Unlock()
+	if exit := r.proc.exitedSince(r.srv.snapshot(), since); exit != "" {
+		msg := fmt.Sprintf("the worker exited (%s) before it opened a PullTasks stream on %s", exit, r.srv.addr)
+		if last := r.proc.log.lastLine(); last != "" {
+			msg += "; its last output: " + last
+		}
+		return msg
+	}
+	return fmt.Sprintf("the worker opened no PullTasks stream on %s within %s", r.srv.addr, connectWait)
 }
 
 // restart kills the worker (if it runs) and starts a fresh copy, waiting for its stream.
@@ -148,7 +173,7 @@ func (r *runner) restart(ctx context.Context) error {
 		return err
 	}
 	if !r.connected(ctx, connectWait) {
-		return fmt.Errorf("the restarted worker did not open PullTasks within %s", connectWait)
+		return fmt.Errorf("restarted: %s", r.noConnect())
 	}
 	return nil
 }

@@ -171,6 +171,13 @@ func (s *server) setMode(m pullMode) {
 	s.mode = m
 }
 
+// count is the number of events so far.
+func (s *server) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.events)
+}
+
 // snapshot returns a copy of the events so far.
 func (s *server) snapshot() []event {
 	s.mu.Lock()
