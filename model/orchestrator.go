@@ -52,8 +52,10 @@ type OrchestratorConfig struct {
 	// UnhealthyAfter flags a component after that many consecutive failed completions;
 	// 0 disables the health tracker.
 	UnhealthyAfter int
-	// RecoveryTime is how long a run's recovery takes after a restart: its unknown tasks
-	// answer UNAVAILABLE until then, and its unfinished steps are re-dispatched then.
+	// RecoveryTime is how long the journal's replay takes after a restart: until then
+	// every unknown task answers UNAVAILABLE (the start-up gate), and then the unfinished
+	// steps are re-dispatched. A run's own gate stays closed until its first task result
+	// (see Restart). The first Start has an empty journal and no gate.
 	RecoveryTime time.Duration
 	// ScanDuration models how long one scan takes (scan detector only; default 0). The
 	// scan decides whom to fail when it starts but clears the seen set only when it ends,
@@ -176,8 +178,11 @@ type Orchestrator struct {
 
 	health []componentHealth
 
-	recovering    map[RunID]bool
-	recoverySteps []int32
+	// startupPending is the start-up gate; recovering holds the runs whose own gate is
+	// closed (see Restart).
+	startupPending bool
+	recovering     map[RunID]bool
+	recoverySteps  []int32
 }
 
 // NewOrchestrator returns an orchestrator that is up but has not started its scan cycle
@@ -226,6 +231,7 @@ func (o *Orchestrator) resetMemory() {
 		o.pool(c.Pool)
 	}
 	o.health = make([]componentHealth, len(o.cfg.Components))
+	o.startupPending = false
 	o.recovering = nil
 	o.recoverySteps = o.recoverySteps[:0]
 	for i := range o.steps {
@@ -363,6 +369,7 @@ func (o *Orchestrator) onComplete(now time.Duration, m *Message, out *Effects) {
 	if t.discovery {
 		return
 	}
+	o.runResult(t.run)
 	o.recordHealth(t.component, m.Result == ResultError, out)
 	if m.Result == ResultError {
 		o.stepFailed(now, t.step, errCode, out)
@@ -371,9 +378,12 @@ func (o *Orchestrator) onComplete(now time.Duration, m *Message, out *Effects) {
 	o.settleStep(t.step, SettledCompleted, ErrUnspecified, out)
 }
 
-// unknownTaskCode is the answer for a task that is not tracked.
+// unknownTaskCode is the answer for a task that is not tracked, as Stepflow's
+// OrchestratorService gives it (stepflow-grpc/src/services/orchestrator_service.rs):
+// UNAVAILABLE while the start-up gate is closed, or when the request names (run_id) a run
+// whose recovery gate is closed; NOT_FOUND otherwise, a request without run_id included.
 func (o *Orchestrator) unknownTaskCode(run RunID) Code {
-	if o.recovering[run] {
+	if o.startupPending || run != NoRun && o.recovering[run] {
 		return CodeUnavailable
 	}
 	return CodeNotFound

@@ -133,6 +133,7 @@ func (o *Orchestrator) failTask(now time.Duration, slot int32, reason uint8, dea
 	out.Events = append(out.Events, ev)
 	o.removeTask(slot, out)
 	if !t.discovery {
+		o.runResult(t.run)
 		o.stepFailed(now, t.step, ErrTimeout, out)
 	}
 }

@@ -137,3 +137,53 @@ func TestScanChecksExecutionCapFirst(t *testing.T) {
 		t.Fatalf("timeouts %+v, want %+v", got, want)
 	}
 }
+
+// The UNAVAILABLE gates for unknown tasks. The first start has none. A restart at 2s
+// with a 2s replay closes the start-up gate: until 4s every unknown task answers
+// UNAVAILABLE, with or without run_id. From 4s a request answers UNAVAILABLE only when it
+// names a run still recovering, NOT_FOUND without run_id or for another run. Run 7's gate
+// stays closed through its re-dispatch and its claim, and opens at its first accepted
+// completion (6s); run 8's opens when its task's queue deadline fails it (34s).
+func TestUnavailableGates(t *testing.T) {
+	h := newOTHarness(t, func(c *OrchestratorConfig) { c.RecoveryTime = 2 * otSecond })
+	const unknown TaskID = 999
+	ask := func(at time.Duration, run RunID, want Code) {
+		t.Helper()
+		otReplyIs(t, h.heartbeat(at, unknown, otWorker, run, 1), want, StatusUnspecified, false)
+		otReplyIs(t, h.complete(at, unknown, otWorker, run, 1, ErrUnspecified), want, StatusUnspecified, false)
+	}
+	ask(100*otMillisecond, 7, CodeNotFound)
+	h.submit(200*otMillisecond, 1, 7, 0)
+	h.submit(200*otMillisecond, 2, 8, 0)
+	h.submit(200*otMillisecond, 3, 7, 0)
+	h.advance(1 * otSecond)
+	h.o.Crash()
+	h.timers = map[TimerID]otTimer{}
+	h.do(2*otSecond, h.o.Restart)
+	if !h.o.StartupPending() {
+		t.Fatal("start-up gate open during the replay")
+	}
+	ask(2500*otMillisecond, NoRun, CodeUnavailable)
+	ask(3*otSecond, 7, CodeUnavailable)
+	ask(3999*otMillisecond, 42, CodeUnavailable)
+	h.advance(4 * otSecond)
+	if h.o.StartupPending() || !h.o.Recovering(7) || !h.o.Recovering(8) {
+		t.Fatalf("at 4s: start-up gate %v, run 7 %v, run 8 %v; want open, closed, closed",
+			h.o.StartupPending(), h.o.Recovering(7), h.o.Recovering(8))
+	}
+	ask(4*otSecond, NoRun, CodeNotFound)
+	ask(4*otSecond, 42, CodeNotFound)
+	ask(4*otSecond, 7, CodeUnavailable)
+	ask(4*otSecond, 8, CodeUnavailable)
+	t1 := h.lastTask(1)
+	otReplyIs(t, h.heartbeat(5*otSecond, t1, otWorker, 7, 2), CodeOK, StatusInProgress, false)
+	ask(5100*otMillisecond, 7, CodeUnavailable) // a claim is no result
+	otReplyIs(t, h.complete(6*otSecond, t1, otWorker, 7, 2, ErrUnspecified), CodeOK, StatusUnspecified, false)
+	ask(6*otSecond, 7, CodeNotFound)
+	ask(6*otSecond, 8, CodeUnavailable)
+	h.advance(34 * otSecond)
+	if to := h.eventsOf(EvTimedOut); len(to) != 2 || to[0].When != 34*otSecond || to[0].Reason != TimeoutQueue {
+		t.Fatalf("timeouts %+v, want steps 2 and 3 at 34s", to)
+	}
+	ask(34*otSecond, 8, CodeNotFound)
+}

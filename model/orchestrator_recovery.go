@@ -16,23 +16,24 @@ func (o *Orchestrator) Crash() {
 	o.resetMemory()
 }
 
-// Restart brings the process back: the scan cycle starts again from now, every run with
-// an unfinished step is marked recovering (its unknown tasks answer UNAVAILABLE), and
-// after RecoveryTime each unfinished step is re-dispatched (see finishRecovery).
+// Restart brings the process back, as Stepflow's server start does (stepflow-server/src/
+// bin/main.rs, stepflow-execution/src/recovery.rs): the scan cycle starts again from now;
+// the start-up gate closes (every request for an unknown task answers UNAVAILABLE) and
+// every run with an unfinished step is marked recovering; after RecoveryTime, the
+// journal's replay, each unfinished step is re-dispatched and the start-up gate opens (see
+// finishRecovery). A run's own gate stays closed until its first task result.
 func (o *Orchestrator) Restart(now time.Duration, out *Effects) {
 	if o.up {
 		o.resetMemory() // a restart without a reported crash still loses the memory
 	}
 	o.up = true
+	o.startupPending = true
 	o.armScan(now, out)
 	o.recoverySteps = o.recoverySteps[:0]
 	for i := range o.steps {
 		if o.steps[i].live {
 			o.recoverySteps = append(o.recoverySteps, int32(i))
 		}
-	}
-	if len(o.recoverySteps) == 0 {
-		return
 	}
 	// Recover runs in id order and steps in id order within a run, independent of slots.
 	slices.SortFunc(o.recoverySteps, func(a, b int32) int {
@@ -42,7 +43,9 @@ func (o *Orchestrator) Restart(now time.Duration, out *Effects) {
 		}
 		return cmp.Compare(sa.id, sb.id)
 	})
-	o.recovering = make(map[RunID]bool)
+	if len(o.recoverySteps) > 0 {
+		o.recovering = make(map[RunID]bool)
+	}
 	for _, slot := range o.recoverySteps {
 		o.recovering[o.steps[slot].run] = true
 	}
@@ -50,6 +53,8 @@ func (o *Orchestrator) Restart(now time.Duration, out *Effects) {
 		o.finishRecovery(now, out)
 		return
 	}
+	// The replay takes RecoveryTime even when it finds nothing to recover: the start-up
+	// gate is the server's, not a run's.
 	out.Timers = append(out.Timers, TimerOp{ID: orchTimerID(orchTimerRecovery, 0, 0), At: now + o.cfg.RecoveryTime})
 }
 
@@ -78,8 +83,23 @@ func (o *Orchestrator) finishRecovery(now time.Duration, out *Effects) {
 		}
 	}
 	o.recoverySteps = o.recoverySteps[:0]
-	o.recovering = nil
+	o.startupPending = false
 }
 
-// Recovering reports whether run is being recovered (its unknown tasks answer UNAVAILABLE).
+// runResult opens run's recovery gate: a result of one of its tasks reached the
+// executor (an accepted CompleteTask, or a timer failing the task). Stepflow's
+// FlowExecutor clears its recovery gate on the first task result of its loop
+// (stepflow-execution/src/flow_executor.rs, run_internal), not when it re-dispatches.
+func (o *Orchestrator) runResult(run RunID) {
+	if o.recovering[run] {
+		delete(o.recovering, run)
+	}
+}
+
+// Recovering reports whether run's recovery gate is closed: its unknown tasks answer
+// UNAVAILABLE to a request that names the run.
 func (o *Orchestrator) Recovering(run RunID) bool { return o.recovering[run] }
+
+// StartupPending reports whether the start-up gate is closed: from a restart until the
+// journal has been replayed, every request for an unknown task answers UNAVAILABLE.
+func (o *Orchestrator) StartupPending() bool { return o.startupPending }

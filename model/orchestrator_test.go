@@ -426,9 +426,9 @@ func TestComponentHealth(t *testing.T) {
 	}
 }
 
-// A crash at 2s and a restart at 3s with a 2s recovery: until 5s run 7's unknown tasks
-// answer UNAVAILABLE (other runs NOT_FOUND); at 5s each unfinished step, the one waiting
-// for its backoff included, is re-dispatched with attempt+1 and no budget charged.
+// A crash at 2s and a restart at 3s with a 2s recovery: until 5s every unknown task
+// answers UNAVAILABLE (the start-up gate); at 5s each unfinished step, the one waiting
+// for its backoff included, is re-dispatched with attempt+1 and fresh budgets.
 func TestRestartRecovery(t *testing.T) {
 	h := newOTHarness(t, func(c *OrchestratorConfig) { c.RecoveryTime = 2 * otSecond; c.MaxTransportRetries = 1 })
 	h.connect(0, otWorker, 10)
@@ -447,7 +447,8 @@ func TestRestartRecovery(t *testing.T) {
 
 	otReplyIs(t, h.heartbeat(3500*otMillisecond, t1, otWorker, 7, 1), CodeUnavailable, StatusUnspecified, false)
 	otReplyIs(t, h.complete(3600*otMillisecond, t2, otWorker, 7, 1, ErrUnspecified), CodeUnavailable, StatusUnspecified, false)
-	otReplyIs(t, h.heartbeat(3700*otMillisecond, t3, otWorker, 9, 1), CodeNotFound, StatusUnspecified, false)
+	otReplyIs(t, h.heartbeat(3700*otMillisecond, t3, otWorker, 9, 1), CodeUnavailable, StatusUnspecified, false)
+	otReplyIs(t, h.heartbeat(3750*otMillisecond, t3, otWorker, NoRun, 1), CodeUnavailable, StatusUnspecified, false)
 	otReplyIs(t, h.heartbeat(3800*otMillisecond, t3, otWorker, 8, 1), CodeUnavailable, StatusUnspecified, false)
 	h.advance(5 * otSecond)
 
@@ -475,11 +476,12 @@ func TestRestartRecovery(t *testing.T) {
 			t.Fatalf("recovery event %d = %+v, want %+v", i, got[i], want[i])
 		}
 	}
-	// After recovery: the settled step's id is NOT_FOUND; the recovered one is Queued
-	// again under the same id, so the old worker's heartbeat claims it.
-	otReplyIs(t, h.complete(5500*otMillisecond, t2, otWorker, 7, 1, ErrUnspecified), CodeNotFound, StatusUnspecified, false)
+	// After recovery: the settled step's id is NOT_FOUND without run_id (run 7's own gate
+	// is closed until its first result); the recovered one is Queued again under the
+	// same id, so the old worker's heartbeat claims it.
+	otReplyIs(t, h.complete(5500*otMillisecond, t2, otWorker, NoRun, 1, ErrUnspecified), CodeNotFound, StatusUnspecified, false)
 	otReplyIs(t, h.heartbeat(5500*otMillisecond, t1, otWorker, 7, 1), CodeOK, StatusInProgress, false)
-	// Recovery charged no budget: step 1 still has its one transport retry.
+	// Recovery reset the budget: step 1 has its one transport retry again.
 	h.complete(6*otSecond, t1, otWorker, 7, 2, ErrUnreachable)
 	if len(h.eventsOf(EvRetryScheduled)) != 1 || len(h.eventsOf(EvStepSettled)) != 0 {
 		t.Fatal("a transport failure after recovery was not retried")

@@ -23,6 +23,10 @@ type StepID uint32
 // RunID identifies the run a step belongs to; recovery after a restart is per run.
 type RunID uint32
 
+// NoRun is the RunID of a heartbeat or CompleteTask that carries no run_id (the rust SDK
+// never sends one) or one that names no run of this orchestrator.
+const NoRun = ^RunID(0)
+
 // TimerID is chosen by a participant and unique among that participant's live timers.
 type TimerID uint64
 

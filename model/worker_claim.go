@@ -91,7 +91,17 @@ func (w *Worker) sendClaim(now time.Duration, i int, out *Effects) {
 // heartbeat builds a TaskHeartbeatRequest for execution e.
 func (w *Worker) heartbeat(e *workerExec, call uint32) Message {
 	return Message{Type: MsgHeartbeat, From: w.cfg.Node, To: w.cfg.Orchestrator, Call: call,
-		Worker: w.cfg.Node, Task: e.task, Run: e.run, Step: e.step, Attempt: e.attempt}
+		Worker: w.cfg.Node, Task: e.task, Run: w.runID(e), Step: e.step, Attempt: e.attempt}
+}
+
+// runID is the run_id execution e's heartbeats and CompleteTask carry: the assignment's
+// run when the flavour sends one and the assignment has one (a list_components task has
+// no ObservabilityContext), NoRun otherwise.
+func (w *Worker) runID(e *workerExec) RunID {
+	if !w.pol.SendsRunID || e.discovery {
+		return NoRun
+	}
+	return e.run
 }
 
 // claimAnswered acts on the answer to execution i's claim (code DEADLINE_EXCEEDED when

@@ -92,9 +92,18 @@ func discoveryAssignment(task TaskID) Message {
 	return Message{Type: MsgAssignment, From: orchNode, To: selfNode, Task: task, Discovery: true}
 }
 
-func heartbeatMsg(call uint32, task TaskID, step StepID, attempt uint32) Message {
+// sentRun is the run_id the rig's worker puts on its heartbeats and completions of an
+// execute assignment (whose run is 1): the run when its flavour sends one.
+func (r workerRig) sentRun() RunID {
+	if r.w.cfg.Flavour.Policy().SendsRunID {
+		return 1
+	}
+	return NoRun
+}
+
+func (r workerRig) heartbeatMsg(call uint32, task TaskID, step StepID, attempt uint32) Message {
 	return Message{Type: MsgHeartbeat, From: selfNode, To: orchNode, Call: call, Worker: selfNode,
-		Task: task, Run: 1, Step: step, Attempt: attempt}
+		Task: task, Run: r.sentRun(), Step: step, Attempt: attempt}
 }
 
 func heartbeatAnswer(call uint32, code Code, status TaskStatus, abort bool) Message {
@@ -107,13 +116,13 @@ func alreadyClaimed(call uint32) Message {
 	return heartbeatAnswer(call, CodeOK, StatusAlreadyClaimed, true)
 }
 
-func completeMsg(call uint32, task TaskID, step StepID, attempt uint32, bytes int32) Message {
-	return Message{Type: MsgComplete, From: selfNode, To: orchNode, Call: call, Task: task, Run: 1,
+func (r workerRig) completeMsg(call uint32, task TaskID, step StepID, attempt uint32, bytes int32) Message {
+	return Message{Type: MsgComplete, From: selfNode, To: orchNode, Call: call, Task: task, Run: r.sentRun(),
 		Step: step, Attempt: attempt, Component: testComponent, Result: ResultResponse, PayloadBytes: bytes}
 }
 
 func discoveryComplete(call uint32, task TaskID) Message {
-	return Message{Type: MsgComplete, From: selfNode, To: orchNode, Call: call, Task: task,
+	return Message{Type: MsgComplete, From: selfNode, To: orchNode, Call: call, Task: task, Run: NoRun,
 		Discovery: true, Result: ResultListComponents}
 }
 
@@ -175,7 +184,7 @@ func claimed(t *testing.T, f Flavour, claimAt time.Duration, tweak func(*WorkerC
 	r := newRig(t, f, tweak)
 	r.start(0)
 	expectEffects(t, "assignment", r.recv(0, assignment(100, 5, 1)), Effects{
-		Send:   []Message{heartbeatMsg(1, 100, 5, 1)},
+		Send:   []Message{r.heartbeatMsg(1, 100, 5, 1)},
 		Timers: []TimerOp{setTimer(1, timerRPC, r.w.cfg.RPCTimeout)},
 		Recv:   r.w.slots > 1 || f == FlavourPython,
 	})

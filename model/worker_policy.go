@@ -59,6 +59,11 @@ type FlavourPolicy struct {
 	// then they are cancelled with no CompleteTask.
 	SigtermGrace time.Duration
 
+	// SendsRunID: heartbeats and CompleteTask carry the assignment's run_id (python reads
+	// it from ObservabilityContext), so the orchestrator's per-run recovery gate can
+	// answer them UNAVAILABLE; without it (rust sends none) they get NOT_FOUND.
+	SendsRunID bool
+
 	// RPCDeadline: every RPC fails with DEADLINE_EXCEEDED when no answer came within
 	// WorkerConfig.RPCTimeout (network.rpc_timeout).
 	RPCDeadline bool
@@ -183,6 +188,7 @@ var policies = [...]FlavourPolicy{
 		Reconnect:           ReconnectPolicy{First: 2 * time.Second, Max: 2 * time.Second, GiveUp: 15},
 		SigtermOnAssignment: true,
 		SigtermGrace:        10 * time.Second,
+		SendsRunID:          true,
 		RPCDeadline:         true,
 	},
 	FlavourRust: {
@@ -210,7 +216,9 @@ var policies = [...]FlavourPolicy{
 		Reconnect: ReconnectPolicy{First: 2 * time.Second, Max: 2 * time.Second, GiveUp: 15},
 		// PROTOCOL.md does not say; like rust it lets running tasks finish.
 		SigtermGrace: 30 * time.Second,
-		RPCDeadline:  true,
+		// tasksim's own flavour sends run_id: the per-run gate then works for it.
+		SendsRunID:  true,
+		RPCDeadline: true,
 	},
 }
 

@@ -61,7 +61,7 @@ func TestWorkerReferenceLoopSleepsThenSends(t *testing.T) {
 		t.Run(f.String(), func(t *testing.T) {
 			r := claimed(t, f, ms(10), nil)
 			expectEffects(t, "beat 1", r.fire(ms(1010), workerTimerID(1, timerBeat)), Effects{
-				Send:   []Message{heartbeatMsg(2, 100, 5, 1)},
+				Send:   []Message{r.heartbeatMsg(2, 100, 5, 1)},
 				Timers: []TimerOp{setTimer(1, timerRPC, ms(11010))},
 			})
 			expectEffects(t, "answer 1 after 490ms", r.recv(ms(1500), inProgress(2)), Effects{
@@ -69,7 +69,7 @@ func TestWorkerReferenceLoopSleepsThenSends(t *testing.T) {
 				Events: []Event{replyEvent(1, 100, 5, 1, inProgress(2))},
 			})
 			expectEffects(t, "beat 2", r.fire(ms(2500), workerTimerID(1, timerBeat)), Effects{
-				Send:   []Message{heartbeatMsg(3, 100, 5, 1)},
+				Send:   []Message{r.heartbeatMsg(3, 100, 5, 1)},
 				Timers: []TimerOp{setTimer(1, timerRPC, ms(12500))},
 			})
 			expectEffects(t, "answer 2 after 1ms", r.recv(ms(2501), inProgress(3)), Effects{
@@ -110,18 +110,18 @@ func TestWorkerHeartbeatIntervalChoice(t *testing.T) {
 func TestWorkerStrictFixedPeriod(t *testing.T) {
 	r := claimed(t, FlavourStrict, ms(10), nil)
 	expectEffects(t, "beat 1", r.fire(ms(1010), workerTimerID(1, timerBeat)), Effects{
-		Send:   []Message{heartbeatMsg(2, 100, 5, 1)},
+		Send:   []Message{r.heartbeatMsg(2, 100, 5, 1)},
 		Timers: []TimerOp{setTimer(1, timerBeat, ms(2010))},
 	})
 	expectEffects(t, "slow answer 1", r.recv(ms(1900), inProgress(2)), Effects{
 		Events: []Event{replyEvent(1, 100, 5, 1, inProgress(2))},
 	})
 	expectEffects(t, "beat 2 with answer outstanding", r.fire(ms(2010), workerTimerID(1, timerBeat)), Effects{
-		Send:   []Message{heartbeatMsg(3, 100, 5, 1)},
+		Send:   []Message{r.heartbeatMsg(3, 100, 5, 1)},
 		Timers: []TimerOp{setTimer(1, timerBeat, ms(3010))},
 	})
 	expectEffects(t, "beat 3", r.fire(ms(3010), workerTimerID(1, timerBeat)), Effects{
-		Send:   []Message{heartbeatMsg(4, 100, 5, 1)},
+		Send:   []Message{r.heartbeatMsg(4, 100, 5, 1)},
 		Timers: []TimerOp{setTimer(1, timerBeat, ms(4010))},
 	})
 	// Heartbeat 3 is answered in time, heartbeat 2 only after its RPC deadline: ignored.
@@ -214,7 +214,7 @@ func TestWorkerClaimAnswers(t *testing.T) {
 			expectEffects(t, "answer", got, want)
 			if tt.want == retry {
 				expectEffects(t, "retry", r.fire(tt.retryAt, workerTimerID(1, timerRetry)), Effects{
-					Send:   []Message{heartbeatMsg(2, 100, 5, 1)},
+					Send:   []Message{r.heartbeatMsg(2, 100, 5, 1)},
 					Timers: []TimerOp{setTimer(1, timerRPC, tt.retryAt+sec(10))},
 				})
 			}
@@ -241,7 +241,7 @@ func TestWorkerClaimRetrySchedule(t *testing.T) {
 				call := uint32(n + 1)
 				if n > 0 {
 					expectEffects(t, "retry", r.fire(at, workerTimerID(1, timerRetry)), Effects{
-						Send:   []Message{heartbeatMsg(call, 100, 5, 1)},
+						Send:   []Message{r.heartbeatMsg(call, 100, 5, 1)},
 						Timers: []TimerOp{setTimer(1, timerRPC, at+sec(10))},
 					})
 				}
@@ -337,7 +337,7 @@ func TestWorkerLoopAnswers(t *testing.T) {
 				expectEffects(t, "done after abandon", got, Effects{})
 			case stopBeating:
 				expectEffects(t, "done after abort", got, Effects{
-					Send:   []Message{completeMsg(3, 100, 5, 1, 64)},
+					Send:   []Message{r.completeMsg(3, 100, 5, 1, 64)},
 					Timers: []TimerOp{setTimer(1, timerRPC, sec(30))},
 					Events: []Event{endedEvent(1, 100, 5, 1, ExecFinished)},
 				})
@@ -372,7 +372,7 @@ func TestWorkerComponentDone(t *testing.T) {
 	t.Run("rust sleeping", func(t *testing.T) {
 		r := claimed(t, FlavourRust, ms(10), nil)
 		expectEffects(t, "done", r.done(ms(500), 1, false, 9), Effects{
-			Send:   []Message{completeMsg(2, 100, 5, 1, 9)},
+			Send:   []Message{r.completeMsg(2, 100, 5, 1, 9)},
 			Timers: []TimerOp{cancelTimer(1, timerBeat), setTimer(1, timerRPC, ms(10500))},
 			Events: []Event{endedEvent(1, 100, 5, 1, ExecFinished)},
 		})
@@ -380,12 +380,12 @@ func TestWorkerComponentDone(t *testing.T) {
 	t.Run("strict keeps beating", func(t *testing.T) {
 		r := claimed(t, FlavourStrict, ms(10), nil)
 		expectEffects(t, "done", r.done(ms(500), 1, false, 9), Effects{
-			Send:   []Message{completeMsg(2, 100, 5, 1, 9)},
+			Send:   []Message{r.completeMsg(2, 100, 5, 1, 9)},
 			Timers: []TimerOp{setTimer(1, timerRPC, ms(10500))},
 			Events: []Event{endedEvent(1, 100, 5, 1, ExecFinished)},
 		})
 		expectEffects(t, "beat while completing", r.fire(ms(1010), workerTimerID(1, timerBeat)), Effects{
-			Send:   []Message{heartbeatMsg(3, 100, 5, 1)},
+			Send:   []Message{r.heartbeatMsg(3, 100, 5, 1)},
 			Timers: []TimerOp{setTimer(1, timerBeat, ms(2010))},
 		})
 		expectEffects(t, "completed", r.recv(ms(1020), completeAnswer(2, CodeOK)), Effects{
@@ -434,7 +434,7 @@ func TestWorkerCompleteRetrySchedule(t *testing.T) {
 			r := claimed(t, tt.flavour, ms(10), func(c *WorkerConfig) { c.HeartbeatInterval = time.Hour })
 			for n, at := range tt.sends {
 				call := uint32(n + 2)
-				want := Effects{Send: []Message{completeMsg(call, 100, 5, 1, 8)},
+				want := Effects{Send: []Message{r.completeMsg(call, 100, 5, 1, 8)},
 					Timers: []TimerOp{setTimer(1, timerRPC, at+sec(10))}}
 				if n == 0 {
 					want.Events = []Event{endedEvent(1, 100, 5, 1, ExecFinished)}
@@ -493,7 +493,7 @@ func TestWorkerReadAhead(t *testing.T) {
 		}
 		// The first claim is refused: its slot goes to the waiting one, and the loop reads.
 		expectEffects(t, "refused", r.recv(ms(20), alreadyClaimed(1)), Effects{
-			Send:   []Message{heartbeatMsg(3, 102, 3, 1)},
+			Send:   []Message{r.heartbeatMsg(3, 102, 3, 1)},
 			Timers: []TimerOp{cancelTimer(1, timerRPC), setTimer(3, timerRPC, ms(10020))},
 			Events: []Event{replyEvent(1, 100, 1, 1, alreadyClaimed(1)),
 				droppedEvent(1, 100, 1, 1, DropClaimFailed, CodeOK, StatusAlreadyClaimed)},
@@ -508,12 +508,12 @@ func TestWorkerReadAhead(t *testing.T) {
 		expectEffects(t, "start", r.start(0), Effects{Send: []Message{{Type: MsgPullTasks,
 			From: selfNode, To: orchNode, Worker: selfNode}}, Recv: true})
 		expectEffects(t, "first, reads on", r.recv(0, assignment(100, 1, 1)), Effects{
-			Send: []Message{heartbeatMsg(1, 100, 1, 1)}, Timers: []TimerOp{setTimer(1, timerRPC, sec(10))}, Recv: true})
+			Send: []Message{r.heartbeatMsg(1, 100, 1, 1)}, Timers: []TimerOp{setTimer(1, timerRPC, sec(10))}, Recv: true})
 		expectEffects(t, "second fills the slots", r.recv(0, assignment(101, 2, 1)), Effects{
-			Send: []Message{heartbeatMsg(2, 101, 2, 1)}, Timers: []TimerOp{setTimer(2, timerRPC, sec(10))}})
+			Send: []Message{r.heartbeatMsg(2, 101, 2, 1)}, Timers: []TimerOp{setTimer(2, timerRPC, sec(10))}})
 		r.recv(ms(10), inProgress(1))
 		expectEffects(t, "finish 1", r.done(sec(1), 1, false, 0), Effects{
-			Send:   []Message{completeMsg(3, 100, 1, 1, 0)},
+			Send:   []Message{r.completeMsg(3, 100, 1, 1, 0)},
 			Timers: []TimerOp{cancelTimer(1, timerBeat), setTimer(1, timerRPC, sec(11))},
 			Events: []Event{endedEvent(1, 100, 1, 1, ExecFinished)},
 		})
@@ -602,7 +602,7 @@ func TestWorkerDiscovery(t *testing.T) {
 		t.Run(f.String(), func(t *testing.T) {
 			r := newRig(t, f, nil)
 			r.start(0)
-			claim := Message{Type: MsgHeartbeat, From: selfNode, To: orchNode, Call: 1, Worker: selfNode, Task: 9}
+			claim := Message{Type: MsgHeartbeat, From: selfNode, To: orchNode, Call: 1, Worker: selfNode, Task: 9, Run: NoRun}
 			expectEffects(t, "discovery", r.recv(ms(1), discoveryAssignment(9)), Effects{
 				Send:   []Message{claim},
 				Timers: []TimerOp{setTimer(1, timerRPC, ms(10001))},
@@ -639,7 +639,7 @@ func TestWorkerJetStreamAck(t *testing.T) {
 		expectEffects(t, "start", r.start(0), Effects{Send: []Message{{Type: MsgPullTasks,
 			From: selfNode, To: queueNode, Worker: selfNode}}, Recv: true})
 		expectEffects(t, "receipt", r.recv(0, a), Effects{
-			Send:   []Message{ackMsg(100, 41), heartbeatMsg(1, 100, 5, 1)},
+			Send:   []Message{ackMsg(100, 41), r.heartbeatMsg(1, 100, 5, 1)},
 			Timers: []TimerOp{setTimer(1, timerRPC, sec(10))},
 			Recv:   true,
 		})
@@ -656,13 +656,13 @@ func TestWorkerJetStreamAck(t *testing.T) {
 		r := newRig(t, FlavourRust, js(true))
 		r.start(0)
 		expectEffects(t, "receipt", r.recv(0, a), Effects{
-			Send:   []Message{heartbeatMsg(1, 100, 5, 1)},
+			Send:   []Message{r.heartbeatMsg(1, 100, 5, 1)},
 			Timers: []TimerOp{setTimer(1, timerRPC, sec(10))},
 			Recv:   true,
 		})
 		r.recv(ms(10), inProgress(1))
 		expectEffects(t, "complete", r.done(sec(3), 1, false, 0), Effects{
-			Send:   []Message{completeMsg(2, 100, 5, 1, 0), ackMsg(100, 41)},
+			Send:   []Message{r.completeMsg(2, 100, 5, 1, 0), ackMsg(100, 41)},
 			Timers: []TimerOp{cancelTimer(1, timerBeat), setTimer(1, timerRPC, sec(13))},
 			Events: []Event{endedEvent(1, 100, 5, 1, ExecFinished)},
 		})
@@ -702,7 +702,7 @@ func TestWorkerTwoCopiesOfOneTask(t *testing.T) {
 		t.Fatalf("running %d, want 2", r.w.Running())
 	}
 	expectEffects(t, "first copy done", r.done(sec(2), 1, false, 1), Effects{
-		Send:   []Message{completeMsg(3, 100, 5, 1, 1)},
+		Send:   []Message{r.completeMsg(3, 100, 5, 1, 1)},
 		Timers: []TimerOp{cancelTimer(1, timerBeat), setTimer(1, timerRPC, sec(12))},
 		Events: []Event{endedEvent(1, 100, 5, 1, ExecFinished)},
 	})
@@ -794,5 +794,32 @@ func BenchmarkWorkerHeartbeat(b *testing.B) {
 				w.Receive(now+ms(1), answer, &out)
 			}
 		})
+	}
+}
+
+// run_id on heartbeats and CompleteTask: python (and strict) send the assignment's run,
+// so the orchestrator's per-run recovery gate can answer them UNAVAILABLE; rust never
+// sends one. A list_components task carries no run, so none is sent for it.
+func TestWorkerSendsRunID(t *testing.T) {
+	for _, tc := range []struct {
+		f    Flavour
+		want RunID
+	}{{FlavourPython, 7}, {FlavourRust, NoRun}, {FlavourStrict, 7}} {
+		r := newRig(t, tc.f, nil)
+		r.start(0)
+		a := assignment(100, 5, 1)
+		a.Run = 7
+		claim := r.recv(ms(1), a).Send
+		r.recv(ms(2), inProgress(1))
+		done := r.done(sec(1), 1, false, 8).Send
+		var runs []RunID
+		for _, m := range append(claim, done...) {
+			if m.Type == MsgHeartbeat || m.Type == MsgComplete {
+				runs = append(runs, m.Run)
+			}
+		}
+		if len(runs) != 2 || runs[0] != tc.want || runs[1] != tc.want {
+			t.Errorf("%s: claim and CompleteTask carry runs %v, want %v twice", tc.f, runs, tc.want)
+		}
 	}
 }

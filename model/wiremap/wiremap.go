@@ -37,7 +37,8 @@ const (
 const UnknownTask model.TaskID = 0
 
 // UnknownRun is the RunID of a run_id that is not ours (or absent): never recovering.
-const UnknownRun = ^model.RunID(0)
+// A message with this Run is encoded without run_id.
+const UnknownRun = model.NoRun
 
 // ErrNotServed marks a request that names something this side does not serve (a queue
 // name no pool has). Drivers answer it NOT_FOUND.
@@ -193,13 +194,7 @@ func (mp *Mapper) Heartbeat(m *model.Message) *pb.TaskHeartbeatRequest {
 	}
 	r.TaskId = mp.own(mp.Tasks.Render(&mp.taskBuf, uint64(m.Task)))
 	r.WorkerId = mp.own(mp.Workers.Render(&mp.workerBuf, uint64(m.Worker)))
-	mp.runStr = mp.own(mp.Runs.Render(&mp.runBuf, uint64(m.Run)))
-	if mp.Owned {
-		run := mp.runStr
-		r.RunId = &run
-	} else {
-		r.RunId = &mp.runStr
-	}
+	r.RunId = mp.runID(m.Run)
 	return r
 }
 
@@ -226,13 +221,7 @@ func (mp *Mapper) Complete(m *model.Message) *pb.CompleteTaskRequest {
 		listBr = &pb.CompleteTaskRequest_ListComponents{ListComponents: &pb.ListComponentsResult{Components: mp.infos}}
 	}
 	c.TaskId = mp.own(mp.Tasks.Render(&mp.taskBuf, uint64(m.Task)))
-	mp.runStr = mp.own(mp.Runs.Render(&mp.runBuf, uint64(m.Run)))
-	if mp.Owned {
-		run := mp.runStr
-		c.RunId = &run
-	} else {
-		c.RunId = &mp.runStr
-	}
+	c.RunId = mp.runID(m.Run)
 	switch m.Result {
 	case model.ResultError:
 		errBranch.Error.Code = pb.TaskErrorCode(m.ErrorCode)
@@ -345,6 +334,20 @@ func (mp *Mapper) WorkerID(s string) model.NodeID {
 
 // task maps a task id on the worker side, learning foreign ones.
 func (mp *Mapper) task(s string) model.TaskID { return model.TaskID(mp.id(mp.Tasks, s)) }
+
+// runID renders a request's optional run_id: absent for UnknownRun (a sender that sends
+// none, as the rust SDK).
+func (mp *Mapper) runID(run model.RunID) *string {
+	if run == UnknownRun {
+		return nil
+	}
+	mp.runStr = mp.own(mp.Runs.Render(&mp.runBuf, uint64(run)))
+	if mp.Owned {
+		s := mp.runStr
+		return &s
+	}
+	return &mp.runStr
+}
 
 func (mp *Mapper) run(s string) model.RunID {
 	if s == "" {

@@ -112,6 +112,27 @@ func TestForeignIDs(t *testing.T) {
 	}
 }
 
+// A request without a run (model.NoRun: the rust SDK sends no run_id) is encoded with
+// run_id absent, and an absent run_id decodes to UnknownRun; a run is sent as its id.
+func TestAbsentRunID(t *testing.T) {
+	for _, owned := range []bool{false, true} {
+		mp := newTestMapper(owned)
+		hb := mp.Heartbeat(&model.Message{Type: model.MsgHeartbeat, Task: 5, Worker: 3, Run: model.NoRun})
+		c := mp.Complete(&model.Message{Type: model.MsgComplete, Task: 5, Run: model.NoRun, Result: model.ResultResponse})
+		if hb.RunId != nil || c.RunId != nil {
+			t.Fatalf("owned=%v: run_id present: heartbeat %v, complete %v", owned, hb.RunId, c.RunId)
+		}
+		m, err := mp.FromHeartbeat(hb)
+		if err != nil || m.Run != UnknownRun {
+			t.Fatalf("owned=%v: absent run_id decoded to %d (%v)", owned, m.Run, err)
+		}
+		hb = mp.Heartbeat(&model.Message{Type: model.MsgHeartbeat, Task: 5, Worker: 3, Run: 4})
+		if m, err := mp.FromHeartbeat(hb); hb.RunId == nil || err != nil || m.Run != 4 {
+			t.Fatalf("owned=%v: run 4 sent as %v, decoded to %d (%v)", owned, hb.RunId, m.Run, err)
+		}
+	}
+}
+
 // Requests the protocol rejects are errors naming the cause, never a panic.
 func TestRejectedRequests(t *testing.T) {
 	mp := newTestMapper(true)
