@@ -138,7 +138,7 @@ func NewRun(cfg *sim.Config, res *sim.Result, source string, sets []string) *Run
 			Seed:             cfg.Seed,
 			Source:           source,
 			Sets:             append([]string(nil), sets...),
-			Detector:         string(cfg.Orchestrator.Detector),
+			Detector:         cfg.Orchestrator.Detector.String(),
 			HeartbeatTimeout: cfg.Orchestrator.HeartbeatTimeout.Seconds(),
 			TaskIDs:          string(cfg.Orchestrator.TaskIDs),
 		},

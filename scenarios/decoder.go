@@ -324,6 +324,23 @@ func enum[T ~string](allowed ...T) func(string) (T, error) {
 	}
 }
 
+// enumOf parses the name of one of a model enum's values (model is each enum's one
+// source of names), in the order they are listed.
+func enumOf[T fmt.Stringer](all ...T) func(string) (T, error) {
+	words := make([]string, len(all))
+	for i, a := range all {
+		words[i] = a.String()
+	}
+	return func(s string) (T, error) {
+		v, err := oneOf(s, words...)
+		if err != nil {
+			var zero T
+			return zero, err
+		}
+		return all[slices.Index(words, v)], nil
+	}
+}
+
 func str(s string) (string, error) { return s, nil }
 
 // seq returns the items of a list; nil n is an empty list.

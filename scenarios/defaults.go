@@ -30,6 +30,7 @@ package scenarios
 import (
 	"time"
 
+	"github.com/tasksim/tasksim/model"
 	"github.com/tasksim/tasksim/sim"
 )
 
@@ -50,15 +51,15 @@ func defaultConfig() sim.Config {
 		Seed:     1,
 		Duration: time.Hour,
 		Orchestrator: sim.OrchestratorConfig{
-			Detector:            sim.DetectorScan,
+			Detector:            model.DetectorScan,
 			HeartbeatTimeout:    5 * time.Second,
 			HeartbeatInterval:   time.Second,
 			QueueTimeout:        30 * time.Second,
 			ExecutionTimeout:    0,
 			MaxTransportRetries: 3,
 			MaxComponentRetries: 3,
-			Backoff: sim.BackoffConfig{
-				Kind: sim.BackoffFibonacci,
+			Backoff: model.Backoff{
+				Kind: model.BackoffFibonacci,
 				Min:  time.Second,
 				Max:  10 * time.Second,
 			},
@@ -85,19 +86,11 @@ func defaultPool(name string) sim.PoolConfig {
 	return sim.PoolConfig{
 		Pool:        name,
 		Count:       defaultPoolCount,
-		Flavour:     sim.FlavourPython,
-		Concurrency: defaultConcurrency(sim.FlavourPython),
+		Flavour:     model.FlavourPython,
+		Concurrency: model.FlavourPython.DefaultConcurrency(),
 		Ack:         sim.AckOnReceipt,
 		Start:       sim.Dist{Kind: sim.DistUniform, Min: 0, Max: 5 * time.Second},
 	}
-}
-
-// defaultConcurrency is each flavour's own default (PROTOCOL.md, Worker).
-func defaultConcurrency(f sim.Flavour) int {
-	if f == sim.FlavourRust {
-		return 10
-	}
-	return 4
 }
 
 func defaultComponent(path, pool string) sim.ComponentConfig {

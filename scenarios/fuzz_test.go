@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tasksim/tasksim/model"
 	"github.com/tasksim/tasksim/sim"
 )
 
@@ -128,12 +129,12 @@ func checkConfig(c *sim.Config) []string {
 	bad(!namePattern.MatchString(c.Name), "name %q", c.Name)
 	bad(c.Duration <= 0, "duration")
 	o := c.Orchestrator
-	bad(o.Detector != sim.DetectorScan && o.Detector != sim.DetectorDeadline, "detector")
+	bad(o.Detector != model.DetectorScan && o.Detector != model.DetectorDeadline, "detector")
 	bad(o.HeartbeatTimeout <= 0 || o.QueueTimeout <= 0 || o.ExecutionTimeout < 0, "orchestrator timers")
 	bad(o.HeartbeatInterval < 0 || o.HeartbeatInterval%time.Second != 0, "heartbeat_interval %v", o.HeartbeatInterval)
 	bad(o.MaxTransportRetries < 0 || o.MaxComponentRetries < 0 || o.UnhealthyAfter < 1, "orchestrator counts")
 	bad(o.Backoff.Min < 0 || o.Backoff.Min > o.Backoff.Max, "backoff range")
-	bad((o.Backoff.Kind == sim.BackoffExponential) != (o.Backoff.Factor >= 1), "backoff factor %v", o.Backoff.Factor)
+	bad((o.Backoff.Kind == model.BackoffExponential) != (o.Backoff.Factor >= 1), "backoff factor %v", o.Backoff.Factor)
 	bad(o.TaskIDs != sim.TaskIDsReuse && o.TaskIDs != sim.TaskIDsPerAttempt, "task_ids")
 	checkDist("latency", c.Network.Latency)
 	bad(!frac(c.Network.Loss) || !frac(c.Network.Duplicate) || c.Network.RPCTimeout <= 0, "network")
@@ -145,7 +146,7 @@ func checkConfig(c *sim.Config) []string {
 		bad(dup || !poolPattern.MatchString(w.Pool), "pool name %q", w.Pool)
 		pools[w.Pool] = w.Count
 		bad(w.Count < 0 || w.Concurrency < 1 || w.HeartbeatInterval < 0 || !frac(w.ClockDrift), "pool %s numbers", w.Pool)
-		bad(!slices.Contains([]sim.Flavour{sim.FlavourPython, sim.FlavourRust, sim.FlavourStrict}, w.Flavour), "flavour")
+		bad(!slices.Contains([]model.Flavour{model.FlavourPython, model.FlavourRust, model.FlavourStrict}, w.Flavour), "flavour")
 		bad(w.Ack != sim.AckOnReceipt && w.Ack != sim.AckOnComplete, "ack")
 		checkDist("start", w.Start)
 	}

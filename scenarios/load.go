@@ -16,6 +16,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/tasksim/tasksim/model"
 	"github.com/tasksim/tasksim/sim"
 	"go.yaml.in/yaml/v3"
 )
@@ -198,7 +199,7 @@ func (d *decoder) orchestrator(n *yaml.Node, o *sim.OrchestratorConfig) {
 	if !ok {
 		return
 	}
-	parse(f, "detector", &o.Detector, enum(sim.DetectorScan, sim.DetectorDeadline))
+	parse(f, "detector", &o.Detector, enumOf(model.Detectors()...))
 	parse(f, "heartbeat_timeout", &o.HeartbeatTimeout, parsePositiveDuration)
 	parse(f, "heartbeat_interval", &o.HeartbeatInterval, func(s string) (time.Duration, error) {
 		v, err := parseDuration(s)
@@ -229,16 +230,16 @@ func (d *decoder) orchestrator(n *yaml.Node, o *sim.OrchestratorConfig) {
 	parse(f, "recovery_time", &o.RecoveryTime, parseDuration)
 }
 
-func (d *decoder) backoff(n *yaml.Node, b *sim.BackoffConfig) {
+func (d *decoder) backoff(n *yaml.Node, b *model.Backoff) {
 	const path = "orchestrator.backoff"
 	f, ok := d.mapping(n, path, "kind", "min", "max", "factor")
 	if !ok {
 		return
 	}
-	parse(f, "kind", &b.Kind, enum(sim.BackoffFibonacci, sim.BackoffExponential, sim.BackoffConstant))
+	parse(f, "kind", &b.Kind, enumOf(model.BackoffKinds()...))
 	parse(f, "min", &b.Min, parseDuration)
 	parse(f, "max", &b.Max, parseDuration)
-	if b.Kind == sim.BackoffExponential {
+	if b.Kind == model.BackoffExponential {
 		b.Factor = defaultBackoffFactor
 		parse(f, "factor", &b.Factor, func(s string) (float64, error) {
 			v, ok := parseFloat(s)
@@ -320,8 +321,8 @@ func (d *decoder) workers(top *fields) []sim.PoolConfig {
 			firstAt[p.Pool] = path
 		}
 		parse(f, "count", &p.Count, intIn(0, maxWorkers))
-		parse(f, "flavour", &p.Flavour, enum(sim.FlavourPython, sim.FlavourRust, sim.FlavourStrict))
-		p.Concurrency = defaultConcurrency(p.Flavour)
+		parse(f, "flavour", &p.Flavour, enumOf(model.Flavours()...))
+		p.Concurrency = p.Flavour.DefaultConcurrency()
 		parse(f, "concurrency", &p.Concurrency, intIn(1, 100_000))
 		parse(f, "ack", &p.Ack, enum(sim.AckOnReceipt, sim.AckOnComplete))
 		parse(f, "heartbeat_interval", &p.HeartbeatInterval, parseDuration)

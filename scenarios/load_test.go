@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tasksim/tasksim/model"
 	"github.com/tasksim/tasksim/sim"
 )
 
@@ -346,9 +347,9 @@ faults:
 		name      string
 		got, want any
 	}{
-		{"detector", cfg.Orchestrator.Detector, sim.DetectorDeadline},
+		{"detector", cfg.Orchestrator.Detector, model.DetectorDeadline},
 		{"count", cfg.Workers[0].Count, 500},
-		{"flavour", cfg.Workers[1].Flavour, sim.FlavourPython},
+		{"flavour", cfg.Workers[1].Flavour, model.FlavourPython},
 		{"concurrency", cfg.Workers[1].Concurrency, 4},
 		{"target", cfg.Faults[0].Target, sim.Target{Pool: "python", Fraction: 0.2}},
 		{"restart", cfg.Faults[1], sim.FaultConfig{Kind: sim.FaultOrchestratorRestart, At: 2 * time.Minute, Downtime: 4 * time.Second}},
@@ -397,13 +398,13 @@ func TestDefaults(t *testing.T) {
 		Seed:     1,
 		Duration: time.Hour,
 		Orchestrator: sim.OrchestratorConfig{
-			Detector:            sim.DetectorScan,
+			Detector:            model.DetectorScan,
 			HeartbeatTimeout:    5 * time.Second,
 			HeartbeatInterval:   time.Second,
 			QueueTimeout:        30 * time.Second,
 			MaxTransportRetries: 3,
 			MaxComponentRetries: 3,
-			Backoff:             sim.BackoffConfig{Kind: sim.BackoffFibonacci, Min: time.Second, Max: 10 * time.Second},
+			Backoff:             model.Backoff{Kind: model.BackoffFibonacci, Min: time.Second, Max: 10 * time.Second},
 			TaskIDs:             sim.TaskIDsReuse,
 			Discovery:           true,
 			UnhealthyAfter:      5,
@@ -418,7 +419,7 @@ func TestDefaults(t *testing.T) {
 		},
 		Queue: sim.QueueConfig{Kind: sim.QueuePull, AckWait: 30 * time.Second, PipeBytes: sim.DefaultPipeBytes},
 		Workers: []sim.PoolConfig{{
-			Pool: "default", Count: 10, Flavour: sim.FlavourPython, Concurrency: 4, Ack: sim.AckOnReceipt,
+			Pool: "default", Count: 10, Flavour: model.FlavourPython, Concurrency: 4, Ack: sim.AckOnReceipt,
 			Start: sim.Dist{Kind: sim.DistUniform, Max: 5 * time.Second},
 		}},
 		Components: []sim.ComponentConfig{{
@@ -539,7 +540,7 @@ components: [{path: /x, pool: b}]
 	if err != nil {
 		t.Fatal(err)
 	}
-	if w := cfg.Workers[1]; w.Pool != "b" || w.Count != 3 || w.Flavour != sim.FlavourRust {
+	if w := cfg.Workers[1]; w.Pool != "b" || w.Count != 3 || w.Flavour != model.FlavourRust {
 		t.Errorf("merged pool = %+v; want b with a's count and flavour", w)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tasksim/tasksim/model"
 	"github.com/tasksim/tasksim/sim"
 	"go.yaml.in/yaml/v3"
 )
@@ -18,8 +19,8 @@ func Show(cfg *sim.Config) []byte {
 	if o.Discovery {
 		discovery = "on_connect"
 	}
-	backoff := flow("kind", word(string(o.Backoff.Kind)), "min", dur(o.Backoff.Min), "max", dur(o.Backoff.Max))
-	if o.Backoff.Kind == sim.BackoffExponential {
+	backoff := flow("kind", word(o.Backoff.Kind.String()), "min", dur(o.Backoff.Min), "max", dur(o.Backoff.Max))
+	if o.Backoff.Kind == model.BackoffExponential {
 		backoff.Content = append(backoff.Content, word("factor"), plain(formatFloat(o.Backoff.Factor)))
 	}
 	desc := word(cfg.Description)
@@ -33,7 +34,7 @@ func Show(cfg *sim.Config) []byte {
 		"seed", plain(strconv.FormatUint(cfg.Seed, 10)),
 		"duration", dur(cfg.Duration),
 		"orchestrator", block(
-			"detector", word(string(o.Detector)),
+			"detector", word(o.Detector.String()),
 			"heartbeat_timeout", dur(o.HeartbeatTimeout),
 			"heartbeat_interval", dur(o.HeartbeatInterval),
 			"queue_timeout", dur(o.QueueTimeout),
@@ -67,7 +68,7 @@ func Show(cfg *sim.Config) []byte {
 		workers.Content = append(workers.Content, block(
 			"pool", word(p.Pool),
 			"count", plain(strconv.Itoa(p.Count)),
-			"flavour", word(string(p.Flavour)),
+			"flavour", word(p.Flavour.String()),
 			"concurrency", plain(strconv.Itoa(p.Concurrency)),
 			"ack", word(string(p.Ack)),
 			"heartbeat_interval", dur(p.HeartbeatInterval),

@@ -1,6 +1,10 @@
 package sim
 
-import "time"
+import (
+	"time"
+
+	"github.com/tasksim/tasksim/model"
+)
 
 // Config is one experiment, fully typed and with every default filled in. The scenarios
 // package builds it from a scenario file (SCENARIOS.md); the simulator only reads it.
@@ -20,14 +24,6 @@ type Config struct {
 	Expect       []Expectation
 }
 
-// Detector is how the orchestrator notices a silent worker.
-type Detector string
-
-const (
-	DetectorScan     Detector = "scan"     // the reference's fixed cycle
-	DetectorDeadline Detector = "deadline" // per-task deadline at last heartbeat + timeout
-)
-
 // TaskIDs is how task ids relate to attempts.
 type TaskIDs string
 
@@ -38,14 +34,14 @@ const (
 
 // OrchestratorConfig is the `orchestrator:` section.
 type OrchestratorConfig struct {
-	Detector            Detector
+	Detector            model.Detector
 	HeartbeatTimeout    time.Duration
 	HeartbeatInterval   time.Duration
 	QueueTimeout        time.Duration
 	ExecutionTimeout    time.Duration // 0 = none
 	MaxTransportRetries int
 	MaxComponentRetries int
-	Backoff             BackoffConfig
+	Backoff             model.Backoff
 	TaskIDs             TaskIDs
 	Discovery           bool // on_connect = true, off = false
 	UnhealthyAfter      int
@@ -54,23 +50,6 @@ type OrchestratorConfig struct {
 	// and how long a run's recovery takes after an orchestrator restart.
 	ScanDuration time.Duration
 	RecoveryTime time.Duration
-}
-
-// BackoffKind names a retry backoff schedule.
-type BackoffKind string
-
-const (
-	BackoffFibonacci   BackoffKind = "fibonacci"
-	BackoffExponential BackoffKind = "exponential"
-	BackoffConstant    BackoffKind = "constant"
-)
-
-// BackoffConfig is `orchestrator.backoff`.
-type BackoffConfig struct {
-	Kind   BackoffKind
-	Min    time.Duration
-	Max    time.Duration
-	Factor float64 // exponential only
 }
 
 // NetworkConfig is the `network:` section; it applies to every worker link, both ways.
@@ -121,15 +100,6 @@ type QueueConfig struct {
 // on loopback (4 MiB, 7,109 assignments of 585 B).
 const DefaultPipeBytes = 4 << 20
 
-// Flavour is a worker implementation (PROTOCOL.md, Worker).
-type Flavour string
-
-const (
-	FlavourPython Flavour = "python"
-	FlavourRust   Flavour = "rust"
-	FlavourStrict Flavour = "strict"
-)
-
 // AckPoint is when a jetstream worker acknowledges an assignment.
 type AckPoint string
 
@@ -142,7 +112,7 @@ const (
 type PoolConfig struct {
 	Pool              string
 	Count             int
-	Flavour           Flavour
+	Flavour           model.Flavour
 	Concurrency       int
 	Ack               AckPoint
 	HeartbeatInterval time.Duration // 0 = the assignment's suggestion

@@ -15,7 +15,7 @@ func WorkerModelConfig(cfg *Config, pool int32, node, orchestrator, source model
 	pc := cfg.Workers[pool]
 	return model.WorkerConfig{
 		Node: node, Orchestrator: orchestrator, Source: source, Pool: pool,
-		Flavour: flavour(pc.Flavour), Concurrency: pc.Concurrency,
+		Flavour: pc.Flavour, Concurrency: pc.Concurrency,
 		JetStream: cfg.Queue.Kind == QueueJetStream, AckOnComplete: pc.Ack == AckOnComplete,
 		HeartbeatInterval: pc.HeartbeatInterval, RPCTimeout: cfg.Network.RPCTimeout,
 	}

@@ -370,15 +370,13 @@ func orchestratorConfig(cfg *Config, node, queue model.NodeID) model.Orchestrato
 		QueueTimeout: o.QueueTimeout, DiscoveryQueueTimeout: 5 * time.Second,
 		ExecutionTimeout:    o.ExecutionTimeout,
 		MaxTransportRetries: o.MaxTransportRetries, MaxComponentRetries: o.MaxComponentRetries,
-		Backoff:        model.Backoff{Kind: backoffKind(o.Backoff.Kind), Min: o.Backoff.Min, Max: o.Backoff.Max, Factor: o.Backoff.Factor},
+		Detector:       o.Detector,
+		Backoff:        o.Backoff,
 		PerAttemptIDs:  o.TaskIDs == TaskIDsPerAttempt,
 		Discovery:      o.Discovery,
 		UnhealthyAfter: o.UnhealthyAfter,
 		RecoveryTime:   o.RecoveryTime,
 		ScanDuration:   o.ScanDuration,
-	}
-	if o.Detector == DetectorDeadline {
-		mc.Detector = model.DetectorDeadline
 	}
 	pools := map[string]int32{}
 	for i, p := range cfg.Workers {
@@ -388,26 +386,6 @@ func orchestratorConfig(cfg *Config, node, queue model.NodeID) model.Orchestrato
 		mc.Components = append(mc.Components, model.ComponentSpec{Pool: pools[c.Pool], Retriable: c.Retriable})
 	}
 	return mc
-}
-
-func backoffKind(k BackoffKind) model.BackoffKind {
-	switch k {
-	case BackoffExponential:
-		return model.BackoffExponential
-	case BackoffConstant:
-		return model.BackoffConstant
-	}
-	return model.BackoffFibonacci
-}
-
-func flavour(f Flavour) model.Flavour {
-	switch f {
-	case FlavourRust:
-		return model.FlavourRust
-	case FlavourStrict:
-		return model.FlavourStrict
-	}
-	return model.FlavourPython
 }
 
 func (w *world) push(at time.Duration, e event) eventq.Handle {

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/tasksim/tasksim/model"
 	"github.com/tasksim/tasksim/reports"
 	"github.com/tasksim/tasksim/reports/safefile"
 	"gonum.org/v1/plot"
@@ -430,7 +431,7 @@ func addTimeoutMarks(p *plot.Plot, runs []*reports.Run) {
 			seen[t] = true
 			m.lines = append(m.lines, vline{x: t, text: "heartbeat timeout " + reports.Seconds(t), color: markColor})
 		}
-		if r.Info.Detector == "scan" && !seen[2*t] {
+		if r.Info.Detector == model.DetectorScan.String() && !seen[2*t] {
 			seen[2*t] = true
 			m.lines = append(m.lines, vline{x: 2 * t, text: "scan bound 2×timeout " + reports.Seconds(2*t), color: markColor, dashed: true})
 		}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tasksim/tasksim/model"
 	"github.com/tasksim/tasksim/reports"
 	"github.com/tasksim/tasksim/scenarios"
 	"github.com/tasksim/tasksim/sim"
@@ -105,7 +106,7 @@ func HandRun() *reports.Run {
 			P90: q.r.Quantile(0.9).Seconds(), P99: q.r.Quantile(0.99).Seconds(), Max: q.r.Max().Seconds()}
 	}
 	cfg := &sim.Config{Name: "hand", Seed: 7, Description: "A run built by hand.",
-		Orchestrator: sim.OrchestratorConfig{Detector: sim.DetectorScan, HeartbeatTimeout: 5 * time.Second, TaskIDs: sim.TaskIDsReuse},
+		Orchestrator: sim.OrchestratorConfig{Detector: model.DetectorScan, HeartbeatTimeout: 5 * time.Second, TaskIDs: sim.TaskIDsReuse},
 		Workers:      []sim.PoolConfig{{Pool: "python", Count: 4}}}
 	return reports.NewRun(cfg, res, "hand", nil)
 }

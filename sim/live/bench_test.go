@@ -11,8 +11,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/tasksim/tasksim/model"
 	pb "github.com/tasksim/tasksim/model/stepflowpb"
-	"github.com/tasksim/tasksim/sim"
 	"github.com/tasksim/tasksim/sim/latency"
 )
 
@@ -104,7 +104,7 @@ const benchWorker = "3f1c2a9e-0000-4000-9000-0000000000aa"
 // and claims every task on benchWorker's behalf from 32 callers (quickly: with a 5s
 // timeout the first claimed must beat again soon); it returns 8 connections to it.
 func claimedTasks(b *testing.B, timeout time.Duration) (*Server, *LagMeter, []*grpc.ClientConn, []string) {
-	cfg := smallScenario(1, benchTasks, sim.FlavourPython, sim.DetectorDeadline)
+	cfg := smallScenario(1, benchTasks, model.FlavourPython, model.DetectorDeadline)
 	cfg.Duration = time.Hour
 	cfg.Orchestrator.QueueTimeout = time.Hour
 	cfg.Orchestrator.HeartbeatTimeout = timeout

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/test/bufconn"
 	"google.golang.org/protobuf/types/known/emptypb"
 
+	"github.com/tasksim/tasksim/model"
 	pb "github.com/tasksim/tasksim/model/stepflowpb"
 	"github.com/tasksim/tasksim/sim"
 )
@@ -54,16 +55,16 @@ func advanceTo(srv *Server, mock *clock.Mock, at time.Duration) {
 func TestDetectionInstantsOverGRPC(t *testing.T) {
 	const lastBeat = 3 * time.Second
 	for _, tc := range []struct {
-		det      sim.Detector
+		det      model.Detector
 		failAt   time.Duration // when the orchestrator must fail the task
 		sinceHB  float64       // detection.since_last_heartbeat, seconds
 		scanNote string
 	}{
-		{sim.DetectorDeadline, lastBeat + 5*time.Second, 5, "last heartbeat + timeout"},
-		{sim.DetectorScan, 10 * time.Second, 7, "the scan at 10s: the one at 5s saw heartbeats"},
+		{model.DetectorDeadline, lastBeat + 5*time.Second, 5, "last heartbeat + timeout"},
+		{model.DetectorScan, 10 * time.Second, 7, "the scan at 10s: the one at 5s saw heartbeats"},
 	} {
 		t.Run(string(tc.det), func(t *testing.T) {
-			cfg := smallScenario(1, 1, sim.FlavourPython, tc.det)
+			cfg := smallScenario(1, 1, model.FlavourPython, tc.det)
 			srv, mock, conn, obs := mockServer(t, cfg)
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
@@ -106,7 +107,7 @@ func TestDetectionInstantsOverGRPC(t *testing.T) {
 // Bad requests get PROTOCOL.md's status codes, never a crash; SubmitRun is
 // UNIMPLEMENTED; health answers SERVING; a stream that goes away costs only its pipe.
 func TestBadRequestsAndHealth(t *testing.T) {
-	cfg := smallScenario(1, 1, sim.FlavourPython, sim.DetectorDeadline)
+	cfg := smallScenario(1, 1, model.FlavourPython, model.DetectorDeadline)
 	srv, _, conn, _ := mockServer(t, cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

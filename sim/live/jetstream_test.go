@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tasksim/tasksim/model"
 	"github.com/tasksim/tasksim/sim"
 	"github.com/tasksim/tasksim/sim/live/natsqueue"
 )
@@ -17,7 +18,7 @@ import (
 // (ALREADY_CLAIMED), one to the worker that runs it starts a second copy (both
 // heartbeats are IN_PROGRESS, hazard 4), whichever worker first took the tasks.
 func slowAckScenario(ack sim.AckPoint) *sim.Config {
-	cfg := smallScenario(2, 12, sim.FlavourPython, sim.DetectorScan)
+	cfg := smallScenario(2, 12, model.FlavourPython, model.DetectorScan)
 	cfg.Name = "live-ack"
 	cfg.Queue = sim.QueueConfig{Kind: sim.QueueJetStream, AckWait: time.Second}
 	cfg.Workers[0].Ack = ack

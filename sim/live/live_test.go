@@ -5,16 +5,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tasksim/tasksim/model"
 	"github.com/tasksim/tasksim/sim"
 )
 
 // smallScenario is a scenario built by hand: the live package sits below scenarios.
-func smallScenario(workers, steps int, flavour sim.Flavour, det sim.Detector) *sim.Config {
+func smallScenario(workers, steps int, flavour model.Flavour, det model.Detector) *sim.Config {
 	return &sim.Config{
 		Name: "live-test", Seed: 1, Duration: 60 * time.Second,
 		Orchestrator: sim.OrchestratorConfig{Detector: det, HeartbeatTimeout: 5 * time.Second,
 			HeartbeatInterval: time.Second, QueueTimeout: 30 * time.Second, MaxTransportRetries: 3,
-			Backoff: sim.BackoffConfig{Kind: sim.BackoffFibonacci, Min: time.Second, Max: 10 * time.Second},
+			Backoff: model.Backoff{Kind: model.BackoffFibonacci, Min: time.Second, Max: 10 * time.Second},
 			TaskIDs: sim.TaskIDsReuse},
 		Network: sim.NetworkConfig{Latency: sim.Dist{Kind: sim.DistConstant}, Wire: true},
 		Queue:   sim.QueueConfig{Kind: sim.QueuePull, PipeBytes: sim.DefaultPipeBytes},
@@ -27,7 +28,7 @@ func smallScenario(workers, steps int, flavour sim.Flavour, det sim.Detector) *s
 }
 
 func TestRunLiveSettlesEveryStep(t *testing.T) {
-	cfg := smallScenario(5, 50, sim.FlavourPython, sim.DetectorDeadline)
+	cfg := smallScenario(5, 50, model.FlavourPython, model.DetectorDeadline)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	res, err := Run(ctx, cfg, nil)
@@ -45,7 +46,7 @@ func TestRunLiveSettlesEveryStep(t *testing.T) {
 // their tasks 5s after the last heartbeat that arrived (plus the harness's own lag, on a
 // loaded machine), and every step is retried and completes.
 func TestRunLiveCrash(t *testing.T) {
-	cfg := smallScenario(10, 40, sim.FlavourPython, sim.DetectorDeadline)
+	cfg := smallScenario(10, 40, model.FlavourPython, model.DetectorDeadline)
 	cfg.Components[0].Duration = sim.Dist{Kind: sim.DistConstant, Value: 4 * time.Second}
 	// Assignments in a crashed worker's pipe come back at their queue timeout (hazard 7):
 	// a short one keeps the test short.
