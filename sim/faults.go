@@ -100,7 +100,7 @@ func (w *world) faultStart(i int) error {
 		case FaultPartition:
 			s.partitioned++
 			s.healAt = max(s.healAt, w.now+f.For)
-			w.oracle.cutOff(s, w.now, windowEnd(w.now, f.For))
+			w.oracle.cutOff(slotRef{s.pool, s.index}, w.now, windowEnd(w.now, f.For))
 			if f.Mode == PartitionReset {
 				s.resets++
 				if err := w.breakConnection(s.current, 0); err != nil {
@@ -110,7 +110,7 @@ func (w *world) faultStart(i int) error {
 		case FaultPause:
 			if until := w.now + f.For; until > s.pausedUntil {
 				s.pausedUntil = until
-				w.oracle.paused(s, w.now, until)
+				w.oracle.paused(slotRef{s.pool, s.index}, w.now, until)
 			}
 		case FaultDuplicateDelivery:
 			s.dupRate = f.Rate
@@ -166,7 +166,7 @@ func (w *world) crash(p *proc) error {
 		w.q.Cancel(x.h)
 	}
 	p.execs = nil
-	w.oracle.crashed(p, w.now)
+	w.oracle.crashed(p.node, w.now)
 	w.hash.Event(int64(w.now), hashCrash, int32(p.node), 0, 0, 0, nil)
 	w.traceEvent("crash", p.node, 0, 0, "", 0)
 	// The stream from the assignment source breaks with the process.
@@ -220,13 +220,12 @@ func (w *world) orchestratorUp() error {
 	if err := w.apply(w.orchNode); err != nil {
 		return err
 	}
-	for _, spec := range w.oracle.pendingSubmits {
+	for _, spec := range w.ledger.release() {
 		w.out.Reset()
 		w.orch.Submit(w.now, spec, &w.out)
 		if err := w.apply(w.orchNode); err != nil {
 			return err
 		}
 	}
-	w.oracle.pendingSubmits = w.oracle.pendingSubmits[:0]
 	return nil
 }

@@ -11,8 +11,15 @@ import (
 // paused and when, which executions really ran. From it and the participants' lifecycle
 // events it fills the summary. Its memory grows with steps in flight; settled steps keep
 // two bits each.
+//
+// It only watches: it is told what a driver did (submitted a step, started, crashed,
+// paused or cut off a worker) and what the participants reported, and knows nothing of
+// the driver's own book (step numbering, held submissions, when the run ends) nor of its
+// process table, so the kernel and sim/live (through Observer) feed it alike.
 type oracle struct {
 	cfg *Config
+	// slots is the slot of each worker process, by NodeID (pool -1: not a worker).
+	slots []slotRef
 
 	submitted, settled, completed, failed int64
 	attempts                              int64
@@ -45,10 +52,9 @@ type oracle struct {
 	sinceLastHeartbeat, sinceCrash *latency.Recorder
 	endToEnd, queueWait, execution *latency.Recorder
 
-	timeline       Timeline
-	pendingSubmits []model.StepSpec
-	components     []ComponentStats
-	breakdown      breakdown
+	timeline   Timeline
+	components []ComponentStats
+	breakdown  breakdown
 }
 
 type stepTruth struct {
@@ -186,8 +192,25 @@ func (o *oracle) totalSteps() int64 {
 	return n
 }
 
+// allSettled reports whether every step of the scenario's load was submitted and settled.
 func (o *oracle) allSettled() bool {
-	return o.submitted > 0 && o.settled == o.totalSteps() && len(o.pendingSubmits) == 0
+	return o.submitted > 0 && o.settled == o.totalSteps()
+}
+
+// started records that worker process node runs in slot s.
+func (o *oracle) started(node model.NodeID, s slotRef) {
+	for int(node) >= len(o.slots) {
+		o.slots = append(o.slots, slotRef{pool: -1})
+	}
+	o.slots[node] = s
+}
+
+// slotOf returns the slot of worker process node, if it is one.
+func (o *oracle) slotOf(node model.NodeID) (slotRef, bool) {
+	if node < 0 || int(node) >= len(o.slots) || o.slots[node].pool < 0 {
+		return slotRef{}, false
+	}
+	return o.slots[node], true
 }
 
 func (o *oracle) advance(now time.Duration) {
@@ -224,21 +247,19 @@ func (o *oracle) faultWindow(i int, f *FaultConfig, now time.Duration) {
 }
 
 // paused records that slot s is paused for [from, until).
-func (o *oracle) paused(s *slot, from, until time.Duration) {
-	r := slotRef{s.pool, s.index}
+func (o *oracle) paused(r slotRef, from, until time.Duration) {
 	o.pauses[r] = append(o.pauses[r], window{from, until})
 }
 
 // cutOff records that slot s is partitioned from the orchestrator for [from, until).
-func (o *oracle) cutOff(s *slot, from, until time.Duration) {
-	r := slotRef{s.pool, s.index}
+func (o *oracle) cutOff(r slotRef, from, until time.Duration) {
 	o.partitions[r] = append(o.partitions[r], window{from, until})
 }
 
 // during reports whether one of slot s's windows overlaps the span (after, upTo]: a
 // task's silence from its last heartbeat to its timeout.
-func during(windows map[slotRef][]window, s *slot, after, upTo time.Duration) bool {
-	for _, x := range windows[slotRef{s.pool, s.index}] {
+func during(windows map[slotRef][]window, s slotRef, after, upTo time.Duration) bool {
+	for _, x := range windows[s] {
 		if x.from <= upTo && x.until > after {
 			return true
 		}
@@ -248,9 +269,9 @@ func during(windows map[slotRef][]window, s *slot, after, upTo time.Duration) bo
 
 // crashed records a worker's death; every execution it was running becomes an orphan
 // that some timer must fail.
-func (o *oracle) crashed(p *proc, now time.Duration) {
-	o.crashAt[p.node] = now
-	for _, e := range o.running[p.node] {
+func (o *oracle) crashed(node model.NodeID, now time.Duration) {
+	o.crashAt[node] = now
+	for _, e := range o.running[node] {
 		o.endExec(e.step)
 		if o.settledBits.has(e.step) {
 			continue // a copy of a step that settled already: no timer owes it anything
@@ -261,7 +282,7 @@ func (o *oracle) crashed(p *proc, now time.Duration) {
 			o.orphans[e.step] = orphan{attempt: e.attempt, crashAt: now}
 		}
 	}
-	delete(o.running, p.node)
+	delete(o.running, node)
 }
 
 func (o *oracle) endExec(step model.StepID) {
@@ -274,7 +295,7 @@ func (o *oracle) endExec(step model.StepID) {
 }
 
 // observe takes one lifecycle event.
-func (o *oracle) observe(now time.Duration, e *model.Event, w *world) {
+func (o *oracle) observe(now time.Duration, e *model.Event) {
 	if e.Discovery {
 		if e.Kind == model.EvReply {
 			o.countReply(e)
@@ -326,7 +347,7 @@ func (o *oracle) observe(now time.Duration, e *model.Event, w *world) {
 			o.queueWait.Record(now - st.dispatched)
 		}
 	case model.EvTimedOut:
-		o.timedOut(now, e, w)
+		o.timedOut(now, e)
 	case model.EvCompleted:
 		if e.Attempt < e.CurrentAttempt {
 			o.staleResults++
@@ -437,7 +458,7 @@ func (o *oracle) countReply(e *model.Event) {
 }
 
 // timedOut classifies a timer's failure of a task against the ground truth.
-func (o *oracle) timedOut(now time.Duration, e *model.Event, w *world) {
+func (o *oracle) timedOut(now time.Duration, e *model.Event) {
 	if e.DeadlineAttempt < e.Attempt {
 		o.earlyTimeouts++
 	}
@@ -460,7 +481,7 @@ func (o *oracle) timedOut(now time.Duration, e *model.Event, w *world) {
 		o.timeouts.Heartbeat++
 		cs.HeartbeatTimeouts++
 		o.sinceLastHeartbeat.Record(now - e.LastSeen)
-		cause := o.heartbeatTimeoutCause(now, e, orphaned, orph, w)
+		cause := o.heartbeatTimeoutCause(now, e, orphaned, orph)
 		o.breakdown.detected(cause, now-e.LastSeen)
 		switch cause {
 		case CausePause:
@@ -481,7 +502,7 @@ func (o *oracle) timedOut(now time.Duration, e *model.Event, w *world) {
 // by a crash); a pause overlapped the silence; a partition overlapped it; otherwise the
 // claimant was alive and reachable all along and its heartbeats were lost or late, or
 // it had stopped sending them for a task still tracked: a false detection.
-func (o *oracle) heartbeatTimeoutCause(now time.Duration, e *model.Event, orphaned bool, orph orphan, w *world) DetectionCause {
+func (o *oracle) heartbeatTimeoutCause(now time.Duration, e *model.Event, orphaned bool, orph orphan) DetectionCause {
 	if orphaned {
 		o.sinceCrash.Record(now - orph.crashAt)
 		return CauseCrash
@@ -490,12 +511,12 @@ func (o *oracle) heartbeatTimeoutCause(now time.Duration, e *model.Event, orphan
 		o.sinceCrash.Record(now - at)
 		return CauseCrash
 	}
-	if p := w.proc(e.Worker); p != nil {
-		if during(o.pauses, p.slot, e.LastSeen, now) {
+	if s, ok := o.slotOf(e.Worker); ok {
+		if during(o.pauses, s, e.LastSeen, now) {
 			o.pauseDetections++
 			return CausePause
 		}
-		if during(o.partitions, p.slot, e.LastSeen, now) {
+		if during(o.partitions, s, e.LastSeen, now) {
 			o.partitionDetections++
 			return CausePartition
 		}
@@ -518,9 +539,9 @@ func quantiles(r *latency.Recorder) Quantiles {
 	}
 }
 
-// result builds the run's result.
-func (o *oracle) result(w *world) *Result {
-	o.timeline.finish(w.now, o.submitted-o.settled)
+// result builds the run's result at now, the end of the run, with the pools' gauges.
+func (o *oracle) result(now time.Duration, pools []PoolStats) *Result {
+	o.timeline.finish(now, o.submitted-o.settled)
 	steps := o.totalSteps()
 	s := Summary{
 		Scenario:            o.cfg.Name,
@@ -564,7 +585,7 @@ func (o *oracle) result(w *world) *Result {
 		s.CompletedRatio = float64(o.completed) / float64(steps)
 	}
 	if s.VirtualDuration == 0 {
-		s.VirtualDuration = w.now.Seconds()
+		s.VirtualDuration = now.Seconds()
 	}
 	for t := model.MsgType(1); t < model.MsgType(len(o.messages)); t++ {
 		if t.OnWire() && t.String() != "MsgType(?)" {
@@ -581,6 +602,6 @@ func (o *oracle) result(w *world) *Result {
 		Execution:                   o.execution,
 		Breakdown:                   o.breakdown.result(),
 		DoubleExecutionCauses:       o.doublesBy,
-		Metrics:                     RunMetrics{DuplicateDeliveries: o.duplicateDeliveries, Components: o.components, Pools: w.poolStats()},
+		Metrics:                     RunMetrics{DuplicateDeliveries: o.duplicateDeliveries, Components: o.components, Pools: pools},
 	}
 }

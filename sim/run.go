@@ -134,7 +134,9 @@ type world struct {
 	tw     *trace.Writer
 
 	// lastPush is the handle of the latest push, for re-pointing deferred events.
-	lastPush  eventq.Handle
+	lastPush eventq.Handle
+	// ledger is the kernel's book of the load; oracle watches the run for its summary.
+	ledger    ledger
 	oracle    *oracle
 	events    int64
 	faultHits faultTargets
@@ -417,7 +419,7 @@ func (w *world) loop() error {
 		if w.opts.Progress != nil && w.events%every == 0 {
 			w.opts.Progress(w.now, w.oracle.settled, w.oracle.submitted)
 		}
-		if w.oracle.allSettled() {
+		if w.ledger.over(w.oracle) {
 			return nil
 		}
 	}
@@ -479,14 +481,13 @@ func (w *world) arrival(stream uint32) error {
 		n = st.cfg.Tasks
 	}
 	for i := 0; i < n && st.sent < st.cfg.Tasks; i++ {
-		step := model.StepID(w.oracle.submitted)
-		spec := model.StepSpec{Step: step, Run: model.RunID(step), Component: st.component, PayloadBytes: int32(st.cfg.PayloadBytes)}
+		spec := w.ledger.newStep(st.component, int32(st.cfg.PayloadBytes))
 		w.oracle.submit(w.now, spec)
-		w.hash.Event(int64(w.now), uint8(evArrival), int32(w.orchNode), uint64(step), 0, 0, nil)
+		w.hash.Event(int64(w.now), uint8(evArrival), int32(w.orchNode), uint64(spec.Step), 0, 0, nil)
 		st.sent++
 		if w.nodes[w.orchNode].down {
 			// A step submitted while the orchestrator is down waits in its journal.
-			w.oracle.pendingSubmits = append(w.oracle.pendingSubmits, spec)
+			w.ledger.hold(spec)
 			continue
 		}
 		w.out.Reset()
@@ -508,6 +509,7 @@ func (w *world) startWorker(pool int32, index int) error {
 	p := &proc{node: node, pool: pool, slot: s, alive: true, drift: pc.ClockDrift}
 	p.w = model.NewWorker(WorkerModelConfig(w.cfg, pool, node, w.orchNode, w.sourceNode))
 	w.addNode(nodeEntry{part: p.w, timers: &timerTable{}, proc: p})
+	w.oracle.started(node, slotRef{pool, index})
 	s.current = p
 	w.hash.Event(int64(w.now), uint8(evWorkerStart), int32(node), 0, 0, 0, nil)
 	w.out.Reset()
@@ -568,7 +570,7 @@ func (w *world) execDone(e event) error {
 func (w *world) apply(node model.NodeID) error {
 	out := &w.out
 	for i := range out.Events {
-		w.oracle.observe(w.now, &out.Events[i], w)
+		w.oracle.observe(w.now, &out.Events[i])
 	}
 	for _, t := range out.Timers {
 		w.timer(node, t)
@@ -638,7 +640,7 @@ func (w *world) finish() (*Result, error) {
 			return nil, fmt.Errorf("write trace: %w", err)
 		}
 	}
-	res := w.oracle.result(w)
+	res := w.oracle.result(w.now, w.poolStats())
 	res.Summary.TraceHash = w.hash.Sum()
 	res.Summary.Perf.Events = w.events
 	st := w.codec.Stats()

@@ -8,6 +8,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/benbjohnson/clock"
@@ -84,7 +85,9 @@ type Server struct {
 	ledger   *process
 	arrivals []arrivalStream
 	rArrive  *rand.Rand
-	nextStep model.StepID
+	// nextStep is the next step's id (runs are numbered like steps): the ledger's own
+	// count, written by the ledger goroutine and read by handlers, never the oracle's.
+	nextStep atomic.Uint32
 
 	mu      sync.Mutex
 	inc     *incarnation // nil while down
@@ -291,9 +294,9 @@ func (s *Server) arrive(now time.Duration, i int) {
 		n = st.cfg.Tasks
 	}
 	for k := 0; k < n && st.sent < st.cfg.Tasks; k++ {
-		spec := model.StepSpec{Step: s.nextStep, Run: model.RunID(s.nextStep), Component: st.component,
+		step := model.StepID(s.nextStep.Add(1) - 1)
+		spec := model.StepSpec{Step: step, Run: model.RunID(step), Component: st.component,
 			PayloadBytes: int32(st.cfg.PayloadBytes)}
-		s.nextStep++
 		st.sent++
 		s.cfg.Observer.Submit(now, spec)
 		s.submit(spec)
@@ -727,7 +730,7 @@ func (h *handlers) GetOrchestratorForRun(_ context.Context, req *pb.GetOrchestra
 	var known bool
 	if !inc.p.call(func() {
 		run, ok := inc.s.mp.Runs.Parse(req.GetRunId())
-		known = ok && run < uint64(inc.s.nextStepSnapshot())
+		known = ok && run < uint64(inc.s.nextStep.Load())
 	}) {
 		return nil, errDown
 	}
@@ -735,12 +738,6 @@ func (h *handlers) GetOrchestratorForRun(_ context.Context, req *pb.GetOrchestra
 		return nil, status.Errorf(codes.NotFound, "run %q is not on this orchestrator", req.GetRunId())
 	}
 	return &pb.GetOrchestratorForRunResponse{OrchestratorServiceUrl: inc.s.url}, nil
-}
-
-// nextStepSnapshot reads how many steps were submitted (runs are numbered like steps).
-func (s *Server) nextStepSnapshot() model.StepID {
-	_, submitted := s.cfg.Observer.Settled()
-	return model.StepID(submitted)
 }
 
 func (h *handlers) PullTasks(req *pb.PullTasksRequest, stream grpc.ServerStreamingServer[pb.TaskAssignment]) error {
