@@ -101,13 +101,13 @@ const (
 	phaseCompleting                        // CompleteTask in flight, or waiting to be tried again
 )
 
-// rpcKind is what an execution's awaited RPC is.
+// rpcKind is what an execution's awaited claim or CompleteTask is (a loop heartbeat in
+// flight is beatCall, since a loop may beat while CompleteTask is tried).
 type rpcKind uint8
 
 const (
 	rpcNone rpcKind = iota
 	rpcClaim
-	rpcBeat
 	rpcComplete
 )
 
@@ -117,7 +117,7 @@ type workerTimerKind uint8
 
 const (
 	timerBeat  workerTimerKind = iota + 1 // the heartbeat loop's next send
-	timerRPC                              // the awaited RPC's deadline
+	timerRPC                              // the awaited claim's or CompleteTask's deadline
 	timerRetry                            // the pause before a claim or CompleteTask is tried again
 )
 
@@ -149,8 +149,11 @@ type workerExec struct {
 	beating  bool // the heartbeat loop is on
 	acked    bool
 
-	waitCall uint32 // the RPC this execution waits for, if waitKind != rpcNone
+	waitCall uint32 // the claim or CompleteTask this execution waits for, if waitKind != rpcNone
 	waitKind rpcKind
+	// beatCall is the loop heartbeat whose answer a loop that waits for answers
+	// (BeatWaitsForAnswer) waits for, 0 for none; without a deadline it may wait for ever.
+	beatCall uint32
 	tries    int // tries of the current claim or CompleteTask
 
 	result      ResultKind
@@ -320,23 +323,30 @@ func (w *Worker) Fire(now time.Duration, id TimerID, out *Effects) {
 	e := &w.execs[i]
 	switch workerTimerKind(id & (1<<timerKindBits - 1)) {
 	case timerBeat:
+		if !e.beatLive {
+			return // not set (or cancelled): a stray input
+		}
 		e.beatLive = false
 		if e.beating {
 			w.sendBeat(now, i, out)
 		}
 	case timerRPC:
+		if !e.rpcLive {
+			return
+		}
 		e.rpcLive = false
 		kind := e.waitKind
 		e.waitKind, e.waitCall = rpcNone, 0
 		switch kind {
 		case rpcClaim:
 			w.claimAnswered(now, i, CodeDeadlineExceeded, StatusUnspecified, false, out)
-		case rpcBeat:
-			w.beatAnswered(now, i, CodeDeadlineExceeded, StatusUnspecified, false, out)
 		case rpcComplete:
 			w.completeAnswered(now, i, CodeDeadlineExceeded, out)
 		}
 	case timerRetry:
+		if !e.retryLive {
+			return
+		}
 		e.retryLive = false
 		switch e.phase {
 		case phaseClaiming:
@@ -357,10 +367,20 @@ func (w *Worker) find(exec uint32) int {
 	return -1
 }
 
-// awaiting returns the index of the execution that waits for RPC call, or -1.
+// awaiting returns the index of the execution that waits for claim or CompleteTask call, or -1.
 func (w *Worker) awaiting(call uint32) int {
 	for i := range w.execs {
 		if w.execs[i].waitKind != rpcNone && w.execs[i].waitCall == call {
+			return i
+		}
+	}
+	return -1
+}
+
+// beatAwaiting returns the index of the execution whose loop waits for heartbeat call, or -1.
+func (w *Worker) beatAwaiting(call uint32) int {
+	for i := range w.execs {
+		if w.execs[i].beatCall == call {
 			return i
 		}
 	}

@@ -148,19 +148,22 @@ func (w *Worker) started(now time.Duration, i int, out *Effects) {
 // heartbeatReply routes a TaskHeartbeatResponse to the claim or loop heartbeat that waits
 // for it; an answer nobody waits for any more is ignored.
 func (w *Worker) heartbeatReply(now time.Duration, m Message, out *Effects) {
+	if m.Call == 0 {
+		return
+	}
 	if i := w.awaiting(m.Call); i >= 0 {
-		e := &w.execs[i]
-		kind := e.waitKind
-		if kind != rpcClaim && kind != rpcBeat {
+		if w.execs[i].waitKind != rpcClaim {
 			return
 		}
 		w.answered(i, out)
-		w.reply(e, &m, out)
-		if kind == rpcClaim {
-			w.claimAnswered(now, i, m.Code, m.Status, m.ShouldAbort, out)
-		} else {
-			w.beatAnswered(now, i, m.Code, m.Status, m.ShouldAbort, out)
-		}
+		w.reply(&w.execs[i], &m, out)
+		w.claimAnswered(now, i, m.Code, m.Status, m.ShouldAbort, out)
+		return
+	}
+	if i := w.beatAwaiting(m.Call); i >= 0 {
+		w.execs[i].beatCall = 0
+		w.reply(&w.execs[i], &m, out)
+		w.beatAnswered(now, i, m.Code, m.Status, m.ShouldAbort, out)
 		return
 	}
 	if !w.pol.BeatWaitsForAnswer {

@@ -25,11 +25,8 @@ func (w *Worker) ComponentDone(now time.Duration, exec uint32, failed bool, outp
 	if w.pol.BeatUntil == BeatEndsWithComponent {
 		// The heartbeat task is cancelled when the component returns; an answer to a
 		// heartbeat in flight is then never read.
-		e.beating = false
+		e.beating, e.beatCall = false, 0
 		w.cancel(e, timerBeat, out)
-		if e.waitKind == rpcBeat {
-			w.answered(i, out)
-		}
 	}
 	// Otherwise the loop goes on until CompleteTask is over, so that a completion tried
 	// again later finds the task still alive.

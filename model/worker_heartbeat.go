@@ -3,14 +3,15 @@ package model
 import "time"
 
 // sendBeat sends one loop heartbeat of execution i. The reference loops then wait for the
-// answer (or the RPC deadline) before they sleep again; the strict loop sleeps at once, so
-// its period is fixed and it never waits.
+// answer before they sleep again, with no deadline: an answer that never comes stops the
+// loop (hazard 8) until the connection fails and answers UNAVAILABLE. The strict loop
+// sleeps at once, so its period is fixed and it never waits.
 func (w *Worker) sendBeat(now time.Duration, i int, out *Effects) {
 	e := &w.execs[i]
 	call := w.call()
 	out.Send = append(out.Send, w.heartbeat(e, call))
 	if w.pol.BeatWaitsForAnswer {
-		w.await(now, i, call, rpcBeat, out)
+		e.beatCall = call
 		return
 	}
 	w.pruneBeats(now)
@@ -18,10 +19,12 @@ func (w *Worker) sendBeat(now time.Duration, i int, out *Effects) {
 	w.setTimer(e, timerBeat, now+e.interval, out)
 }
 
-// beatAnswered acts on the answer to a reference loop heartbeat of execution i (code
-// DEADLINE_EXCEEDED when none came in time).
+// beatAnswered acts on the answer to a reference loop heartbeat of execution i.
 func (w *Worker) beatAnswered(now time.Duration, i int, code Code, _ TaskStatus, abort bool, out *Effects) {
 	e := &w.execs[i]
+	if !e.beating {
+		return
+	}
 	if w.pol.BeatAnswer == BeatStops && (abort || (code != CodeOK && code != CodeUnavailable)) {
 		// The loop stops but the component runs on and still sends CompleteTask (hazard 5).
 		e.beating = false

@@ -130,6 +130,23 @@ func completeAnswer(call uint32, code Code) Message {
 	return Message{Type: MsgCompleteReply, From: orchNode, To: selfNode, Call: call, Code: code}
 }
 
+// deadline is the RPC deadline timer a claim or CompleteTask of execution exec sent at
+// `at` sets: 10s in the strict flavour, none in the reference flavours (PROTOCOL.md).
+func deadline(f Flavour, exec uint32, at time.Duration) []TimerOp {
+	if f != FlavourStrict {
+		return nil
+	}
+	return []TimerOp{setTimer(exec, timerRPC, at+sec(10))}
+}
+
+// undeadline is the cancellation of that deadline when the answer comes.
+func undeadline(f Flavour, exec uint32) []TimerOp {
+	if f != FlavourStrict {
+		return nil
+	}
+	return []TimerOp{cancelTimer(exec, timerRPC)}
+}
+
 func setTimer(exec uint32, kind workerTimerKind, at time.Duration) TimerOp {
 	return TimerOp{ID: workerTimerID(exec, kind), At: at}
 }
@@ -185,7 +202,7 @@ func claimed(t *testing.T, f Flavour, claimAt time.Duration, tweak func(*WorkerC
 	r.start(0)
 	expectEffects(t, "assignment", r.recv(0, assignment(100, 5, 1)), Effects{
 		Send:   []Message{r.heartbeatMsg(1, 100, 5, 1)},
-		Timers: []TimerOp{setTimer(1, timerRPC, r.w.cfg.RPCTimeout)},
+		Timers: deadline(f, 1, 0),
 		Recv:   r.w.slots > 1 || f == FlavourPython,
 	})
 	interval := time.Second
@@ -193,7 +210,7 @@ func claimed(t *testing.T, f Flavour, claimAt time.Duration, tweak func(*WorkerC
 		interval = r.w.cfg.HeartbeatInterval
 	}
 	expectEffects(t, "claim answer", r.recv(claimAt, inProgress(1)), Effects{
-		Timers: []TimerOp{cancelTimer(1, timerRPC), setTimer(1, timerBeat, claimAt+interval)},
+		Timers: append(undeadline(f, 1), setTimer(1, timerBeat, claimAt+interval)),
 		Runs:   []RunOp{startRun(1, 100, 5, 1)},
 		Events: []Event{replyEvent(1, 100, 5, 1, inProgress(1)), execEvent(EvExecStarted, 1, 100, 5, 1)},
 	})

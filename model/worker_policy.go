@@ -64,8 +64,11 @@ type FlavourPolicy struct {
 	// answer them UNAVAILABLE; without it (rust sends none) they get NOT_FOUND.
 	SendsRunID bool
 
-	// RPCDeadline: every RPC fails with DEADLINE_EXCEEDED when no answer came within
-	// WorkerConfig.RPCTimeout (network.rpc_timeout).
+	// RPCDeadline: a claim, a CompleteTask or a loop heartbeat fails with
+	// DEADLINE_EXCEEDED when no answer came within WorkerConfig.RPCTimeout
+	// (network.rpc_timeout). Neither SDK sets a deadline, so a reference RPC waits for its
+	// answer until the connection fails (PROTOCOL.md). The loop heartbeats' deadline is
+	// kept only by a loop that does not wait for answers (BeatWaitsForAnswer false).
 	RPCDeadline bool
 }
 
@@ -180,7 +183,7 @@ var policies = [...]FlavourPolicy{
 			Pauses: []time.Duration{time.Second, time.Second, time.Second, time.Second}},
 		BeatWaitsForAnswer:        true,
 		BeatAnswer:                BeatStops,
-		BeatUntil:                 BeatEndsWithComponent,
+		BeatUntil:                 BeatEndsWithComplete,
 		CompleteNotFoundDelivered: true,
 		// Observed against a loopback server: retries after 4, 8, 16, 30, 30s.
 		Complete: RetryPolicy{On: []Code{CodeUnavailable}, Pauses: []time.Duration{4 * time.Second,
@@ -189,7 +192,6 @@ var policies = [...]FlavourPolicy{
 		SigtermOnAssignment: true,
 		SigtermGrace:        10 * time.Second,
 		SendsRunID:          true,
-		RPCDeadline:         true,
 	},
 	FlavourRust: {
 		Concurrency:                  10,
@@ -199,7 +201,6 @@ var policies = [...]FlavourPolicy{
 		BeatUntil:                    BeatEndsWithComponent,
 		Reconnect:                    ReconnectPolicy{First: 2 * time.Second, Doubles: true, Max: 60 * time.Second, GiveUp: 10},
 		SigtermGrace:                 30 * time.Second,
-		RPCDeadline:                  true,
 	},
 	FlavourStrict: {
 		Concurrency:                  4,

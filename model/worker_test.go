@@ -54,30 +54,112 @@ func TestWorkerReadLoop(t *testing.T) {
 	}
 }
 
-// The reference loops sleep, send, and wait for the answer: heartbeat n+1 leaves one
-// interval after the answer to heartbeat n arrived, or after its RPC deadline.
+// The reference loops sleep, send, and wait for the answer with no deadline: heartbeat
+// n+1 leaves one interval after the answer to heartbeat n arrived.
 func TestWorkerReferenceLoopSleepsThenSends(t *testing.T) {
 	for _, f := range []Flavour{FlavourPython, FlavourRust} {
 		t.Run(f.String(), func(t *testing.T) {
 			r := claimed(t, f, ms(10), nil)
 			expectEffects(t, "beat 1", r.fire(ms(1010), workerTimerID(1, timerBeat)), Effects{
-				Send:   []Message{r.heartbeatMsg(2, 100, 5, 1)},
-				Timers: []TimerOp{setTimer(1, timerRPC, ms(11010))},
+				Send: []Message{r.heartbeatMsg(2, 100, 5, 1)},
 			})
 			expectEffects(t, "answer 1 after 490ms", r.recv(ms(1500), inProgress(2)), Effects{
-				Timers: []TimerOp{cancelTimer(1, timerRPC), setTimer(1, timerBeat, ms(2500))},
+				Timers: []TimerOp{setTimer(1, timerBeat, ms(2500))},
 				Events: []Event{replyEvent(1, 100, 5, 1, inProgress(2))},
 			})
 			expectEffects(t, "beat 2", r.fire(ms(2500), workerTimerID(1, timerBeat)), Effects{
-				Send:   []Message{r.heartbeatMsg(3, 100, 5, 1)},
-				Timers: []TimerOp{setTimer(1, timerRPC, ms(12500))},
+				Send: []Message{r.heartbeatMsg(3, 100, 5, 1)},
 			})
-			expectEffects(t, "answer 2 after 1ms", r.recv(ms(2501), inProgress(3)), Effects{
-				Timers: []TimerOp{cancelTimer(1, timerRPC), setTimer(1, timerBeat, ms(3501))},
+			expectEffects(t, "answer 2 after 15s", r.recv(ms(17500), inProgress(3)), Effects{
+				Timers: []TimerOp{setTimer(1, timerBeat, ms(18500))},
 				Events: []Event{replyEvent(1, 100, 5, 1, inProgress(3))},
 			})
 		})
 	}
+}
+
+// A reference loop heartbeat whose answer never comes blocks that task's loop: no
+// heartbeat leaves for as long, and no DEADLINE_EXCEEDED ends the wait, but the component
+// runs on and completes on its own call (hazard 8). When the connection fails the call
+// answers UNAVAILABLE and the loop goes on one interval later.
+func TestWorkerReferenceBeatWithoutAnswerBlocksTheLoop(t *testing.T) {
+	for _, f := range []Flavour{FlavourPython, FlavourRust} {
+		t.Run(f.String()+"/completes", func(t *testing.T) {
+			r := claimed(t, f, ms(10), nil)
+			expectEffects(t, "beat 1, never answered", r.fire(ms(1010), workerTimerID(1, timerBeat)), Effects{
+				Send: []Message{r.heartbeatMsg(2, 100, 5, 1)},
+			})
+			expectEffects(t, "no deadline fires", r.fire(ms(11010), workerTimerID(1, timerRPC)), Effects{})
+			if r.w.Running() != 1 {
+				t.Fatalf("running %d at 11.01s, want 1", r.w.Running())
+			}
+			expectEffects(t, "component returns at 30s", r.done(sec(30), 1, false, 7), Effects{
+				Send:   []Message{r.completeMsg(3, 100, 5, 1, 7)},
+				Events: []Event{endedEvent(1, 100, 5, 1, ExecFinished)},
+			})
+			expectEffects(t, "completed", r.recv(ms(30005), completeAnswer(3, CodeOK)), Effects{
+				Events: []Event{replyEvent(1, 100, 5, 1, completeAnswer(3, CodeOK))},
+			})
+			if len(r.w.execs) != 0 {
+				t.Fatalf("%d executions after the completion", len(r.w.execs))
+			}
+		})
+		t.Run(f.String()+"/connection fails", func(t *testing.T) {
+			r := claimed(t, f, ms(10), nil)
+			r.fire(ms(1010), workerTimerID(1, timerBeat))
+			broken := heartbeatAnswer(2, CodeUnavailable, 0, false)
+			expectEffects(t, "UNAVAILABLE at 20s", r.recv(sec(20), broken), Effects{
+				Timers: []TimerOp{setTimer(1, timerBeat, sec(21))},
+				Events: []Event{replyEvent(1, 100, 5, 1, broken)},
+			})
+			expectEffects(t, "beat 2", r.fire(sec(21), workerTimerID(1, timerBeat)), Effects{
+				Send: []Message{r.heartbeatMsg(3, 100, 5, 1)},
+			})
+		})
+	}
+}
+
+// A reference claim or CompleteTask whose answer never comes waits for ever: the task
+// keeps its slot until the connection fails and the call answers UNAVAILABLE, which
+// python's claim tries again 1s later and rust's drops.
+func TestWorkerReferenceCallWithoutAnswerWaits(t *testing.T) {
+	unavailable := heartbeatAnswer(1, CodeUnavailable, 0, false)
+	t.Run("python claim", func(t *testing.T) {
+		r := newRig(t, FlavourPython, func(c *WorkerConfig) { c.Concurrency = 1 })
+		r.start(0)
+		r.recv(0, assignment(100, 5, 1))
+		expectEffects(t, "no deadline fires", r.fire(sec(10), workerTimerID(1, timerRPC)), Effects{})
+		expectEffects(t, "UNAVAILABLE at 60s", r.recv(sec(60), unavailable), Effects{
+			Timers: []TimerOp{setTimer(1, timerRetry, sec(61))},
+			Events: []Event{replyEvent(1, 100, 5, 1, unavailable)},
+		})
+		expectEffects(t, "tried again", r.fire(sec(61), workerTimerID(1, timerRetry)), Effects{
+			Send: []Message{r.heartbeatMsg(2, 100, 5, 1)},
+		})
+	})
+	t.Run("rust claim", func(t *testing.T) {
+		r := newRig(t, FlavourRust, func(c *WorkerConfig) { c.Concurrency = 1 })
+		r.start(0)
+		r.recv(0, assignment(100, 5, 1))
+		if r.w.Reading() || r.w.free != 0 {
+			t.Fatalf("reading %v, free %d while the claim waits; want no read, no free slot", r.w.Reading(), r.w.free)
+		}
+		expectEffects(t, "UNAVAILABLE at 60s", r.recv(sec(60), unavailable), Effects{
+			Events: []Event{replyEvent(1, 100, 5, 1, unavailable),
+				droppedEvent(1, 100, 5, 1, DropClaimFailed, CodeUnavailable, 0)},
+			Recv: true,
+		})
+	})
+	t.Run("python complete", func(t *testing.T) {
+		r := claimed(t, FlavourPython, ms(10), func(c *WorkerConfig) { c.HeartbeatInterval = time.Hour })
+		r.done(sec(2), 1, false, 0)
+		expectEffects(t, "no deadline fires", r.fire(sec(12), workerTimerID(1, timerRPC)), Effects{})
+		broken := completeAnswer(2, CodeUnavailable)
+		expectEffects(t, "UNAVAILABLE at 60s", r.recv(sec(60), broken), Effects{
+			Timers: []TimerOp{setTimer(1, timerRetry, sec(64))},
+			Events: []Event{replyEvent(1, 100, 5, 1, broken)},
+		})
+	})
 }
 
 func TestWorkerHeartbeatIntervalChoice(t *testing.T) {
@@ -99,8 +181,8 @@ func TestWorkerHeartbeatIntervalChoice(t *testing.T) {
 			a.HeartbeatSecs = tt.suggested
 			r.recv(0, a)
 			got := r.recv(ms(10), inProgress(1))
-			if want := setTimer(1, timerBeat, ms(10)+tt.want); got.Timers[1] != want {
-				t.Fatalf("beat timer %+v, want %+v", got.Timers[1], want)
+			if want := setTimer(1, timerBeat, ms(10)+tt.want); len(got.Timers) != 1 || got.Timers[0] != want {
+				t.Fatalf("timers %+v, want only %+v", got.Timers, want)
 			}
 		})
 	}
@@ -135,7 +217,8 @@ func TestWorkerStrictFixedPeriod(t *testing.T) {
 }
 
 // Each flavour's reaction to the answer of the first heartbeat (the claim), sent at 0 and
-// answered at 20ms; DEADLINE_EXCEEDED is the RPC timer firing at 10s instead.
+// answered at 20ms; DEADLINE_EXCEEDED is the strict RPC timer firing at 10s instead (the
+// reference flavours set none: TestWorkerReferenceCallWithoutAnswerWaits).
 func TestWorkerClaimAnswers(t *testing.T) {
 	type outcome uint8
 	const (
@@ -158,12 +241,10 @@ func TestWorkerClaimAnswers(t *testing.T) {
 		{FlavourPython, abortInProgress, drop, 0},
 		{FlavourPython, notFound, drop, 0},
 		{FlavourPython, unavailable, retry, ms(1020)},
-		{FlavourPython, timeout, drop, 0},
 		{FlavourRust, inProgress(1), start, 0},
 		{FlavourRust, alreadyClaimed(1), drop, 0},
 		{FlavourRust, notFound, drop, 0},
 		{FlavourRust, unavailable, drop, 0},
-		{FlavourRust, timeout, drop, 0},
 		{FlavourStrict, inProgress(1), start, 0},
 		{FlavourStrict, alreadyClaimed(1), drop, 0},
 		{FlavourStrict, abortInProgress, drop, 0},
@@ -193,7 +274,7 @@ func TestWorkerClaimAnswers(t *testing.T) {
 			}
 			var cancels []TimerOp
 			if tt.answer.Code != CodeDeadlineExceeded {
-				cancels = []TimerOp{cancelTimer(1, timerRPC)}
+				cancels = undeadline(tt.flavour, 1)
 			}
 			var want Effects
 			switch tt.want {
@@ -215,7 +296,7 @@ func TestWorkerClaimAnswers(t *testing.T) {
 			if tt.want == retry {
 				expectEffects(t, "retry", r.fire(tt.retryAt, workerTimerID(1, timerRetry)), Effects{
 					Send:   []Message{r.heartbeatMsg(2, 100, 5, 1)},
-					Timers: []TimerOp{setTimer(1, timerRPC, tt.retryAt+sec(10))},
+					Timers: deadline(tt.flavour, 1, tt.retryAt),
 				})
 			}
 		})
@@ -242,12 +323,12 @@ func TestWorkerClaimRetrySchedule(t *testing.T) {
 				if n > 0 {
 					expectEffects(t, "retry", r.fire(at, workerTimerID(1, timerRetry)), Effects{
 						Send:   []Message{r.heartbeatMsg(call, 100, 5, 1)},
-						Timers: []TimerOp{setTimer(1, timerRPC, at+sec(10))},
+						Timers: deadline(tt.flavour, 1, at),
 					})
 				}
 				answer := heartbeatAnswer(call, CodeUnavailable, StatusUnspecified, false)
 				got := r.recv(at+ms(5), answer)
-				want := Effects{Timers: []TimerOp{cancelTimer(1, timerRPC)},
+				want := Effects{Timers: undeadline(tt.flavour, 1),
 					Events: []Event{replyEvent(1, 100, 5, 1, answer)}}
 				if n+1 < len(tt.sends) {
 					want.Timers = append(want.Timers, setTimer(1, timerRetry, tt.sends[n+1]))
@@ -264,7 +345,7 @@ func TestWorkerClaimRetrySchedule(t *testing.T) {
 }
 
 // Each flavour's reaction to the answer of a loop heartbeat (sent at 1.01s, answered at
-// 1.02s, or timed out at 11.01s).
+// 1.02s).
 func TestWorkerLoopAnswers(t *testing.T) {
 	type outcome uint8
 	const (
@@ -273,7 +354,6 @@ func TestWorkerLoopAnswers(t *testing.T) {
 		abandon
 		ignore
 	)
-	timeout := Message{Code: CodeDeadlineExceeded}
 	tests := []struct {
 		flavour Flavour
 		answer  Message
@@ -283,42 +363,22 @@ func TestWorkerLoopAnswers(t *testing.T) {
 		{FlavourPython, heartbeatAnswer(2, CodeUnavailable, 0, false), goOn},
 		{FlavourPython, alreadyClaimed(2), stopBeating},
 		{FlavourPython, heartbeatAnswer(2, CodeNotFound, 0, false), stopBeating},
-		{FlavourPython, timeout, stopBeating},
 		{FlavourRust, inProgress(2), goOn},
 		{FlavourRust, heartbeatAnswer(2, CodeUnavailable, 0, false), goOn},
 		{FlavourRust, alreadyClaimed(2), goOn},
 		{FlavourRust, heartbeatAnswer(2, CodeNotFound, 0, false), goOn},
-		{FlavourRust, timeout, goOn},
 		{FlavourStrict, inProgress(2), ignore},
 		{FlavourStrict, heartbeatAnswer(2, CodeUnavailable, 0, false), ignore},
 		{FlavourStrict, alreadyClaimed(2), abandon},
 		{FlavourStrict, heartbeatAnswer(2, CodeNotFound, 0, false), abandon},
-		{FlavourStrict, timeout, ignore},
 	}
 	for _, tt := range tests {
 		t.Run(tt.flavour.String()+"/"+tt.answer.Code.String()+"/"+map[bool]string{false: "-", true: "abort"}[tt.answer.ShouldAbort], func(t *testing.T) {
 			r := claimed(t, tt.flavour, ms(10), nil)
 			r.fire(ms(1010), workerTimerID(1, timerBeat))
-			var got Effects
 			now := ms(1020)
-			timedOut := tt.answer.Code == CodeDeadlineExceeded
-			if timedOut {
-				now = ms(11010)
-				if tt.flavour == FlavourStrict {
-					// Strict sets no RPC timer on a loop heartbeat: nothing fires.
-					return
-				}
-				got = r.fire(now, workerTimerID(1, timerRPC))
-			} else {
-				got = r.recv(now, tt.answer)
-			}
-			var want Effects
-			if !timedOut {
-				want.Events = []Event{replyEvent(1, 100, 5, 1, tt.answer)}
-				if tt.flavour != FlavourStrict {
-					want.Timers = []TimerOp{cancelTimer(1, timerRPC)}
-				}
-			}
+			got := r.recv(now, tt.answer)
+			want := Effects{Events: []Event{replyEvent(1, 100, 5, 1, tt.answer)}}
 			switch tt.want {
 			case goOn:
 				want.Timers = append(want.Timers, setTimer(1, timerBeat, now+time.Second))
@@ -338,7 +398,6 @@ func TestWorkerLoopAnswers(t *testing.T) {
 			case stopBeating:
 				expectEffects(t, "done after abort", got, Effects{
 					Send:   []Message{r.completeMsg(3, 100, 5, 1, 64)},
-					Timers: []TimerOp{setTimer(1, timerRPC, sec(30))},
 					Events: []Event{endedEvent(1, 100, 5, 1, ExecFinished)},
 				})
 			}
@@ -346,26 +405,40 @@ func TestWorkerLoopAnswers(t *testing.T) {
 	}
 }
 
-// When the component returns, the reference flavours cancel the loop (an answer to a
-// heartbeat in flight is then ignored) and send CompleteTask; strict keeps beating until
-// CompleteTask is answered.
+// When the component returns, rust cancels the loop (an answer to a heartbeat in flight
+// is then ignored) and sends CompleteTask; python and strict keep beating until
+// CompleteTask is over.
 func TestWorkerComponentDone(t *testing.T) {
-	t.Run("python with heartbeat in flight", func(t *testing.T) {
+	t.Run("python keeps beating, heartbeat in flight", func(t *testing.T) {
 		r := claimed(t, FlavourPython, ms(10), nil)
 		r.fire(ms(1010), workerTimerID(1, timerBeat))
 		expectEffects(t, "done", r.done(ms(1015), 1, true, 0), Effects{
 			Send: []Message{{Type: MsgComplete, From: selfNode, To: orchNode, Call: 3, Task: 100, Run: 1,
 				Step: 5, Attempt: 1, Component: testComponent, Result: ResultError, ErrorCode: ErrComponentFailed}},
-			Timers: []TimerOp{cancelTimer(1, timerRPC), setTimer(1, timerRPC, ms(11015))},
 			Events: []Event{func() Event {
 				e := endedEvent(1, 100, 5, 1, ExecFinished)
 				e.ErrorCode = ErrComponentFailed
 				return e
 			}()},
 		})
+		expectEffects(t, "heartbeat answer, loop goes on", r.recv(ms(1020), inProgress(2)), Effects{
+			Timers: []TimerOp{setTimer(1, timerBeat, ms(2020))},
+			Events: []Event{replyEvent(1, 100, 5, 1, inProgress(2))},
+		})
+		expectEffects(t, "completed: the loop ends", r.recv(ms(1025), completeAnswer(3, CodeOK)), Effects{
+			Timers: []TimerOp{cancelTimer(1, timerBeat)},
+			Events: []Event{replyEvent(1, 100, 5, 1, completeAnswer(3, CodeOK))},
+		})
+	})
+	t.Run("rust with heartbeat in flight", func(t *testing.T) {
+		r := claimed(t, FlavourRust, ms(10), nil)
+		r.fire(ms(1010), workerTimerID(1, timerBeat))
+		expectEffects(t, "done", r.done(ms(1015), 1, false, 9), Effects{
+			Send:   []Message{r.completeMsg(3, 100, 5, 1, 9)},
+			Events: []Event{endedEvent(1, 100, 5, 1, ExecFinished)},
+		})
 		expectEffects(t, "late heartbeat answer", r.recv(ms(1020), inProgress(2)), Effects{})
 		expectEffects(t, "completed", r.recv(ms(1025), completeAnswer(3, CodeOK)), Effects{
-			Timers: []TimerOp{cancelTimer(1, timerRPC)},
 			Events: []Event{replyEvent(1, 100, 5, 1, completeAnswer(3, CodeOK))},
 		})
 	})
@@ -373,9 +446,10 @@ func TestWorkerComponentDone(t *testing.T) {
 		r := claimed(t, FlavourRust, ms(10), nil)
 		expectEffects(t, "done", r.done(ms(500), 1, false, 9), Effects{
 			Send:   []Message{r.completeMsg(2, 100, 5, 1, 9)},
-			Timers: []TimerOp{cancelTimer(1, timerBeat), setTimer(1, timerRPC, ms(10500))},
+			Timers: []TimerOp{cancelTimer(1, timerBeat)},
 			Events: []Event{endedEvent(1, 100, 5, 1, ExecFinished)},
 		})
+		expectEffects(t, "no heartbeat after the component returned", r.fire(ms(1010), workerTimerID(1, timerBeat)), Effects{})
 	})
 	t.Run("strict keeps beating", func(t *testing.T) {
 		r := claimed(t, FlavourStrict, ms(10), nil)
@@ -396,9 +470,61 @@ func TestWorkerComponentDone(t *testing.T) {
 	})
 }
 
+// Python heartbeats on while CompleteTask is tried and tried again after 4, 8, 16, 30 and
+// 30s of UNAVAILABLE, and stops only when the last try gives up. With a 10s interval
+// (claimed at 10ms, each answer 5ms after its call), the beats and the tries interleave:
+func TestWorkerPythonBeatsUntilCompleteIsOver(t *testing.T) {
+	r := claimed(t, FlavourPython, ms(10), func(c *WorkerConfig) { c.HeartbeatInterval = sec(10) })
+	unavailable := func(call uint32) Message { return completeAnswer(call, CodeUnavailable) }
+	beat := func(at time.Duration, call uint32) {
+		t.Helper()
+		expectEffects(t, "beat", r.fire(at, workerTimerID(1, timerBeat)), Effects{
+			Send: []Message{r.heartbeatMsg(call, 100, 5, 1)}})
+		expectEffects(t, "beat answer", r.recv(at+ms(5), inProgress(call)), Effects{
+			Timers: []TimerOp{setTimer(1, timerBeat, at+ms(5)+sec(10))},
+			Events: []Event{replyEvent(1, 100, 5, 1, inProgress(call))}})
+	}
+	try := func(at time.Duration, call uint32, next time.Duration) {
+		t.Helper()
+		expectEffects(t, "complete retry", r.fire(at, workerTimerID(1, timerRetry)), Effects{
+			Send: []Message{r.completeMsg(call, 100, 5, 1, 1)}})
+		want := Effects{Events: []Event{replyEvent(1, 100, 5, 1, unavailable(call))}}
+		if next > 0 {
+			want.Timers = []TimerOp{setTimer(1, timerRetry, next)}
+		} else {
+			want.Timers = []TimerOp{cancelTimer(1, timerBeat)}
+			want.Events = append(want.Events, droppedEvent(1, 100, 5, 1, DropCompleteFailed, CodeUnavailable, 0))
+		}
+		expectEffects(t, "complete answer", r.recv(at+ms(5), unavailable(call)), want)
+	}
+	expectEffects(t, "done at 0.5s: the beat timer stays", r.done(ms(500), 1, false, 1), Effects{
+		Send:   []Message{r.completeMsg(2, 100, 5, 1, 1)},
+		Events: []Event{endedEvent(1, 100, 5, 1, ExecFinished)}})
+	expectEffects(t, "UNAVAILABLE", r.recv(ms(505), unavailable(2)), Effects{
+		Timers: []TimerOp{setTimer(1, timerRetry, ms(4505))},
+		Events: []Event{replyEvent(1, 100, 5, 1, unavailable(2))}})
+	try(ms(4505), 3, ms(12510))
+	beat(ms(10010), 4)
+	try(ms(12510), 5, ms(28515))
+	beat(ms(20015), 6)
+	try(ms(28515), 7, ms(58520))
+	beat(ms(30020), 8)
+	beat(ms(40025), 9)
+	beat(ms(50030), 10)
+	try(ms(58520), 11, ms(88525))
+	beat(ms(60035), 12)
+	beat(ms(70040), 13)
+	beat(ms(80045), 14)
+	try(ms(88525), 15, 0)
+	expectEffects(t, "no beat after the result was dropped", r.fire(ms(90050), workerTimerID(1, timerBeat)), Effects{})
+	if len(r.w.execs) != 0 {
+		t.Fatalf("%d executions at the end", len(r.w.execs))
+	}
+}
+
 // CompleteTask answers per flavour: python retries UNAVAILABLE after 4, 8, 16, 30, 30s and
 // counts NOT_FOUND as delivered; rust tries once; strict retries UNAVAILABLE and lost
-// answers with 1, 2, 4, 8, 10s pauses.
+// answers (its 10s deadline) with 1, 2, 4, 8, 10s pauses.
 func TestWorkerCompleteRetrySchedule(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -412,14 +538,11 @@ func TestWorkerCompleteRetrySchedule(t *testing.T) {
 			[]time.Duration{sec(2), ms(6005), ms(14010), ms(30015), ms(60020), ms(90025)}, true},
 		{"python not_found is delivered", FlavourPython, []Code{CodeUnavailable, CodeNotFound},
 			[]time.Duration{sec(2), ms(6005)}, false},
-		{"python deadline gives up", FlavourPython, []Code{CodeDeadlineExceeded},
-			[]time.Duration{sec(2)}, true},
 		{"python invalid argument gives up", FlavourPython, []Code{CodeInvalidArgument},
 			[]time.Duration{sec(2)}, true},
 		{"rust ok", FlavourRust, []Code{CodeOK}, []time.Duration{sec(2)}, false},
 		{"rust unavailable once", FlavourRust, []Code{CodeUnavailable}, []time.Duration{sec(2)}, true},
 		{"rust not_found", FlavourRust, []Code{CodeNotFound}, []time.Duration{sec(2)}, true},
-		{"rust deadline", FlavourRust, []Code{CodeDeadlineExceeded}, []time.Duration{sec(2)}, true},
 		{"strict lost answers then ok", FlavourStrict,
 			[]Code{CodeDeadlineExceeded, CodeUnavailable, CodeOK},
 			[]time.Duration{sec(2), sec(13), ms(15005)}, false},
@@ -435,10 +558,10 @@ func TestWorkerCompleteRetrySchedule(t *testing.T) {
 			for n, at := range tt.sends {
 				call := uint32(n + 2)
 				want := Effects{Send: []Message{r.completeMsg(call, 100, 5, 1, 8)},
-					Timers: []TimerOp{setTimer(1, timerRPC, at+sec(10))}}
+					Timers: deadline(tt.flavour, 1, at)}
 				if n == 0 {
 					want.Events = []Event{endedEvent(1, 100, 5, 1, ExecFinished)}
-					if tt.flavour != FlavourStrict {
+					if tt.flavour == FlavourRust {
 						want.Timers = append([]TimerOp{cancelTimer(1, timerBeat)}, want.Timers...)
 					}
 					expectEffects(t, "done", r.done(at, 1, false, 8), want)
@@ -455,7 +578,7 @@ func TestWorkerCompleteRetrySchedule(t *testing.T) {
 				} else {
 					now = at + ms(5)
 					got = r.recv(now, completeAnswer(call, code))
-					want.Timers = []TimerOp{cancelTimer(1, timerRPC)}
+					want.Timers = undeadline(tt.flavour, 1)
 					want.Events = []Event{replyEvent(1, 100, 5, 1, completeAnswer(call, code))}
 				}
 				last := n+1 == len(tt.sends)
@@ -466,7 +589,8 @@ func TestWorkerCompleteRetrySchedule(t *testing.T) {
 					want.Events = append(want.Events, droppedEvent(1, 100, 5, 1, DropCompleteFailed, code, 0))
 					fallthrough
 				default:
-					if tt.flavour == FlavourStrict {
+					// Python's and strict's loops end with CompleteTask; rust's ended before.
+					if tt.flavour != FlavourRust {
 						want.Timers = append(want.Timers, cancelTimer(1, timerBeat))
 					}
 				}
@@ -493,8 +617,7 @@ func TestWorkerReadAhead(t *testing.T) {
 		}
 		// The first claim is refused: its slot goes to the waiting one, and the loop reads.
 		expectEffects(t, "refused", r.recv(ms(20), alreadyClaimed(1)), Effects{
-			Send:   []Message{r.heartbeatMsg(3, 102, 3, 1)},
-			Timers: []TimerOp{cancelTimer(1, timerRPC), setTimer(3, timerRPC, ms(10020))},
+			Send: []Message{r.heartbeatMsg(3, 102, 3, 1)},
 			Events: []Event{replyEvent(1, 100, 1, 1, alreadyClaimed(1)),
 				droppedEvent(1, 100, 1, 1, DropClaimFailed, CodeOK, StatusAlreadyClaimed)},
 			Recv: true,
@@ -508,17 +631,16 @@ func TestWorkerReadAhead(t *testing.T) {
 		expectEffects(t, "start", r.start(0), Effects{Send: []Message{{Type: MsgPullTasks,
 			From: selfNode, To: orchNode, Worker: selfNode}}, Recv: true})
 		expectEffects(t, "first, reads on", r.recv(0, assignment(100, 1, 1)), Effects{
-			Send: []Message{r.heartbeatMsg(1, 100, 1, 1)}, Timers: []TimerOp{setTimer(1, timerRPC, sec(10))}, Recv: true})
+			Send: []Message{r.heartbeatMsg(1, 100, 1, 1)}, Recv: true})
 		expectEffects(t, "second fills the slots", r.recv(0, assignment(101, 2, 1)), Effects{
-			Send: []Message{r.heartbeatMsg(2, 101, 2, 1)}, Timers: []TimerOp{setTimer(2, timerRPC, sec(10))}})
+			Send: []Message{r.heartbeatMsg(2, 101, 2, 1)}})
 		r.recv(ms(10), inProgress(1))
 		expectEffects(t, "finish 1", r.done(sec(1), 1, false, 0), Effects{
 			Send:   []Message{r.completeMsg(3, 100, 1, 1, 0)},
-			Timers: []TimerOp{cancelTimer(1, timerBeat), setTimer(1, timerRPC, sec(11))},
+			Timers: []TimerOp{cancelTimer(1, timerBeat)},
 			Events: []Event{endedEvent(1, 100, 1, 1, ExecFinished)},
 		})
 		expectEffects(t, "slot free after the completion: read", r.recv(ms(1010), completeAnswer(3, CodeOK)), Effects{
-			Timers: []TimerOp{cancelTimer(1, timerRPC)},
 			Events: []Event{replyEvent(1, 100, 1, 1, completeAnswer(3, CodeOK))},
 			Recv:   true,
 		})
@@ -582,15 +704,13 @@ func TestWorkerDiscovery(t *testing.T) {
 		r := newRig(t, FlavourPython, nil)
 		r.start(0)
 		expectEffects(t, "discovery", r.recv(ms(1), discoveryAssignment(9)), Effects{
-			Send:   []Message{discoveryComplete(1, 9)},
-			Timers: []TimerOp{setTimer(1, timerRPC, ms(10001))},
-			Recv:   true,
+			Send: []Message{discoveryComplete(1, 9)},
+			Recv: true,
 		})
 		if r.w.Held() != 0 || r.w.free != 4 {
 			t.Fatalf("held %d, free slots %d; want 0 and 4", r.w.Held(), r.w.free)
 		}
 		expectEffects(t, "answer", r.recv(ms(3), completeAnswer(1, CodeOK)), Effects{
-			Timers: []TimerOp{cancelTimer(1, timerRPC)},
 			Events: []Event{func() Event {
 				e := discoveryEvent(EvReply, 1, 9)
 				e.Reason = uint8(MsgCompleteReply)
@@ -605,14 +725,13 @@ func TestWorkerDiscovery(t *testing.T) {
 			claim := Message{Type: MsgHeartbeat, From: selfNode, To: orchNode, Call: 1, Worker: selfNode, Task: 9, Run: NoRun}
 			expectEffects(t, "discovery", r.recv(ms(1), discoveryAssignment(9)), Effects{
 				Send:   []Message{claim},
-				Timers: []TimerOp{setTimer(1, timerRPC, ms(10001))},
+				Timers: deadline(f, 1, ms(1)),
 				Recv:   true,
 			})
 			reply := discoveryEvent(EvReply, 1, 9)
 			reply.Reason, reply.Status = uint8(MsgHeartbeatReply), StatusInProgress
 			want := Effects{
 				Send:   []Message{discoveryComplete(2, 9)},
-				Timers: []TimerOp{cancelTimer(1, timerRPC), setTimer(1, timerRPC, ms(10003))},
 				Events: []Event{reply},
 			}
 			if f == FlavourStrict {
@@ -639,9 +758,8 @@ func TestWorkerJetStreamAck(t *testing.T) {
 		expectEffects(t, "start", r.start(0), Effects{Send: []Message{{Type: MsgPullTasks,
 			From: selfNode, To: queueNode, Worker: selfNode}}, Recv: true})
 		expectEffects(t, "receipt", r.recv(0, a), Effects{
-			Send:   []Message{ackMsg(100, 41), r.heartbeatMsg(1, 100, 5, 1)},
-			Timers: []TimerOp{setTimer(1, timerRPC, sec(10))},
-			Recv:   true,
+			Send: []Message{ackMsg(100, 41), r.heartbeatMsg(1, 100, 5, 1)},
+			Recv: true,
 		})
 		r.recv(ms(10), inProgress(1))
 		got := r.done(sec(3), 1, false, 0)
@@ -656,14 +774,13 @@ func TestWorkerJetStreamAck(t *testing.T) {
 		r := newRig(t, FlavourRust, js(true))
 		r.start(0)
 		expectEffects(t, "receipt", r.recv(0, a), Effects{
-			Send:   []Message{r.heartbeatMsg(1, 100, 5, 1)},
-			Timers: []TimerOp{setTimer(1, timerRPC, sec(10))},
-			Recv:   true,
+			Send: []Message{r.heartbeatMsg(1, 100, 5, 1)},
+			Recv: true,
 		})
 		r.recv(ms(10), inProgress(1))
 		expectEffects(t, "complete", r.done(sec(3), 1, false, 0), Effects{
 			Send:   []Message{r.completeMsg(2, 100, 5, 1, 0), ackMsg(100, 41)},
-			Timers: []TimerOp{cancelTimer(1, timerBeat), setTimer(1, timerRPC, sec(13))},
+			Timers: []TimerOp{cancelTimer(1, timerBeat)},
 			Events: []Event{endedEvent(1, 100, 5, 1, ExecFinished)},
 		})
 	})
@@ -680,8 +797,7 @@ func TestWorkerJetStreamAck(t *testing.T) {
 		r := newRig(t, FlavourPython, js(false))
 		r.start(0)
 		expectEffects(t, "discovery", r.recv(0, discoveryAssignment(9)), Effects{
-			Send:   []Message{discoveryComplete(1, 9)},
-			Timers: []TimerOp{setTimer(1, timerRPC, sec(10))},
+			Send: []Message{discoveryComplete(1, 9)},
 		})
 	})
 }
@@ -703,7 +819,6 @@ func TestWorkerTwoCopiesOfOneTask(t *testing.T) {
 	}
 	expectEffects(t, "first copy done", r.done(sec(2), 1, false, 1), Effects{
 		Send:   []Message{r.completeMsg(3, 100, 5, 1, 1)},
-		Timers: []TimerOp{cancelTimer(1, timerBeat), setTimer(1, timerRPC, sec(12))},
 		Events: []Event{endedEvent(1, 100, 5, 1, ExecFinished)},
 	})
 	if r.w.Running() != 1 {

@@ -17,7 +17,7 @@ var shows = map[string]string{
 	"hazard-scan-latency":  "hazard 1: scan detection spreads over 5s..10s instead of the promised 5s",
 	"hazard-scan-wipe":     "hazard 2: heartbeats landing during a scan are wiped: live tasks falsely failed",
 	"hazard-slot-aging":    "hazard 6: an assignment held for a free slot times out in the queue anyway",
-	"heartbeat-loss":       "30% heartbeat loss: live workers' tasks failed (false detections), work done twice",
+	"heartbeat-loss":       "30% of heartbeats dropped: calls without a deadline hang, the python pool seizes (hazard 8)",
 	"orchestrator-restart": "an orchestrator restart: runs recovered from the journal, tasks re-dispatched",
 	"partition":            "a 15s partition: tasks failed and retried elsewhere; late results meet moved-on tasks",
 	"pause-zombie":         "paused workers resume as zombies: steps run twice, a zombie's result taken for the retry",

@@ -387,7 +387,7 @@ func (ws *Workers) startProc(now time.Duration, s *workerSlot) {
 		source = queueNode
 	}
 	mc := sim.WorkerModelConfig(sc, s.pool, node, orchestratorNode, source)
-	if mc.Flavour == model.FlavourStrict {
+	if mc.Flavour.Policy().RPCDeadline {
 		wp.rpcDeadline = cmp.Or(mc.RPCTimeout, model.DefaultRPCTimeout)
 	}
 	wp.w = model.NewWorker(mc)

@@ -19,8 +19,7 @@ const (
 // table the expected column of every row is derived from. The rows are built from
 // model's policy table (model.Flavour.Policy), which follows PROTOCOL.md ("Worker (two
 // reference flavours)", "What tasksim adds"); what model does not decide (the result of
-// an unknown component, whether PROTOCOL.md specifies SIGTERM) is written here, and where
-// model still differs from PROTOCOL.md the row says PROTOCOL.md's value and why.
+// an unknown component, whether PROTOCOL.md specifies SIGTERM) is written here.
 type behaviour struct {
 	flavour model.Flavour
 	// heartbeatFloor: the period is max(floor, the assignment's suggestion).
@@ -107,21 +106,8 @@ func fromModel(f model.Flavour, sigtermSpecified bool) behaviour {
 
 // behaviours is the table: one row per flavour of the model, in model.Flavour order.
 var behaviours = []behaviour{
-	reference(model.FlavourPython),
-	reference(model.FlavourRust),
+	fromModel(model.FlavourPython, true),
+	fromModel(model.FlavourRust, true),
 	// PROTOCOL.md does not say how the strict flavour shuts down.
 	fromModel(model.FlavourStrict, false),
-}
-
-// reference is a reference flavour's row: model's, except where model does not yet do
-// what PROTOCOL.md says (issue 10), so conform keeps measuring against the reference.
-func reference(f model.Flavour) behaviour {
-	b := fromModel(f, true)
-	// PROTOCOL.md: neither SDK sets a deadline on any RPC.
-	b.rpcDeadline = 0
-	if f == model.FlavourPython {
-		// PROTOCOL.md: heartbeats until CompleteTask and its retries are over.
-		b.beatsWhileCompleting = true
-	}
-	return b
 }

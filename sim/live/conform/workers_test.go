@@ -12,14 +12,11 @@ import (
 // knownGaps are the situations where tasksim's live workers do not (yet) do what their
 // flavour's row of the table (PROTOCOL.md) says. The test fails when one is closed, so
 // that this list stays true.
-//   - complete_unavailable (python): the model's python worker stops heartbeating when the
-//     component returns; PROTOCOL.md says it heartbeats until CompleteTask's retries are
-//     over (issue 10).
 //   - sigterm (python, rust): `tasksim workers` ends the whole run on SIGTERM within about
 //     a second, without completing running tasks, instead of shutting down as the flavour
 //     does (python: at the next assignment, 10s grace; rust: waits for running tasks).
 var knownGaps = map[string][]string{
-	"python": {"complete_unavailable", "sigterm"},
+	"python": {"sigterm"},
 	"rust":   {"sigterm"},
 }
 
