@@ -613,7 +613,10 @@ func (w *world) timer(node model.NodeID, t model.TimerOp) {
 	if exists && w.q.Reset(h, int64(at)) {
 		return
 	}
-	tt.put(t.ID, w.push(at, event{kind: evTimer, node: node, gen: tt.incarnation, timer: t.ID}))
+	// Timers are armed a fixed delay ahead (queue deadlines, RPC timeouts, heartbeat
+	// ticks), so they go to the queue's lane for their delay: same order, no heap work.
+	w.lastPush = w.q.PushAfter(int64(at), int64(at-w.now), event{kind: evTimer, node: node, gen: tt.incarnation, timer: t.ID})
+	tt.put(t.ID, w.lastPush)
 }
 
 // run starts or stops a component execution on a worker.

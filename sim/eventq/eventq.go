@@ -1,28 +1,38 @@
 // Package eventq is the simulator's event queue: a 4-ary min-heap ordered by virtual time,
-// then by insertion sequence, with timers that can be pushed back or cancelled through a
-// handle without searching the heap.
+// then by insertion sequence, beside FIFO lanes for entries pushed a fixed delay ahead,
+// with timers that can be pushed back or cancelled through a handle without searching.
 //
 // Ordering. Entries pop in order of (time, sequence). Push gives an entry the next
 // sequence number, so entries at the same instant pop in the order they were pushed.
 // Reset also gives the entry a fresh sequence number: a timer moved by Reset orders as if
 // it had been pushed at the moment of the Reset, so same-instant events keep the order in
-// which they were scheduled.
+// which they were scheduled. Where an entry is kept (heap or lane) never changes the
+// order: the same operations pop the same entries in the same order either way.
+//
+// Lanes. Most of a simulation's entries are timers armed a fixed delay ahead (a 30s queue
+// deadline per dispatch, a 10s RPC timeout per call, a 1s heartbeat tick), pushed in time
+// order. PushAfter puts such an entry at the tail of its delay's lane, a FIFO ring, when
+// that keeps the lane sorted by (time, sequence), and into the heap otherwise; Pop takes
+// the least of the heap's top and the lanes' heads. A lane push or cancel is O(1) and
+// touches no other entry, so the heap holds only what has no fixed delay.
 //
 // Timers. A heartbeat deadline is typically pushed later again and again and rarely fires.
-// Reset to a later time therefore only records the new key; the heap entry keeps its old,
-// earlier key, and is re-keyed (and sifted down) only when it reaches the top, the way Go's
-// runtime timers work. An entry's heap key is never later than its true key, so the true
-// minimum is always found: whatever reaches the top with a stale key is re-keyed before
-// anything is popped. Reset to an earlier time sifts up at once. Cancel removes the entry
-// by its heap index at once: that costs about what dropping it lazily at the top would,
-// and keeps Len exact and the heap free of dead entries.
+// Reset to a later time therefore only records the new key; the heap or lane entry keeps
+// its old, earlier key, and is re-keyed (sifted down, or moved to the back of a lane or
+// into the heap) only when it reaches the front, the way Go's runtime timers work. An
+// entry's key is never later than its true key, so the true minimum is always found:
+// whatever reaches the front with a stale key is re-keyed before anything is popped.
+// Reset to an earlier time moves the entry at once. Cancel removes a heap entry by its
+// index at once; a cancelled lane entry is left behind as a dead key, dropped when it
+// reaches its lane's head.
 //
 // Handles. Every entry lives in a slot of a slot table; a Handle names the slot and its
 // generation. A slot's generation changes when its entry is popped or cancelled, so a
 // stale Handle is a harmless no-op: Reset and Cancel report false.
 //
-// Values are stored inline in the slot table and the heap holds small keys, so sifting
-// moves 24 bytes whatever T is, and no operation allocates once the slices have grown.
+// Values are stored inline in the slot table and the heap and lanes hold small keys, so
+// sifting moves 24 bytes whatever T is, and no operation allocates once the slices have
+// grown.
 //
 // A Queue is not safe for concurrent use; the simulator is single-goroutine by design.
 package eventq
@@ -33,29 +43,84 @@ type Handle struct {
 	gen  uint32
 }
 
-// key is a heap element. at and seq are the entry's heap key, which may be earlier than
-// its true key (its slot's at and seq) after a lazy Reset.
+// key is a heap or lane element. at and seq are the entry's key, which may be earlier
+// than its true key (its slot's at and seq) after a lazy Reset.
 type key struct {
 	at   int64
 	seq  uint64
 	slot uint32
 }
 
+// Where a slot's entry is kept (slot.idx): a heap index (>= 0), free, or a lane.
+const (
+	idxFree  = -1
+	laneBase = -2 // lane l is laneBase - l
+)
+
 type slot[T any] struct {
 	at  int64  // true time
 	seq uint64 // true sequence
-	idx int32  // position in heap; -1 when free
-	gen uint32 // bumped when the entry leaves the queue; starts at 1 so Handle{} is dead
-	v   T
+	// kseq is the sequence of the key that stands for this entry in its lane; any other
+	// key of the lane naming this slot is dead.
+	kseq uint64
+	kat  int64 // that key's time
+	idx  int32 // position in heap; idxFree; or laneBase - lane
+	gen  uint32
+	v    T
 }
+
+// lane is a FIFO ring of keys sorted by (at, seq), live and dead.
+type lane struct {
+	delay int64
+	keys  []key // len is a power of two
+	head  int
+	n     int
+}
+
+func (l *lane) front() *key { return &l.keys[l.head] }
+
+func (l *lane) back() *key { return &l.keys[(l.head+l.n-1)&(len(l.keys)-1)] }
+
+func (l *lane) popFront() {
+	l.head = (l.head + 1) & (len(l.keys) - 1)
+	l.n--
+}
+
+// fits reports whether a key (at, seq) keeps the lane sorted at its tail. A re-keyed
+// entry's sequence can be older than the tail's, so both count.
+func (l *lane) fits(at int64, seq uint64) bool {
+	if l.n == 0 {
+		return true
+	}
+	b := l.back()
+	return b.at < at || (b.at == at && b.seq < seq)
+}
+
+func (l *lane) pushBack(k key) {
+	if l.n == len(l.keys) {
+		grown := make([]key, max(2*len(l.keys), 64))
+		for i := range l.n {
+			grown[i] = l.keys[(l.head+i)&(len(l.keys)-1)]
+		}
+		l.keys, l.head = grown, 0
+	}
+	l.keys[(l.head+l.n)&(len(l.keys)-1)] = k
+	l.n++
+}
+
+// maxLanes bounds the lanes (one per distinct delay); PushAfter with further delays uses
+// the heap.
+const maxLanes = 8
 
 // Queue is a timer-capable event queue. The zero value is an empty queue ready to use.
 type Queue[T any] struct {
-	heap  []key
-	slots []slot[T]
-	free  []uint32 // LIFO, so recently used (cache-warm) slots are reused first
-	seq   uint64
-	log   *Log // nil unless recording
+	heap     []key
+	slots    []slot[T]
+	free     []uint32 // LIFO, so recently used (cache-warm) slots are reused first
+	seq      uint64
+	lanes    []lane
+	laneLive int  // live entries in lanes
+	log      *Log // nil unless recording
 }
 
 // New returns an empty queue with room for n entries before it grows.
@@ -64,10 +129,10 @@ func New[T any](n int) *Queue[T] {
 }
 
 // Len reports the number of live entries.
-func (q *Queue[T]) Len() int { return len(q.heap) }
+func (q *Queue[T]) Len() int { return len(q.heap) + q.laneLive }
 
-// Push schedules v at virtual time at and returns a handle for Reset and Cancel.
-func (q *Queue[T]) Push(at int64, v T) Handle {
+// alloc takes a free slot for a new entry at at with the next sequence number.
+func (q *Queue[T]) alloc(at int64, v T) (uint32, *slot[T]) {
 	var si uint32
 	if n := len(q.free); n > 0 {
 		si = q.free[n-1]
@@ -79,14 +144,61 @@ func (q *Queue[T]) Push(at int64, v T) Handle {
 	q.seq++
 	s := &q.slots[si]
 	s.at, s.seq, s.v = at, q.seq, v
-	i := len(q.heap)
-	s.idx = int32(i)
-	q.heap = append(q.heap, key{at: at, seq: q.seq, slot: si})
-	q.up(i)
+	return si, s
+}
+
+// Push schedules v at virtual time at and returns a handle for Reset and Cancel.
+func (q *Queue[T]) Push(at int64, v T) Handle {
+	si, s := q.alloc(at, v)
+	q.heapInsert(si, s)
 	if q.log != nil {
-		q.log.push(si, at)
+		q.log.push(si, at, 0, false)
 	}
 	return Handle{slot: si, gen: s.gen}
+}
+
+// PushAfter is Push for an entry that is due delay after the caller's present (at is
+// now + delay): it goes to the back of delay's lane when that keeps the lane in order,
+// else into the heap. The order of pops is the same as with Push.
+func (q *Queue[T]) PushAfter(at, delay int64, v T) Handle {
+	si, s := q.alloc(at, v)
+	if l := q.laneFor(delay); l >= 0 && q.lanes[l].fits(at, s.seq) {
+		q.laneInsert(l, si, s)
+	} else {
+		q.heapInsert(si, s)
+	}
+	if q.log != nil {
+		q.log.push(si, at, delay, true)
+	}
+	return Handle{slot: si, gen: s.gen}
+}
+
+// laneFor returns delay's lane, making one if there is room, or -1.
+func (q *Queue[T]) laneFor(delay int64) int {
+	for i := range q.lanes {
+		if q.lanes[i].delay == delay {
+			return i
+		}
+	}
+	if len(q.lanes) == maxLanes {
+		return -1
+	}
+	q.lanes = append(q.lanes, lane{delay: delay})
+	return len(q.lanes) - 1
+}
+
+func (q *Queue[T]) heapInsert(si uint32, s *slot[T]) {
+	i := len(q.heap)
+	s.idx = int32(i)
+	q.heap = append(q.heap, key{at: s.at, seq: s.seq, slot: si})
+	q.up(i)
+}
+
+func (q *Queue[T]) laneInsert(l int, si uint32, s *slot[T]) {
+	s.idx = int32(laneBase - l)
+	s.kat, s.kseq = s.at, s.seq
+	q.lanes[l].pushBack(key{at: s.at, seq: s.seq, slot: si})
+	q.laneLive++
 }
 
 // live returns the slot h names, or nil if the handle is stale.
@@ -95,7 +207,7 @@ func (q *Queue[T]) live(h Handle) *slot[T] {
 		return nil
 	}
 	s := &q.slots[h.slot]
-	if s.gen != h.gen || s.idx < 0 {
+	if s.gen != h.gen || s.idx == idxFree {
 		return nil
 	}
 	return s
@@ -103,8 +215,8 @@ func (q *Queue[T]) live(h Handle) *slot[T] {
 
 // Reset moves the entry h names to virtual time at and gives it a fresh sequence number,
 // so it orders as if pushed now. It reports whether h was live; a stale handle is a no-op.
-// Moving later is O(1): the entry is re-keyed when it reaches the top. Moving earlier
-// sifts it up at once.
+// Moving later is O(1): the entry is re-keyed when it reaches the front. Moving earlier
+// moves it at once.
 func (q *Queue[T]) Reset(h Handle, at int64) bool {
 	s := q.live(h)
 	if s == nil {
@@ -115,10 +227,26 @@ func (q *Queue[T]) Reset(h Handle, at int64) bool {
 	}
 	q.seq++
 	s.at, s.seq = at, q.seq
+	if s.idx <= laneBase {
+		// The fresh sequence makes the new key later than the lane key even at an equal
+		// time, so the lane key stays a lower bound.
+		if at >= s.kat {
+			return true
+		}
+		// Earlier than its lane key: that key is dead now, and the entry goes where its
+		// new key keeps order.
+		l := int(laneBase - s.idx)
+		s.kseq = 0
+		q.laneLive--
+		if q.lanes[l].fits(at, s.seq) {
+			q.laneInsert(l, h.slot, s)
+		} else {
+			q.heapInsert(h.slot, s)
+		}
+		return true
+	}
 	i := int(s.idx)
 	if at >= q.heap[i].at {
-		// The fresh sequence makes the new key later than the heap key even at an
-		// equal time, so the heap key stays a lower bound.
 		return true
 	}
 	q.heap[i].at, q.heap[i].seq = at, q.seq
@@ -136,8 +264,18 @@ func (q *Queue[T]) Cancel(h Handle) bool {
 	if q.log != nil {
 		q.log.op(OpCancel, h.slot, 0)
 	}
-	i := int(s.idx)
+	if s.idx <= laneBase {
+		// Its key stays behind, dead (the slot is free), until it reaches the head.
+		q.laneLive--
+		q.release(h.slot)
+		return true
+	}
+	q.heapRemove(int(s.idx))
 	q.release(h.slot)
+	return true
+}
+
+func (q *Queue[T]) heapRemove(i int) {
 	last := len(q.heap) - 1
 	if i != last {
 		q.heap[i] = q.heap[last]
@@ -149,7 +287,6 @@ func (q *Queue[T]) Cancel(h Handle) bool {
 			q.down(i)
 		}
 	}
-	return true
 }
 
 // When reports the virtual time the entry h names is due, and whether h is live.
@@ -164,51 +301,108 @@ func (q *Queue[T]) When(h Handle) (int64, bool) {
 // Peek returns the earliest entry without removing it. It may re-key entries that were
 // reset later, which changes no observable order.
 func (q *Queue[T]) Peek() (at int64, v T, ok bool) {
-	if !q.settle() {
+	src := q.settle()
+	if src == srcEmpty {
 		return 0, v, false
 	}
-	s := &q.slots[q.heap[0].slot]
+	s := &q.slots[q.frontKey(src).slot]
 	return s.at, s.v, true
 }
 
 // Pop removes and returns the earliest entry; ok is false when the queue is empty. The
 // entry's handle becomes stale.
 func (q *Queue[T]) Pop() (at int64, v T, ok bool) {
-	if !q.settle() {
+	src := q.settle()
+	if src == srcEmpty {
 		return 0, v, false
 	}
-	si := q.heap[0].slot
+	var si uint32
+	if src == srcHeap {
+		si = q.heap[0].slot
+		last := len(q.heap) - 1
+		if last > 0 {
+			q.heap[0] = q.heap[last]
+			q.slots[q.heap[0].slot].idx = 0
+			q.heap = q.heap[:last]
+			q.down(0)
+		} else {
+			q.heap = q.heap[:0]
+		}
+	} else {
+		l := &q.lanes[src]
+		si = l.front().slot
+		l.popFront()
+		q.laneLive--
+	}
 	s := &q.slots[si]
 	at, v = s.at, s.v
 	if q.log != nil {
 		q.log.op(OpPop, si, at)
 	}
 	q.release(si)
-	last := len(q.heap) - 1
-	if last > 0 {
-		q.heap[0] = q.heap[last]
-		q.slots[q.heap[0].slot].idx = 0
-		q.heap = q.heap[:last]
-		q.down(0)
-	} else {
-		q.heap = q.heap[:0]
-	}
 	return at, v, true
 }
 
-// settle re-keys the top until its heap key is its true key, and reports whether the
-// queue is non-empty.
-func (q *Queue[T]) settle() bool {
-	for len(q.heap) > 0 {
-		top := &q.heap[0]
-		s := &q.slots[top.slot]
-		if top.at == s.at && top.seq == s.seq {
-			return true
-		}
-		top.at, top.seq = s.at, s.seq
-		q.down(0)
+// Sources settle reports: a lane index, the heap, or nothing.
+const (
+	srcHeap  = -1
+	srcEmpty = -2
+)
+
+func (q *Queue[T]) frontKey(src int) *key {
+	if src == srcHeap {
+		return &q.heap[0]
 	}
-	return false
+	return q.lanes[src].front()
+}
+
+// settle finds the earliest entry: it drops dead lane heads and re-keys whatever is at
+// the front with a stale key until the least front key is a true one, and reports where
+// that is.
+func (q *Queue[T]) settle() int {
+	for {
+		src := srcEmpty
+		var best *key
+		if len(q.heap) > 0 {
+			src, best = srcHeap, &q.heap[0]
+		}
+		for l := range q.lanes {
+			ln := &q.lanes[l]
+			for ln.n > 0 {
+				k := ln.front()
+				s := &q.slots[k.slot]
+				if s.idx == int32(laneBase-l) && s.kseq == k.seq {
+					break
+				}
+				ln.popFront() // dead: cancelled, moved, or its slot reused
+			}
+			if ln.n > 0 && (best == nil || less(ln.front(), best)) {
+				src, best = l, ln.front()
+			}
+		}
+		if src == srcEmpty {
+			return srcEmpty
+		}
+		s := &q.slots[best.slot]
+		if best.at == s.at && best.seq == s.seq {
+			return src
+		}
+		// Reset later: re-key it and look again.
+		if src == srcHeap {
+			best.at, best.seq = s.at, s.seq
+			q.down(0)
+			continue
+		}
+		ln := &q.lanes[src]
+		si := best.slot
+		ln.popFront()
+		q.laneLive--
+		if ln.fits(s.at, s.seq) {
+			q.laneInsert(src, si, s)
+		} else {
+			q.heapInsert(si, s)
+		}
+	}
 }
 
 // release frees a slot: the generation bump makes outstanding handles stale, and the
@@ -217,7 +411,8 @@ func (q *Queue[T]) release(si uint32) {
 	s := &q.slots[si]
 	var zero T
 	s.v = zero
-	s.idx = -1
+	s.idx = idxFree
+	s.kseq = 0
 	s.gen++
 	if s.gen == 0 { // keep Handle{} dead after wrap-around
 		s.gen = 1

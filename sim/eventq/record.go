@@ -8,15 +8,17 @@ const (
 	OpPop
 	OpReset
 	OpCancel
+	OpPushAfter // PushAfter; Delay is its delay
 )
 
 // Op is one recorded operation. Push numbers the push that created the entry an
 // OpReset or OpCancel names (0-based, in push order), so a replay can map it to its own
 // handle.
 type Op struct {
-	Kind OpKind
-	Push uint32
-	At   int64
+	Kind  OpKind
+	Push  uint32
+	At    int64
+	Delay int64
 }
 
 // Log records a queue's operations, so that a benchmark can replay a real run's exact
@@ -36,12 +38,16 @@ func (l *Log) Pushes() int { return int(l.pushes) }
 // Record makes q append every operation from now on to l (nil stops recording).
 func (q *Queue[T]) Record(l *Log) { q.log = l }
 
-func (l *Log) push(slot uint32, at int64) {
+func (l *Log) push(slot uint32, at, delay int64, after bool) {
 	for int(slot) >= len(l.pushOf) {
 		l.pushOf = append(l.pushOf, 0)
 	}
 	l.pushOf[slot] = l.pushes
-	l.Ops = append(l.Ops, Op{Kind: OpPush, Push: l.pushes, At: at})
+	op := Op{Kind: OpPush, Push: l.pushes, At: at}
+	if after {
+		op.Kind, op.Delay = OpPushAfter, delay
+	}
+	l.Ops = append(l.Ops, op)
 	l.pushes++
 }
 
@@ -58,6 +64,8 @@ func Replay[T any](q *Queue[T], ops []Op, handles []Handle) (pops int) {
 		switch op.Kind {
 		case OpPush:
 			handles[op.Push] = q.Push(op.At, zero)
+		case OpPushAfter:
+			handles[op.Push] = q.PushAfter(op.At, op.Delay, zero)
 		case OpPop:
 			q.Pop()
 			pops++
