@@ -36,12 +36,12 @@ type oracle struct {
 	droppedInPipe, workersExited          int64
 	lastSettle                            time.Duration
 
-	steps       map[model.StepID]*stepTruth
+	steps       stepTable
 	settledBits bitset
 	dupBits     bitset
 
 	// executions running now, per worker, and the crash-orphaned ones not yet detected
-	running map[model.NodeID]map[uint32]execTruth
+	running runningTable
 	orphans map[model.StepID]orphan // by step: the execution a crash left behind
 	crashAt map[model.NodeID]time.Duration
 	// pauses and partitions are the windows each slot spent paused or cut off (a
@@ -149,8 +149,6 @@ func (b bitset) has(i model.StepID) bool {
 func newOracle(cfg *Config) *oracle {
 	return &oracle{
 		cfg:                cfg,
-		steps:              map[model.StepID]*stepTruth{},
-		running:            map[model.NodeID]map[uint32]execTruth{},
 		orphans:            map[model.StepID]orphan{},
 		crashAt:            map[model.NodeID]time.Duration{},
 		pauses:             map[slotRef][]window{},
@@ -219,14 +217,14 @@ func (o *oracle) advance(now time.Duration) {
 
 func (o *oracle) submit(now time.Duration, s model.StepSpec) {
 	o.submitted++
-	o.steps[s.Step] = &stepTruth{submitted: now}
+	o.steps.put(s.Step).submitted = now
 }
 
 // duplicated records that a duplicate_delivery fault handed step's assignment to a
 // second worker.
 func (o *oracle) duplicated(step model.StepID) {
 	o.duplicateDeliveries++
-	o.steps[step].reissue(DoubleDuplicate)
+	o.steps.get(step).reissue(DoubleDuplicate)
 }
 
 func (o *oracle) message(t model.MsgType, n int) {
@@ -271,7 +269,7 @@ func during(windows map[slotRef][]window, s slotRef, after, upTo time.Duration) 
 // that some timer must fail.
 func (o *oracle) crashed(node model.NodeID, now time.Duration) {
 	o.crashAt[node] = now
-	for _, e := range o.running[node] {
+	for _, e := range o.running.of(node) {
 		o.endExec(e.step)
 		if o.settledBits.has(e.step) {
 			continue // a copy of a step that settled already: no timer owes it anything
@@ -282,14 +280,14 @@ func (o *oracle) crashed(node model.NodeID, now time.Duration) {
 			o.orphans[e.step] = orphan{attempt: e.attempt, crashAt: now}
 		}
 	}
-	delete(o.running, node)
+	o.running.clear(node)
 }
 
 func (o *oracle) endExec(step model.StepID) {
-	if st := o.steps[step]; st != nil && st.active > 0 {
+	if st := o.steps.get(step); st != nil && st.active > 0 {
 		st.active--
 		if st.active == 0 && o.settledBits.has(step) {
-			delete(o.steps, step) // the last copy of a settled step ended
+			o.steps.del(step) // the last copy of a settled step ended
 		}
 	}
 }
@@ -314,7 +312,7 @@ func (o *oracle) observe(now time.Duration, e *model.Event) {
 		o.countReply(e)
 		return
 	}
-	st := o.steps[e.Step]
+	st := o.steps.get(e.Step)
 	switch e.Kind {
 	case model.EvDispatched:
 		o.attempts++
@@ -339,7 +337,7 @@ func (o *oracle) observe(now time.Duration, e *model.Event) {
 	case model.EvDelivered:
 		if e.Reason == model.DeliveryRedelivery {
 			o.redeliveries++
-			o.steps[e.Step].reissue(DoubleRedelivery)
+			o.steps.get(e.Step).reissue(DoubleRedelivery)
 		}
 	case model.EvClaimed:
 		if st != nil {
@@ -406,24 +404,18 @@ func (o *oracle) observe(now time.Duration, e *model.Event) {
 		}
 		// Keep the step's truth while executions of it still run, so doubles are seen.
 		if st.active == 0 {
-			delete(o.steps, e.Step)
+			o.steps.del(e.Step)
 		}
 		delete(o.orphans, e.Step)
 	case model.EvUnhealthy:
 		o.unhealthy++
 		o.component(e.Component).Unhealthy++
 	case model.EvExecStarted:
-		m := o.running[e.Node]
-		if m == nil {
-			m = map[uint32]execTruth{}
-			o.running[e.Node] = m
-		}
-		m[e.Exec] = execTruth{e.Step, e.Attempt}
+		o.running.add(e.Node, e.Exec, execTruth{e.Step, e.Attempt})
 		if st == nil {
 			// A step that settled already is running again: a copy nobody needed.
 			if o.settledBits.has(e.Step) {
-				st = &stepTruth{}
-				o.steps[e.Step] = st
+				st = o.steps.put(e.Step)
 			} else {
 				return
 			}
@@ -435,11 +427,8 @@ func (o *oracle) observe(now time.Duration, e *model.Event) {
 			o.doublesBy[st.doubleCause()]++
 		}
 	case model.EvExecEnded:
-		if m := o.running[e.Node]; m != nil {
-			if _, ok := m[e.Exec]; ok {
-				delete(m, e.Exec)
-				o.endExec(e.Step)
-			}
+		if o.running.remove(e.Node, e.Exec) {
+			o.endExec(e.Step)
 		}
 	case model.EvReply:
 		o.countReply(e)
@@ -471,7 +460,7 @@ func (o *oracle) timedOut(now time.Duration, e *model.Event) {
 	cs := o.component(e.Component)
 	switch e.Reason {
 	case model.TimeoutQueue:
-		o.steps[e.Step].reissue(DoubleQueueTimeout)
+		o.steps.get(e.Step).reissue(DoubleQueueTimeout)
 		o.timeouts.Queue++
 		cs.QueueTimeouts++
 	case model.TimeoutExecution:
@@ -485,11 +474,11 @@ func (o *oracle) timedOut(now time.Duration, e *model.Event) {
 		o.breakdown.detected(cause, now-e.LastSeen)
 		switch cause {
 		case CausePause:
-			o.steps[e.Step].reissue(DoublePause)
+			o.steps.get(e.Step).reissue(DoublePause)
 		case CausePartition:
-			o.steps[e.Step].reissue(DoublePartition)
+			o.steps.get(e.Step).reissue(DoublePartition)
 		case CauseFalse:
-			o.steps[e.Step].reissue(DoubleFalse)
+			o.steps.get(e.Step).reissue(DoubleFalse)
 		}
 	}
 }
