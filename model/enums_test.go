@@ -5,39 +5,31 @@ import (
 	"testing"
 )
 
+// checkNames asserts that all round-trips through its String and parse, and that its
+// names are want, in that order.
+func checkNames[T interface {
+	comparable
+	String() string
+}](t *testing.T, what string, all []T, parse func(string) (T, bool), want ...string) {
+	t.Helper()
+	var names []string
+	for _, v := range all {
+		if p, ok := parse(v.String()); !ok || p != v {
+			t.Errorf("%s: parse(%q) = %v, %v", what, v.String(), p, ok)
+		}
+		names = append(names, v.String())
+	}
+	if !slices.Equal(names, want) {
+		t.Errorf("%s: %q, want %q", what, names, want)
+	}
+}
+
 // Every enum's names round-trip through Parse and String, in the format's order, and a
 // word outside the format parses to nothing.
 func TestEnumNames(t *testing.T) {
-	check := func(what string, got, want []string) {
-		t.Helper()
-		if !slices.Equal(got, want) {
-			t.Fatalf("%s: %q, want %q", what, got, want)
-		}
-	}
-	var names []string
-	for _, d := range Detectors() {
-		if p, ok := ParseDetector(d.String()); !ok || p != d {
-			t.Errorf("ParseDetector(%q) = %v, %v", d.String(), p, ok)
-		}
-		names = append(names, d.String())
-	}
-	check("detectors", names, []string{"scan", "deadline"})
-	names = nil
-	for _, k := range BackoffKinds() {
-		if p, ok := ParseBackoffKind(k.String()); !ok || p != k {
-			t.Errorf("ParseBackoffKind(%q) = %v, %v", k.String(), p, ok)
-		}
-		names = append(names, k.String())
-	}
-	check("backoff kinds", names, []string{"fibonacci", "exponential", "constant"})
-	names = nil
-	for _, f := range Flavours() {
-		if p, ok := ParseFlavour(f.String()); !ok || p != f {
-			t.Errorf("ParseFlavour(%q) = %v, %v", f.String(), p, ok)
-		}
-		names = append(names, f.String())
-	}
-	check("flavours", names, []string{"python", "rust", "strict"})
+	checkNames(t, "detectors", Detectors(), ParseDetector, "scan", "deadline")
+	checkNames(t, "backoff kinds", BackoffKinds(), ParseBackoffKind, "fibonacci", "exponential", "constant")
+	checkNames(t, "flavours", Flavours(), ParseFlavour, "python", "rust", "strict")
 
 	if _, ok := ParseDetector("Scan"); ok {
 		t.Error(`ParseDetector("Scan") succeeded; names are lower case`)

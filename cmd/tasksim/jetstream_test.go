@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -39,27 +37,8 @@ func tasksimLink(t *testing.T) string {
 // process, its gRPC address and the NATS URL it announces on its second line.
 func startServeJetStream(t *testing.T, bin string, args ...string) (*exec.Cmd, string, string) {
 	t.Helper()
-	cmd := exec.Command(bin, append([]string{"serve", jetstreamScenario, "--listen", "127.0.0.1:0"}, args...)...)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	r := bufio.NewReader(stdout)
-	listening, err := r.ReadString('\n')
-	if err != nil || !strings.HasPrefix(listening, "listening ") {
-		t.Fatalf("first line of serve: %q, %v", listening, err)
-	}
-	natsLine, err := r.ReadString('\n')
-	if err != nil || !strings.HasPrefix(natsLine, "nats ") {
-		t.Fatalf("second line of serve: %q, %v", natsLine, err)
-	}
-	go func() { _, _ = r.WriteTo(discard{}) }()
-	return cmd, strings.TrimSpace(strings.TrimPrefix(listening, "listening ")), strings.TrimSpace(strings.TrimPrefix(natsLine, "nats "))
+	cmd, lines := startServeLines(t, bin, []string{"listening ", "nats "}, append([]string{jetstreamScenario}, args...)...)
+	return cmd, lines[0], lines[1]
 }
 
 // jetStreamRun runs serve and n `tasksim workers` processes sharing its queue, and

@@ -26,6 +26,15 @@ func buildTasksim(t *testing.T) string {
 // the address from its first stdout line. The process is killed when the test ends.
 func startServe(t *testing.T, bin string, args ...string) (*exec.Cmd, string) {
 	t.Helper()
+	cmd, lines := startServeLines(t, bin, []string{"listening "}, args...)
+	return cmd, lines[0]
+}
+
+// startServeLines starts `tasksim serve --listen 127.0.0.1:0 ARGS...`, stopped when the
+// test ends, and reads the first lines of its stdout, one per prefix, each of which must
+// start with its prefix; it returns what follows each prefix, and drains the rest.
+func startServeLines(t *testing.T, bin string, prefixes []string, args ...string) (*exec.Cmd, []string) {
+	t.Helper()
 	cmd := exec.Command(bin, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...)...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -36,12 +45,17 @@ func startServe(t *testing.T, bin string, args ...string) (*exec.Cmd, string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil || !strings.HasPrefix(line, "listening ") {
-		t.Fatalf("first line of serve: %q, %v", line, err)
+	r := bufio.NewReader(stdout)
+	values := make([]string, len(prefixes))
+	for i, prefix := range prefixes {
+		line, err := r.ReadString('\n')
+		if err != nil || !strings.HasPrefix(line, prefix) {
+			t.Fatalf("line %d of serve: %q, %v; want it to start with %q", i+1, line, err, prefix)
+		}
+		values[i] = strings.TrimSpace(strings.TrimPrefix(line, prefix))
 	}
-	go func() { _, _ = bufio.NewReader(stdout).WriteTo(discard{}) }()
-	return cmd, strings.TrimSpace(strings.TrimPrefix(line, "listening "))
+	go func() { _, _ = r.WriteTo(discard{}) }()
+	return cmd, values
 }
 
 type discard struct{}
