@@ -50,6 +50,16 @@ func newProcess(clk clock.Clock, start time.Time, lag *LagMeter) *process {
 	return p
 }
 
+// host makes part the participant p runs, as the simulator's node table holds it: p's
+// timers go to part.Fire, and apply carries out the effects each input leaves in out.
+func (p *process) host(part model.Participant, out *model.Effects, apply func(now time.Duration)) {
+	p.onTimer = func(now time.Duration, id model.TimerID) {
+		out.Reset()
+		part.Fire(now, id, out)
+		apply(now)
+	}
+}
+
 // now is the driver's time: time since its start.
 func (p *process) now() time.Duration { return p.clk.Since(p.start) }
 

@@ -392,14 +392,15 @@ func (s *Server) orchestratorUp(now time.Duration) {
 func (s *Server) newIncarnation(lis net.Listener) *incarnation {
 	inc := &incarnation{s: s, lis: lis, streams: map[model.NodeID]*serverStream{}, calls: map[uint32]chan rpcReply{}}
 	inc.p = newProcess(s.clk, s.start, s.cfg.Lag)
+	inc.p.host(s.o, &inc.out, inc.apply)
+	fire := inc.p.onTimer
 	inc.p.onTimer = func(now time.Duration, id model.TimerID) {
 		if id == probeTimer {
+			// The driver's own timer, for the harness lag: no participant's.
 			inc.p.setTimer(model.TimerOp{ID: probeTimer, At: now + probeEvery})
 			return
 		}
-		inc.out.Reset()
-		s.o.Fire(now, id, &inc.out)
-		inc.apply(now)
+		fire(now, id)
 	}
 	inc.gs = grpc.NewServer()
 	h := &handlers{inc: inc}

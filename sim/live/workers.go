@@ -392,11 +392,7 @@ func (ws *Workers) startProc(now time.Duration, s *workerSlot) {
 	}
 	wp.w = model.NewWorker(mc)
 	wp.p = newProcess(ws.clk, ws.start, ws.cfg.Lag)
-	wp.p.onTimer = func(now time.Duration, id model.TimerID) {
-		wp.out.Reset()
-		wp.w.Fire(now, id, &wp.out)
-		wp.apply(now)
-	}
+	wp.p.host(wp.w, &wp.out, wp.apply)
 	if ob := ws.cfg.Observer; ob != nil {
 		ob.WorkerStarted(node, s.pool, s.index)
 	}
