@@ -62,6 +62,12 @@ type OrchestratorConfig struct {
 	// so a heartbeat that lands during a scan is wiped and does not count for the next
 	// one (PROTOCOL.md hazard 2). It is clamped below HeartbeatTimeout.
 	ScanDuration time.Duration
+	// MaxTasksPerRun caps a run's steps in flight (dispatched, not settled; a retry in
+	// its backoff included); the others wait in the run, not in the queue. 0 = no cap.
+	// As Stepflow's FlowExecutor (stepflow-execution/src/flow_executor.rs, run_internal)
+	// every task result of the run starts max(cap - in flight, 1) waiting steps, so a
+	// result that is retried lets one more step in past the cap.
+	MaxTasksPerRun int
 	// Components describes each component, indexed by Message.Component.
 	Components []ComponentSpec
 }
@@ -132,6 +138,7 @@ type orchStep struct {
 	retryJournaled bool
 	// Volatile fields, rebuilt on Restart.
 	taskSlot     int32 // the tracked task of the current attempt; noSlot if none
+	inRunFlight  bool  // counted in its run's in-flight steps (MaxTasksPerRun)
 	retryPending bool  // waiting for the backoff timer
 	retryReason  uint8 // Dispatch* reason of the pending retry
 	lastError    ErrorCode
@@ -177,6 +184,11 @@ type Orchestrator struct {
 	pools       []orchPool
 
 	health []componentHealth
+
+	// Runs' cap bookkeeping (MaxTasksPerRun > 0 only): in-memory, rebuilt by recovery.
+	runs     []orchRun
+	freeRuns []int32
+	runIndex map[RunID]int32
 
 	// startupPending is the start-up gate; recovering holds the runs whose own gate is
 	// closed (see Restart).
@@ -231,12 +243,14 @@ func (o *Orchestrator) resetMemory() {
 		o.pool(c.Pool)
 	}
 	o.health = make([]componentHealth, len(o.cfg.Components))
+	o.runs, o.freeRuns = o.runs[:0], o.freeRuns[:0]
+	o.runIndex = make(map[RunID]int32)
 	o.startupPending = false
 	o.recovering = nil
 	o.recoverySteps = o.recoverySteps[:0]
 	for i := range o.steps {
 		s := &o.steps[i]
-		s.taskSlot, s.retryPending = noSlot, false
+		s.taskSlot, s.retryPending, s.inRunFlight = noSlot, false, false
 	}
 }
 
@@ -260,7 +274,7 @@ func (o *Orchestrator) Submit(now time.Duration, s StepSpec, out *Effects) {
 	out.Events = append(out.Events, Event{Kind: EvStepSubmitted, Node: o.cfg.Node, Step: s.Step,
 		Run: s.Run, Task: st.task, Component: s.Component})
 	if o.up {
-		o.dispatch(now, slot, DispatchFirst, out)
+		o.admit(now, slot, out)
 	}
 }
 
@@ -373,9 +387,10 @@ func (o *Orchestrator) onComplete(now time.Duration, m *Message, out *Effects) {
 	o.recordHealth(t.component, m.Result == ResultError, out)
 	if m.Result == ResultError {
 		o.stepFailed(now, t.step, errCode, out)
-		return
+	} else {
+		o.settleStep(t.step, SettledCompleted, ErrUnspecified, out)
 	}
-	o.settleStep(t.step, SettledCompleted, ErrUnspecified, out)
+	o.startWaiting(now, t.run, out)
 }
 
 // unknownTaskCode is the answer for a task that is not tracked, as Stepflow's

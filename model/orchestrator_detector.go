@@ -135,6 +135,7 @@ func (o *Orchestrator) failTask(now time.Duration, slot int32, reason uint8, dea
 	if !t.discovery {
 		o.runResult(t.run)
 		o.stepFailed(now, t.step, ErrTimeout, out)
+		o.startWaiting(now, t.run, out)
 	}
 }
 

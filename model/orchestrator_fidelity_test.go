@@ -187,3 +187,76 @@ func TestUnavailableGates(t *testing.T) {
 	}
 	ask(34*otSecond, 8, CodeNotFound)
 }
+
+// The per-run cap (2 here): run 1's steps 1-4 and run 2's step 5 arrive at 0; steps 1, 2
+// and 5 are dispatched, 3 and 4 wait in the run (not in the queue, so their queue
+// deadlines start only at their dispatch). Step 1's completion at 1s starts step 3. Step
+// 2's component failure at 2s is retried (it stays in flight through its backoff) and,
+// as the reference's loop starts at least one step per result, lets step 4 in: three in
+// flight. Step 4's queue deadline fires 30s after its dispatch, at 32s.
+func TestPerRunCap(t *testing.T) {
+	h := newOTHarness(t, func(c *OrchestratorConfig) { c.MaxTasksPerRun = 2 })
+	for s := StepID(1); s <= 4; s++ {
+		h.submit(0, s, 1, 0)
+	}
+	h.submit(0, 5, 2, 0)
+	if len(h.dispatched(3)) != 0 || len(h.dispatched(4)) != 0 || len(h.dispatched(5)) != 1 ||
+		h.o.RunInFlight(1) != 2 || h.o.RunWaiting(1) != 2 || h.o.QueueDepth(0) != 3 {
+		t.Fatalf("at 0: run 1 %d in flight, %d waiting; queue depth %d", h.o.RunInFlight(1), h.o.RunWaiting(1), h.o.QueueDepth(0))
+	}
+	h.complete(1*otSecond, h.lastTask(1), otWorker, 1, 1, ErrUnspecified)
+	h.complete(2*otSecond, h.lastTask(2), otWorker, 1, 1, ErrComponentFailed)
+	if h.o.RunInFlight(1) != 3 || h.o.RunWaiting(1) != 0 {
+		t.Fatalf("at 2s: run 1 %d in flight, %d waiting; want 3 and 0", h.o.RunInFlight(1), h.o.RunWaiting(1))
+	}
+	h.advance(40 * otSecond)
+	type dispatch struct {
+		step   StepID
+		when   time.Duration
+		reason uint8
+	}
+	var got []dispatch
+	for _, e := range h.eventsOf(EvDispatched) {
+		got = append(got, dispatch{e.Step, e.When, e.Reason})
+	}
+	want := []dispatch{{1, 0, DispatchFirst}, {2, 0, DispatchFirst}, {5, 0, DispatchFirst},
+		{3, 1 * otSecond, DispatchFirst}, {4, 2 * otSecond, DispatchFirst}, {2, 3 * otSecond, DispatchComponent}}
+	if !slices.Equal(got[:len(want)], want) {
+		t.Fatalf("dispatches %+v, want first %+v", got, want)
+	}
+	var step4 []otEvent
+	for _, e := range h.eventsOf(EvTimedOut) {
+		if e.Step == 4 {
+			step4 = append(step4, e)
+		}
+	}
+	if e := otOnly(t, step4, "step 4 timeouts"); e.When != 32*otSecond || e.Reason != TimeoutQueue {
+		t.Fatalf("step 4 timed out at %v (reason %d), want a queue timeout at 32s", e.When, e.Reason)
+	}
+}
+
+// After a restart the recovered run starts at most its cap again: steps 1 and 2 (in
+// flight at the crash) are re-dispatched, step 3 (waiting) keeps waiting, and gets its
+// first attempt when step 1 completes.
+func TestPerRunCapAfterRecovery(t *testing.T) {
+	h := newOTHarness(t, func(c *OrchestratorConfig) { c.MaxTasksPerRun = 2 })
+	for s := StepID(1); s <= 3; s++ {
+		h.submit(0, s, 1, 0)
+	}
+	h.advance(1 * otSecond)
+	h.o.Crash()
+	h.timers = map[TimerID]otTimer{}
+	h.do(2*otSecond, h.o.Restart)
+	if d := h.dispatched(3); len(d) != 0 || h.o.RunWaiting(1) != 1 || h.o.RunInFlight(1) != 2 {
+		t.Fatalf("after recovery: step 3 dispatches %+v, run 1 %d waiting", d, h.o.RunWaiting(1))
+	}
+	for s := StepID(1); s <= 2; s++ {
+		if d := h.dispatched(s); len(d) != 2 || d[1].When != 2*otSecond || d[1].Reason != DispatchRecovery || d[1].Attempt != 2 {
+			t.Fatalf("step %d dispatches %+v", s, d)
+		}
+	}
+	h.complete(3*otSecond, h.lastTask(1), otWorker, 1, 2, ErrUnspecified)
+	if d := h.dispatched(3); len(d) != 1 || d[0].When != 3*otSecond || d[0].Reason != DispatchFirst || d[0].Attempt != 1 {
+		t.Fatalf("step 3 dispatches %+v, want its first attempt at 3s", d)
+	}
+}

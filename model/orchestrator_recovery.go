@@ -58,8 +58,8 @@ func (o *Orchestrator) Restart(now time.Duration, out *Effects) {
 	out.Timers = append(out.Timers, TimerOp{ID: orchTimerID(orchTimerRecovery, 0, 0), At: now + o.cfg.RecoveryTime})
 }
 
-// finishRecovery re-dispatches every unfinished step of the recovering runs, in run then
-// step order, and reports each run recovered after its steps. A recovered step keeps its
+// finishRecovery re-dispatches the unfinished steps of the recovering runs (up to each
+// run's cap), in run then step order, and reports each run recovered after its steps. A recovered step keeps its
 // task id (under reuse) and its attempt counter as the journal has it (a retry waiting
 // for its backoff was journaled with its own attempt), plus one; its retry budgets start
 // afresh, as Stepflow's per-step RetryState is not journaled (stepflow-execution/src/
@@ -69,15 +69,14 @@ func (o *Orchestrator) finishRecovery(now time.Duration, out *Effects) {
 	for i, slot := range steps {
 		s := &o.steps[slot]
 		run := s.run
-		reason := DispatchRecovery
-		if s.attempt == 0 {
-			reason = DispatchFirst // submitted while down: never dispatched yet
-		}
 		if s.retryJournaled {
 			s.attempt++
 		}
 		s.transportRetries, s.componentRetries = 0, 0
-		o.dispatch(now, slot, reason, out)
+		// A step submitted while down was never dispatched: its first attempt. Past the
+		// run's cap a step waits in the run, as the recovered executor starts at most
+		// MaxTasksPerRun of them.
+		o.admit(now, slot, out)
 		if i+1 == len(steps) || o.steps[steps[i+1]].run != run {
 			out.Events = append(out.Events, Event{Kind: EvRecovered, Node: o.cfg.Node, Run: run})
 		}

@@ -85,5 +85,6 @@ func (o *Orchestrator) settleStep(slot int32, reason uint8, code ErrorCode, out 
 	out.Events = append(out.Events, Event{Kind: EvStepSettled, Reason: reason, Node: o.cfg.Node,
 		Step: s.id, Run: s.run, Task: s.task, Attempt: s.attempt, CurrentAttempt: s.attempt,
 		Component: s.component, ErrorCode: code})
+	o.leaveRun(slot)
 	o.freeStep(slot)
 }

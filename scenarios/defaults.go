@@ -66,6 +66,7 @@ func defaultConfig() sim.Config {
 			TaskIDs:        sim.TaskIDsReuse,
 			Discovery:      true,
 			UnhealthyAfter: 5,
+			MaxTasksPerRun: sim.DefaultMaxTasksPerRun,
 			RecoveryTime:   time.Second,
 		},
 		Network: sim.NetworkConfig{
@@ -108,5 +109,6 @@ func defaultLoad() sim.LoadConfig {
 		Arrival:      sim.ArrivalPoisson,
 		RatePerSec:   defaultRatePerSec,
 		PayloadBytes: defaultPayload,
+		StepsPerRun:  1,
 	}
 }

@@ -192,7 +192,7 @@ func (d *decoder) decode(root *yaml.Node) *sim.Config {
 
 var orchestratorKeys = []string{"detector", "heartbeat_timeout", "heartbeat_interval", "queue_timeout",
 	"execution_timeout", "max_transport_retries", "max_component_retries", "backoff", "task_ids",
-	"discovery", "unhealthy_after", "scan_duration", "recovery_time"}
+	"discovery", "unhealthy_after", "max_tasks_per_run", "scan_duration", "recovery_time"}
 
 func (d *decoder) orchestrator(n *yaml.Node, o *sim.OrchestratorConfig) {
 	f, ok := d.mapping(n, "orchestrator", orchestratorKeys...)
@@ -222,6 +222,7 @@ func (d *decoder) orchestrator(n *yaml.Node, o *sim.OrchestratorConfig) {
 		o.Discovery = disc == "on_connect"
 	}
 	parse(f, "unhealthy_after", &o.UnhealthyAfter, intIn(1, 1_000_000))
+	parse(f, "max_tasks_per_run", &o.MaxTasksPerRun, intIn(0, 1_000_000))
 	parse(f, "scan_duration", &o.ScanDuration, parseDuration)
 	if o.ScanDuration >= o.HeartbeatTimeout {
 		d.errPath(f.at("scan_duration"), "%s is not less than heartbeat_timeout %s (a scan must end before the next begins)",
@@ -384,7 +385,7 @@ func checkComponentPath(s string) (string, error) {
 	return s, nil
 }
 
-var loadKeys = []string{"component", "tasks", "arrival", "at", "payload"}
+var loadKeys = []string{"component", "tasks", "arrival", "at", "payload", "steps_per_run"}
 
 func (d *decoder) loads(top *fields) (loads []sim.LoadConfig, compSet []bool) {
 	n := top.vals["load"]
@@ -409,6 +410,7 @@ func (d *decoder) loads(top *fields) (loads []sim.LoadConfig, compSet []bool) {
 		d.arrival(f.get("arrival"), f.at("arrival"), &l)
 		parse(f, "at", &l.At, parseDuration)
 		parseQuotable(f, "payload", &l.PayloadBytes, parseSize)
+		parse(f, "steps_per_run", &l.StepsPerRun, intIn(1, maxTasks))
 		loads = append(loads, l)
 		compSet = append(compSet, hasComp)
 	}

@@ -275,7 +275,9 @@ func TestSetErrors(t *testing.T) {
 		want string
 	}{
 		{"faults[0].crash.fraction=1.4", "--set faults[0].crash.fraction=1.4: faults[0].crash.fraction: 1.4 is not in [0, 1]"},
-		{"orchestrator.detecter=deadline", "--set orchestrator.detecter=deadline: orchestrator.detecter: unknown key (did you mean detector?); allowed: detector, heartbeat_timeout, heartbeat_interval, queue_timeout, execution_timeout, max_transport_retries, max_component_retries, backoff, task_ids, discovery, unhealthy_after, scan_duration, recovery_time"},
+		{"load[0].steps_per_run=0", "--set load[0].steps_per_run=0: load[0].steps_per_run: 0 is not in [1, 1000000000]"},
+		{"orchestrator.max_tasks_per_run=-1", "--set orchestrator.max_tasks_per_run=-1: orchestrator.max_tasks_per_run: -1 is not in [0, 1000000]"},
+		{"orchestrator.detecter=deadline", "--set orchestrator.detecter=deadline: orchestrator.detecter: unknown key (did you mean detector?); allowed: detector, heartbeat_timeout, heartbeat_interval, queue_timeout, execution_timeout, max_transport_retries, max_component_retries, backoff, task_ids, discovery, unhealthy_after, max_tasks_per_run, scan_duration, recovery_time"},
 		{"orchestrator.detector=fast", `--set orchestrator.detector=fast: orchestrator.detector: "fast" is not one of scan, deadline`},
 		{"workers[0].count=x", `--set workers[0].count=x: workers[0].count: "x" is not a whole number`},
 		{"faults[3].at=1s", "--set faults[3].at=1s: faults[3]: index 3 is out of range: faults has 1 entries (use [1] to add one)"},
@@ -408,6 +410,7 @@ func TestDefaults(t *testing.T) {
 			TaskIDs:             sim.TaskIDsReuse,
 			Discovery:           true,
 			UnhealthyAfter:      5,
+			MaxTasksPerRun:      10,
 			RecoveryTime:        time.Second,
 		},
 		Network: sim.NetworkConfig{
@@ -426,7 +429,7 @@ func TestDefaults(t *testing.T) {
 			Path: "/default", Pool: "default", Retriable: true,
 			Duration: sim.Dist{Kind: sim.DistLognormal, Median: 2 * time.Second, P99: 20 * time.Second},
 		}},
-		Load: []sim.LoadConfig{{Component: "/default", Tasks: 100, Arrival: sim.ArrivalPoisson, RatePerSec: 100, PayloadBytes: 512}},
+		Load: []sim.LoadConfig{{Component: "/default", Tasks: 100, Arrival: sim.ArrivalPoisson, RatePerSec: 100, PayloadBytes: 512, StepsPerRun: 1}},
 	}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("defaults:\n got %+v\nwant %+v", cfg, want)

@@ -45,6 +45,7 @@ func Show(cfg *sim.Config) []byte {
 			"task_ids", word(string(o.TaskIDs)),
 			"discovery", word(discovery),
 			"unhealthy_after", plain(strconv.Itoa(o.UnhealthyAfter)),
+			"max_tasks_per_run", plain(strconv.Itoa(o.MaxTasksPerRun)),
 			"scan_duration", dur(o.ScanDuration),
 			"recovery_time", dur(o.RecoveryTime),
 		),
@@ -98,6 +99,7 @@ func Show(cfg *sim.Config) []byte {
 			"arrival", arrival,
 			"at", dur(l.At),
 			"payload", word(formatSize(l.PayloadBytes)),
+			"steps_per_run", plain(strconv.Itoa(l.StepsPerRun)),
 		))
 	}
 	faults := list()

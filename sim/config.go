@@ -45,6 +45,9 @@ type OrchestratorConfig struct {
 	TaskIDs             TaskIDs
 	Discovery           bool // on_connect = true, off = false
 	UnhealthyAfter      int
+	// MaxTasksPerRun caps a run's steps in flight (orchestrator.max_tasks_per_run, the
+	// reference's 10); the others wait in the run, not in the queue. 0 = no cap.
+	MaxTasksPerRun int
 	// ScanDuration and RecoveryTime are tasksim's additions to the format: how long one
 	// scan of the scan detector takes (heartbeats landing during it are wiped, hazard 2),
 	// and how long a run's recovery takes after an orchestrator restart.
@@ -146,7 +149,12 @@ type LoadConfig struct {
 	RatePerSec   float64 // poisson and constant
 	At           time.Duration
 	PayloadBytes int
+	// StepsPerRun groups consecutive steps of the stream into one run (default 1).
+	StepsPerRun int
 }
+
+// DefaultMaxTasksPerRun is Stepflow's FlowExecutorBuilder default max_concurrency.
+const DefaultMaxTasksPerRun = 10
 
 // DistKind names a distribution of durations.
 type DistKind string

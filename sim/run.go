@@ -229,6 +229,7 @@ type streamState struct {
 	cfg       *LoadConfig
 	component int32
 	sent      int
+	run       model.RunID // the run the stream's current steps join
 	interval  Sampler
 }
 
@@ -377,6 +378,7 @@ func orchestratorConfig(cfg *Config, node, queue model.NodeID) model.Orchestrato
 		PerAttemptIDs:  o.TaskIDs == TaskIDsPerAttempt,
 		Discovery:      o.Discovery,
 		UnhealthyAfter: o.UnhealthyAfter,
+		MaxTasksPerRun: o.MaxTasksPerRun,
 		RecoveryTime:   o.RecoveryTime,
 		ScanDuration:   o.ScanDuration,
 	}
@@ -482,6 +484,11 @@ func (w *world) arrival(stream uint32) error {
 	}
 	for i := 0; i < n && st.sent < st.cfg.Tasks; i++ {
 		spec := w.ledger.newStep(st.component, int32(st.cfg.PayloadBytes))
+		// A run is named after its first step: steps_per_run consecutive steps of the stream.
+		if st.sent%max(st.cfg.StepsPerRun, 1) == 0 {
+			st.run = model.RunID(spec.Step)
+		}
+		spec.Run = st.run
 		w.oracle.submit(w.now, spec)
 		w.hash.Event(int64(w.now), uint8(evArrival), int32(w.orchNode), uint64(spec.Step), 0, 0, nil)
 		st.sent++

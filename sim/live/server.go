@@ -104,6 +104,7 @@ type arrivalStream struct {
 	cfg       *sim.LoadConfig
 	component int32
 	sent      int
+	run       model.RunID // the run the stream's current steps join (steps_per_run)
 	interval  sim.Sampler
 }
 
@@ -295,7 +296,10 @@ func (s *Server) arrive(now time.Duration, i int) {
 	}
 	for k := 0; k < n && st.sent < st.cfg.Tasks; k++ {
 		step := model.StepID(s.nextStep.Add(1) - 1)
-		spec := model.StepSpec{Step: step, Run: model.RunID(step), Component: st.component,
+		if st.sent%max(st.cfg.StepsPerRun, 1) == 0 {
+			st.run = model.RunID(step) // a run is named after its first step
+		}
+		spec := model.StepSpec{Step: step, Run: st.run, Component: st.component,
 			PayloadBytes: int32(st.cfg.PayloadBytes)}
 		st.sent++
 		s.cfg.Observer.Submit(now, spec)
