@@ -319,14 +319,12 @@ func TestCompareJudgesRowsAgainstTheirReference(t *testing.T) {
 	}
 }
 
-// The gate on real measurements: a report passes against itself and fails against a
-// run with the wire codec made three times as slow (each operation done three times; the
-// margin is wide so that a loaded machine cannot hide it), and only on wire's rows:
-// protobuf-go, wire's reference, is measured in the same chunks and stays as it was.
+// The gate on real measurements, as `bench codec --against` runs it: this build passes
+// against itself, and a build with the wire codec made three times as slow (each
+// operation done three times: a margin no loaded machine hides) fails on wire's rows and
+// on no other: protobuf-go and vtprotobuf are timed in the same pairs and stay as they
+// were. The builds are timed alternately in short chunks, so a busy machine slows both.
 func TestGateCatchesInjectedSlowdown(t *testing.T) {
-	if testing.Short() {
-		t.Skip("measures for a second")
-	}
 	const factor = 3
 	slow := func(c Case, op func(n int) error) func(n int) error {
 		if c.Variant != VariantWire {
@@ -334,36 +332,84 @@ func TestGateCatchesInjectedSlowdown(t *testing.T) {
 		}
 		return func(n int) error { return op(factor * n) }
 	}
-	opts := Options{Payloads: []int{16384}, Time: 200 * time.Millisecond, Count: 8,
-		Match: `^TaskAssignment/16KiB/encode/(wire|proto|vtproto)$`}
-	base, err := Run(opts)
+	opts := Options{Payloads: []int{16384}, Match: `^TaskAssignment/16KiB/encode/(wire|proto|vtproto)$`}
+	base, err := NewLocal(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	same, err := NewLocal(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	o := opts
 	o.Wrap = slow
-	slowed, err := Run(o)
+	slowed, err := NewLocal(o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	self, err := Compare(base, base, DefaultThreshold)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if self.Failed() {
-		t.Errorf("the gate fails a report against itself")
-	}
-	c, err := Compare(base, slowed, DefaultThreshold)
+	ab := ABOptions{Time: 30 * time.Millisecond}
+	self, err := ABCompare(base, same, ab)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var b bytes.Buffer
-	_ = c.Table(&b)
-	caught := false
-	for _, d := range c.Regressions() {
-		caught = caught || d.Variant == VariantWire && d.VsRef && d.Change > 1
+	_ = self.Table(&b)
+	if self.Failed() || len(self.Deltas) != 3 || self.Pairs < minPairs {
+		t.Errorf("the gate fails this build against itself, or compared the wrong cases:\n%s", b.String())
 	}
-	if !caught {
-		t.Fatalf("the gate did not catch the %dx slower wire against its reference:\n%s", factor, b.String())
+	c, err := ABCompare(base, slowed, ab)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Reset()
+	_ = c.Table(&b)
+	regs := c.Regressions()
+	if len(regs) != 1 || regs[0].Case != "TaskAssignment/16KiB/encode/wire" || regs[0].Low < 2 {
+		t.Fatalf("want exactly the %dx slower wire row caught, at 2x or more:\n%s", factor, b.String())
+	}
+}
+
+// The interval around the median is the binomial one: for 41 values at 99%, the 12th to
+// the 30th (P(X <= 11) = 0.0022 <= 0.005 < P(X <= 12) for X ~ B(41, 1/2)); below 8
+// values there is none.
+func TestMedianInterval(t *testing.T) {
+	xs := make([]float64, 41)
+	for i := range xs {
+		xs[i] = float64(41 - i) // descending: the function sorts
+	}
+	med, lo, hi := medianInterval(xs, 0.99)
+	if med != 21 || lo != 12 || hi != 30 {
+		t.Errorf("41 values: median %v, interval [%v, %v]; want 21, [12, 30]", med, lo, hi)
+	}
+	med, lo, hi = medianInterval([]float64{3, 1, 2, 5, 4, 6, 7}, 0.99)
+	if med != 4 || lo != 1 || hi != 7 {
+		t.Errorf("7 values: median %v, interval [%v, %v]; want 4, [1, 7]", med, lo, hi)
+	}
+}
+
+// ABCompare compares the cases both builds have and lists the others.
+func TestABCompareMatchesCasesByName(t *testing.T) {
+	a, err := NewLocal(Options{Payloads: []int{512}, Match: `^TaskHeartbeatRequest/encode/(wire|memmove)$`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := NewLocal(Options{Payloads: []int{512}, Match: `^TaskHeartbeatRequest/encode/(wire|proto)$`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := ABCompare(a, b, ABOptions{Time: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Deltas) != 1 || c.Deltas[0].Case != "TaskHeartbeatRequest/encode/wire" || c.Pairs != minPairs ||
+		!slices.Equal(c.Unmatched, []string{"new: TaskHeartbeatRequest/encode/proto", "gone: TaskHeartbeatRequest/encode/memmove"}) {
+		t.Errorf("compared %+v, pairs %d, unmatched %v", c.Deltas, c.Pairs, c.Unmatched)
+	}
+	none, err := NewLocal(Options{Payloads: []int{512}, Match: `^TaskHeartbeatResponse/decode/proto$`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ABCompare(a, none, ABOptions{Time: time.Millisecond}); err == nil {
+		t.Error("two builds without a case in common were compared")
 	}
 }
