@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"slices"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"text/tabwriter"
 	"time"
 )
