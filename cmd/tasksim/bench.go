@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"time"
 
@@ -156,7 +157,7 @@ a 99% interval; it exits 1 when a row's whole interval is beyond --threshold.`,
 	codec.Flags().StringVar(&out, "out", filepath.Join("out", "bench-codec"), "output directory for codec.json and the plot")
 	codec.Flags().StringVar(&baseline, "baseline", "", "a codec.json to compare with; exit 1 on a significant slowdown")
 	codec.Flags().Float64Var(&threshold, "threshold", codecbench.DefaultThreshold, "slowdown that counts, as a fraction (0.10 = 10%)")
-	codec.Flags().StringVar(&against, "against", "", "another tasksim binary to time alternately with this one; exit 1 on a slowdown beyond --threshold")
+	codec.Flags().StringVar(&against, "against", "", "another tasksim binary (a path or a name in PATH) to time alternately with this one; exit 1 on a slowdown beyond --threshold")
 	codec.Flags().StringVar(&match, "match", "", "only the cases whose name (e.g. TaskAssignment/512B/encode/wire) matches this regular expression")
 	codec.Flags().BoolVar(&serve, "serve", false, "serve timings on stdin/stdout for --against (internal)")
 	_ = codec.Flags().MarkHidden("serve")
@@ -168,12 +169,17 @@ a 99% interval; it exits 1 when a row's whole interval is beyond --threshold.`,
 // their own (this one re-executed too, so that neither side runs in the process that
 // coordinates), timed alternately by codecbench.ABCompare.
 func benchAgainst(cmd *cobra.Command, against, payload, match string, perCase time.Duration, threshold float64, asJSON bool) error {
-	if _, err := os.Stat(against); err != nil {
+	against, err := exec.LookPath(against) // a path, or a name in PATH
+	if err != nil {
 		return badInput(fmt.Errorf("--against: %w", err))
 	}
-	self, err := os.Executable()
+	// This tasksim as it was started (what os.Executable names may be a binary that
+	// acts as tasksim only under that name, as in the tests).
+	self, err := exec.LookPath(os.Args[0])
 	if err != nil {
-		return fmt.Errorf("bench codec: find this tasksim: %w", err)
+		if self, err = os.Executable(); err != nil {
+			return fmt.Errorf("bench codec: find this tasksim: %w", err)
+		}
 	}
 	args := []string{"bench", "codec", "--serve", "--payload", payload}
 	if match != "" {

@@ -128,14 +128,21 @@ func Run(opts Options) (*Report, error) {
 			Variant: c.Variant, SimPath: c.SimPath}
 	}
 	done, total := 0, len(cases)*opts.Count
+	anyAllocates := slices.Contains(allocates, true)
 	for range opts.Count {
+		if anyAllocates {
+			// As testing.B does, collect garbage first so that one case does not pay for
+			// another's; once a round, not once a sample: on a busy machine a collection
+			// takes milliseconds, and one per sample made a run 3 times longer than --time.
+			runtime.GC()
+		}
 		for i, c := range cases {
 			var refOp func(int) error
 			refN := 0
 			if f := refs[i]; f >= 0 {
 				refOp, refN = ops[f], chunks[f]
 			}
-			m, err := measure(ops[i], chunks[i], refOp, refN, sample, allocates[i] || (refs[i] >= 0 && allocates[refs[i]]))
+			m, err := measure(ops[i], chunks[i], refOp, refN, sample)
 			if err != nil {
 				return nil, fmt.Errorf("codecbench: %s: %w", c.Name(), err)
 			}
@@ -172,10 +179,12 @@ const Method = "median-chunk-vs-reference"
 // milliseconds), long enough that reading the clock costs nothing.
 const chunkTime = 100 * time.Microsecond
 
-// minChunks is the fewest chunks a sample has, however long they take: the median of
-// fewer is not robust to a few interrupted ones. On a machine so busy that the process
-// gets a fraction of a CPU, this is what stretches a sample beyond its time.
-const minChunks = 15
+// minChunks is the fewest chunks a sample has, however long they take. It is small so
+// that a run takes the time --time says even on a machine so busy that the process gets
+// a fraction of a CPU (15 made a run 2.6 times longer at load 27 on two cores); the
+// median of three still ignores one interrupted chunk, and the gate that a busy machine
+// cannot fool is ABCompare, not this.
+const minChunks = 3
 
 type measurement struct {
 	nsPerOp, refNsPerOp     float64
@@ -219,12 +228,7 @@ func calibrate(op func(n int) error, budget time.Duration) (int, bool, error) {
 // measure is one sample: chunks of n ops, each followed by a chunk of refN reference
 // ops when there is a reference, until d of wall time has passed. It returns the median
 // chunk's ns/op of each.
-func measure(op func(n int) error, n int, ref func(n int) error, refN int, d time.Duration, gc bool) (measurement, error) {
-	if gc {
-		// As testing.B does: collect garbage first so that one sample does not pay for
-		// the last one's (for a case that makes none, a collection would only take time).
-		runtime.GC()
-	}
+func measure(op func(n int) error, n int, ref func(n int) error, refN int, d time.Duration) (measurement, error) {
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	var times, refTimes []float64
