@@ -152,8 +152,6 @@ func Run(opts Options) (*Report, error) {
 				r.Reference = cases[refs[i]].Variant
 				r.RefSamplesNs = append(r.RefSamplesNs, round(m.refNsPerOp))
 			}
-			// Allocation counts barely vary between samples; keep the last.
-			r.BytesPerOp, r.AllocsPerOp = m.bytesPerOp, m.allocsPerOp
 			done++
 			if opts.Progress != nil {
 				opts.Progress(done, total)
@@ -162,6 +160,12 @@ func Run(opts Options) (*Report, error) {
 	}
 	for i, c := range cases {
 		r := &rows[i]
+		// Allocations are counted once per case, on their own: reading them stops the
+		// world (milliseconds on a busy machine), and within a sample they would count
+		// the reference's too.
+		if r.BytesPerOp, r.AllocsPerOp, err = allocations(ops[i], chunks[i]); err != nil {
+			return nil, fmt.Errorf("codecbench: %s: %w", c.Name(), err)
+		}
 		r.NsPerOp = round(median(r.SamplesNs))
 		if r.NsPerOp > 0 {
 			r.MBPerS = round(float64(c.WireBytes) / r.NsPerOp * 1e3)
@@ -187,8 +191,7 @@ const chunkTime = 100 * time.Microsecond
 const minChunks = 3
 
 type measurement struct {
-	nsPerOp, refNsPerOp     float64
-	bytesPerOp, allocsPerOp int64
+	nsPerOp, refNsPerOp float64
 }
 
 // calibrate warms op up for about budget and returns the loop count of a chunk (about
@@ -229,8 +232,6 @@ func calibrate(op func(n int) error, budget time.Duration) (int, bool, error) {
 // ops when there is a reference, until d of wall time has passed. It returns the median
 // chunk's ns/op of each.
 func measure(op func(n int) error, n int, ref func(n int) error, refN int, d time.Duration) (measurement, error) {
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
 	var times, refTimes []float64
 	ops := 0
 	for start := time.Now(); len(times) < minChunks || time.Since(start) < d; {
@@ -248,13 +249,18 @@ func measure(op func(n int) error, n int, ref func(n int) error, refN int, d tim
 			refTimes = append(refTimes, float64(time.Since(t1).Nanoseconds())/float64(refN))
 		}
 	}
+	return measurement{nsPerOp: median(times), refNsPerOp: median(refTimes)}, nil
+}
+
+// allocations runs n ops and returns the bytes and allocations per op.
+func allocations(op func(n int) error, n int) (bytesPerOp, allocsPerOp int64, err error) {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	if err := op(n); err != nil {
+		return 0, 0, err
+	}
 	runtime.ReadMemStats(&after)
-	return measurement{
-		nsPerOp:     median(times),
-		refNsPerOp:  median(refTimes),
-		bytesPerOp:  int64(after.TotalAlloc-before.TotalAlloc) / int64(ops),
-		allocsPerOp: int64(after.Mallocs-before.Mallocs) / int64(ops),
-	}, nil
+	return int64(after.TotalAlloc-before.TotalAlloc) / int64(n), int64(after.Mallocs-before.Mallocs) / int64(n), nil
 }
 
 func median(xs []float64) float64 {
