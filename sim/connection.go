@@ -83,7 +83,7 @@ func (w *world) breakConnection(p *proc, delay time.Duration) error {
 	}
 	p.epoch++
 	w.hash.Event(int64(w.now), hashConnBroken, int32(p.node), uint64(len(p.calls)), 0, 0, nil)
-	w.traceEvent("connection_broken", p.node, 0, 0, "", len(p.calls))
+	w.traceConnectionBroken(p, len(p.calls))
 	// In call order, so that the answers arrive in a reproducible order.
 	sortCalls(p.calls)
 	for _, c := range p.calls {
@@ -136,7 +136,6 @@ func (w *world) tcpGiveUp(i int) error {
 	}
 	w.faultGaveUp[i] = true
 	w.hash.Event(int64(w.now), uint8(evTCPGiveUp), int32(i), 0, 0, 0, nil)
-	w.traceEvent("tcp_give_up", -1, uint64(i), 0, "", 0)
 	for _, s := range w.faultHits[i] {
 		s.resets++
 		if err := w.breakConnection(s.current, 0); err != nil {

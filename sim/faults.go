@@ -67,7 +67,6 @@ func (w *world) pick(t Target, liveOnly bool) []*slot {
 func (w *world) faultStart(i int) error {
 	f := &w.cfg.Faults[i]
 	w.hash.Event(int64(w.now), uint8(evFaultStart), int32(i), 0, 0, 0, nil)
-	w.traceEvent("fault_start:"+string(f.Kind), -1, uint64(i), 0, "", 0)
 	w.oracle.faultWindow(i, f, w.now)
 	switch f.Kind {
 	case FaultOrchestratorRestart:
@@ -128,7 +127,6 @@ func (w *world) faultStart(i int) error {
 func (w *world) faultEnd(i int) error {
 	f := &w.cfg.Faults[i]
 	w.hash.Event(int64(w.now), uint8(evFaultEnd), int32(i), 0, 0, 0, nil)
-	w.traceEvent("fault_end:"+string(f.Kind), -1, uint64(i), 0, "", 0)
 	for _, s := range w.faultHits[i] {
 		switch f.Kind {
 		case FaultHeartbeatLoss:
@@ -168,7 +166,7 @@ func (w *world) crash(p *proc) error {
 	p.execs = nil
 	w.oracle.crashed(p.node, w.now)
 	w.hash.Event(int64(w.now), hashCrash, int32(p.node), 0, 0, 0, nil)
-	w.traceEvent("crash", p.node, 0, 0, "", 0)
+	w.traceProcess("crash", p.node)
 	// The stream from the assignment source breaks with the process.
 	w.dropPipe(p)
 	return w.disconnect(p)
@@ -192,6 +190,7 @@ func (w *world) orchestratorDown(f *FaultConfig) error {
 	}
 	n.part.(model.Restarter).Crash()
 	n.down = true
+	w.traceProcess("crash", w.orchNode)
 	// Every timer of the dead incarnation goes; the next one starts with an empty table.
 	next := n.timers.incarnation + 1
 	n.timers.discard(w.q)
@@ -214,7 +213,7 @@ func (w *world) orchestratorUp() error {
 	n := &w.nodes[w.orchNode]
 	n.down = false
 	w.hash.Event(int64(w.now), uint8(evOrchestratorUp), int32(w.orchNode), 0, 0, 0, nil)
-	w.traceEvent("orchestrator_up", w.orchNode, 0, 0, "", 0)
+	w.traceProcess("restart", w.orchNode)
 	w.out.Reset()
 	n.part.(model.Restarter).Restart(w.now, &w.out)
 	if err := w.apply(w.orchNode); err != nil {

@@ -22,7 +22,7 @@ func (w *world) send(m *model.Message) error {
 		w.oracle.message(m.Type, len(data))
 	}
 	w.hash.Event(int64(w.now), hashSend, int32(m.From), uint64(m.Task), m.Attempt, uint8(m.Type), data)
-	w.traceEvent("send", m.From, uint64(m.Task), m.Attempt, m.Type.String(), len(data))
+	w.traceSend(m, len(data))
 
 	workerEnd := w.workerEnd(m)
 	w.callSent(m)
@@ -31,6 +31,7 @@ func (w *world) send(m *model.Message) error {
 		// back after its ack wait); a publish or a pull request is retried by its client
 		// and arrives once the server is up; what the queue would send waits as well.
 		if m.Type == model.MsgAck {
+			w.traceDrop(m, "queue restarting")
 			return nil
 		}
 		w.deliverLater(m, data, w.queueDownUntil-w.now+w.latency.Sample(w.rNetwork))
@@ -52,6 +53,7 @@ func (w *world) send(m *model.Message) error {
 	retransmit := w.cfg.Network.LossModel != LossDrop
 	if cutByReset(workerEnd) && (m.To == w.orchNode || m.From == w.orchNode) {
 		// The connection is broken and cannot be made again until the heal.
+		w.traceDrop(m, "reset")
 		if m.From == workerEnd.node {
 			w.refusedByReset(workerEnd, m)
 		}
@@ -63,16 +65,19 @@ func (w *world) send(m *model.Message) error {
 			w.deliverLater(m, data, workerEnd.slot.healAt-w.now+w.linkDelay(workerEnd.slot))
 			return nil
 		}
+		w.traceDrop(m, "partition")
 		w.callGone(m)
 		return nil
 	}
 	// heartbeat_loss is an application-level fault (a proxy or a bug that drops
 	// TaskHeartbeat requests): they never arrive, whatever the loss model.
 	if m.Type == model.MsgHeartbeat && workerEnd.slot.hbLoss > 0 && w.rNetwork.Float64() < workerEnd.slot.hbLoss {
+		w.traceDrop(m, "heartbeat_loss")
 		w.callGone(m)
 		return nil
 	}
 	if !retransmit && isRPC(m.Type) && w.cfg.Network.Loss > 0 && w.rNetwork.Float64() < w.cfg.Network.Loss {
+		w.traceDrop(m, "loss")
 		w.callGone(m)
 		return nil
 	}
@@ -204,6 +209,11 @@ func (w *world) deliver(slot uint32) error {
 		}
 		if !p.alive || p.slot.partitioned > 0 {
 			w.freeMsgs = append(w.freeMsgs, slot)
+			if !p.alive {
+				w.traceDrop(&m, "receiver down")
+			} else {
+				w.traceDrop(&m, "partition")
+			}
 			return nil
 		}
 		if w.paused(to, event{kind: evDeliver, node: to, a: slot}) {
@@ -216,7 +226,7 @@ func (w *world) deliver(slot uint32) error {
 		}
 	}
 	w.hash.Event(int64(w.now), hashDeliver, int32(to), uint64(m.Task), m.Attempt, uint8(m.Type), nil)
-	w.traceEvent("deliver", to, uint64(m.Task), m.Attempt, m.Type.String(), len(f.wire))
+	w.traceDeliver(&m, len(f.wire))
 	w.freeMsgs = append(w.freeMsgs, slot)
 	if w.proc(to) != nil {
 		w.callGone(&m) // an answer reached its caller

@@ -414,10 +414,16 @@ func (w *world) loop() error {
 		}
 		w.now = time.Duration(at)
 		w.oracle.advance(w.now)
+		if w.tw != nil {
+			w.traceBegin(at, e)
+		}
 		if err := w.dispatch(e); err != nil {
 			return fmt.Errorf("at %v: %w", w.now, err)
 		}
 		w.events++
+		if w.tw != nil {
+			w.tw.End()
+		}
 		if w.opts.Progress != nil && w.events%every == 0 {
 			w.opts.Progress(w.now, w.oracle.settled, w.oracle.submitted)
 		}
@@ -517,6 +523,14 @@ func (w *world) startWorker(pool int32, index int) error {
 	p.w = model.NewWorker(WorkerModelConfig(w.cfg, pool, node, w.orchNode, w.sourceNode))
 	w.addNode(nodeEntry{part: p.w, timers: &timerTable{}, proc: p})
 	w.oracle.started(node, slotRef{pool, index})
+	if w.tw != nil {
+		w.tw.Node(w.traceNode(node))
+		if s.current != nil {
+			w.traceProcess("restart", node) // a new process in the slot of a crashed one
+		} else {
+			w.traceProcess("start", node)
+		}
+	}
 	s.current = p
 	w.hash.Event(int64(w.now), uint8(evWorkerStart), int32(node), 0, 0, 0, nil)
 	w.out.Reset()
@@ -541,7 +555,6 @@ func (w *world) fire(e event) error {
 	}
 	tt.drop(e.timer)
 	w.hash.Event(int64(w.now), uint8(evTimer), int32(e.node), uint64(e.timer), 0, 0, nil)
-	w.traceEvent("timer", e.node, uint64(e.timer), 0, "", 0)
 	w.out.Reset()
 	n.part.Fire(w.now, e.timer, &w.out)
 	return w.apply(e.node)
@@ -578,6 +591,7 @@ func (w *world) apply(node model.NodeID) error {
 	out := &w.out
 	for i := range out.Events {
 		w.oracle.observe(w.now, &out.Events[i])
+		w.traceLifecycle(&out.Events[i])
 	}
 	for _, t := range out.Timers {
 		w.timer(node, t)
@@ -660,12 +674,6 @@ func (w *world) finish() (*Result, error) {
 	res.Summary.Perf.CodecMBPerSecond = st.MBPerSecond()
 	res.Summary.Perf.CodecReusedValues = st.ReusedEncodes + st.ReusedDecodes
 	return res, nil
-}
-
-func (w *world) traceEvent(kind string, node model.NodeID, task uint64, attempt uint32, msg string, n int) {
-	if w.tw != nil {
-		w.tw.Write(int64(w.now), kind, int32(node), task, attempt, msg, n)
-	}
 }
 
 // poolStats reads each pool's queue gauges from the assignment source, while it is up.

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"regexp"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/tasksim/tasksim/scenarios"
@@ -255,7 +257,44 @@ load:
 	}
 }
 
-// TestTraceMatchesTheRun writes trace.jsonl and checks it has one parseable line per event.
+// traceLine is a line of trace.jsonl with exactly the fields docs/trace.md documents.
+type traceLine struct {
+	T          *float64 `json:"t"`
+	Event      string   `json:"event"`
+	Node       string   `json:"node"`
+	Pool       string   `json:"pool"`
+	Slot       *int     `json:"slot"`
+	Timer      *uint64  `json:"timer"`
+	Exec       *uint32  `json:"exec"`
+	Fault      string   `json:"fault"`
+	FaultIndex *int     `json:"fault_index"`
+	Task       *uint64  `json:"task"`
+	Attempt    *uint32  `json:"attempt"`
+	Msg        string   `json:"msg"`
+	Bytes      *int     `json:"bytes"`
+	Sends      []struct {
+		From    string `json:"from"`
+		To      string `json:"to"`
+		Task    uint64 `json:"task"`
+		Attempt uint32 `json:"attempt"`
+		Msg     string `json:"msg"`
+		Bytes   int    `json:"bytes"`
+	} `json:"sends"`
+	Lifecycle []struct {
+		Kind    string  `json:"kind"`
+		Node    string  `json:"node"`
+		Worker  string  `json:"worker"`
+		Step    *int64  `json:"step"`
+		Task    uint64  `json:"task"`
+		Attempt *uint32 `json:"attempt"`
+		Reason  string  `json:"reason"`
+	} `json:"lifecycle"`
+}
+
+// TestTraceMatchesTheRun writes trace.jsonl: one line per kernel event (as many as the
+// summary counts), each a JSON object of the documented fields only, naming its nodes,
+// with the lifecycle the summary counts: the crashes, the steps, the timeouts, the
+// claims and the retries.
 func TestTraceMatchesTheRun(t *testing.T) {
 	var buf bytes.Buffer
 	cfg := loadYAML(t, crashes)
@@ -263,30 +302,125 @@ func TestTraceMatchesTheRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lines := bytes.Split(bytes.TrimSpace(buf.Bytes()), []byte("\n"))
-	if len(lines) < 1000 {
-		t.Fatalf("trace has %d lines", len(lines))
+	s := res.Summary
+	lines := bytes.Split(bytes.TrimSuffix(buf.Bytes(), []byte("\n")), []byte("\n"))
+	if int64(len(lines)) != s.Perf.Events {
+		t.Fatalf("trace has %d lines for %d events", len(lines), s.Perf.Events)
 	}
-	kinds := map[string]int{}
-	for _, l := range lines {
-		var ev struct {
-			T    float64 `json:"t"`
-			Kind string  `json:"kind"`
+	if duplicateKey([]byte(`{"a":{"b":1,"c":[1]},"a":2}`)) != "a" || duplicateKey([]byte(`{"x":[{"a":1},{"a":1}],"a":0}`)) != "" {
+		t.Fatal("duplicateKey is wrong")
+	}
+	node := regexp.MustCompile(`^(orchestrator|worker-[0-9]+)$`)
+	events := map[string]int{}
+	life := map[string]int{}
+	var heartbeatTimeouts, sends int64
+	last := -1.0
+	for i, l := range lines {
+		var ev traceLine
+		dec := json.NewDecoder(bytes.NewReader(l))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&ev); err != nil {
+			t.Fatalf("trace line %d %s: %v", i+1, l, err)
 		}
-		if err := json.Unmarshal(l, &ev); err != nil {
-			t.Fatalf("trace line %q: %v", l, err)
+		if ev.T == nil || *ev.T < last || ev.Event == "" {
+			t.Fatalf("line %d: no time, time going back, or no event: %s", i+1, l)
 		}
-		kinds[ev.Kind]++
+		last = *ev.T
+		if k := duplicateKey(l); k != "" {
+			t.Fatalf("line %d has %q twice: %s", i+1, k, l)
+		}
+		events[ev.Event]++
+		if ev.Event != "fault_start" && ev.Event != "fault_end" && !node.MatchString(ev.Node) {
+			t.Fatalf("line %d: node %q: %s", i+1, ev.Node, l)
+		}
+		if strings.HasPrefix(ev.Node, "worker-") != (ev.Pool == "p") {
+			t.Fatalf("line %d: a worker line without its pool, or a pool elsewhere: %s", i+1, l)
+		}
+		if ev.Event == "deliver" && (ev.Msg == "" || ev.Task == nil || ev.Bytes == nil) {
+			t.Fatalf("line %d: a delivery without its message: %s", i+1, l)
+		}
+		for _, m := range ev.Sends {
+			sends++
+			// (An event at one node can make another send: a worker's stream taking the
+			// next assignment from the orchestrator.)
+			if !node.MatchString(m.From) || !node.MatchString(m.To) || m.Msg == "" {
+				t.Fatalf("line %d: send %+v", i+1, m)
+			}
+		}
+		for _, lc := range ev.Lifecycle {
+			life[lc.Kind]++
+			if !node.MatchString(lc.Node) {
+				t.Fatalf("line %d: lifecycle node %q", i+1, lc.Node)
+			}
+			if lc.Kind == "timed_out" && lc.Reason == "heartbeat" {
+				heartbeatTimeouts++
+			}
+		}
 	}
-	if kinds["crash"] != 9 {
-		t.Errorf("trace shows %d crashes, want 9 (30%% of 30 workers)", kinds["crash"])
+	if events["deliver"] == 0 || events["timer"] == 0 || events["exec_done"] == 0 || events["fault_start"] != 1 ||
+		events["worker_start"] != 30 || life["start"] != 30 || sends == 0 {
+		t.Errorf("events %v, %d sends, lifecycle %v", events, sends, life)
 	}
-	if kinds["send"] == 0 || kinds["deliver"] == 0 || kinds["timer"] == 0 {
-		t.Errorf("trace kinds %v", kinds)
+	if life["crash"] != 9 {
+		t.Errorf("trace shows %d crashes, want 9 (30%% of 30 workers)", life["crash"])
+	}
+	if int64(life["step_submitted"]) != s.Steps || int64(life["step_settled"]) != s.Completed+s.Failed {
+		t.Errorf("trace: %d steps submitted, %d settled; summary %d, %d+%d", life["step_submitted"], life["step_settled"],
+			s.Steps, s.Completed, s.Failed)
+	}
+	if heartbeatTimeouts != s.Timeouts.Heartbeat || heartbeatTimeouts == 0 ||
+		int64(life["retry_scheduled"]) != s.Retries.Transport+s.Retries.Component || life["claimed"] < 100 {
+		t.Errorf("trace: %d heartbeat timeouts, %d retries, %d claims; summary %d, %d", heartbeatTimeouts,
+			life["retry_scheduled"], life["claimed"], s.Timeouts.Heartbeat, s.Retries.Transport+s.Retries.Component)
 	}
 	// Tracing must not change the run.
 	if plain := run(t, loadYAML(t, crashes)).Summary; plain.TraceHash != res.Summary.TraceHash {
 		t.Fatalf("trace hash with --trace %s, without %s", res.Summary.TraceHash, plain.TraceHash)
+	}
+}
+
+// duplicateKey returns a key that an object in the JSON text b has twice, if any.
+func duplicateKey(b []byte) string {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	type frame struct {
+		object bool
+		keys   map[string]bool
+		key    bool // the next token is a key
+	}
+	var stack []*frame
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if top != nil && top.object && top.key {
+			if k, ok := tok.(string); ok {
+				if top.keys[k] {
+					return k
+				}
+				top.keys[k] = true
+				top.key = false
+				continue
+			}
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, &frame{object: true, keys: map[string]bool{}, key: true})
+			continue
+		case json.Delim('['):
+			stack = append(stack, &frame{})
+			continue
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+		}
+		// A value ended: in an object, a key comes next.
+		if len(stack) > 0 && stack[len(stack)-1].object {
+			stack[len(stack)-1].key = true
+		}
 	}
 }
 

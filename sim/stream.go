@@ -126,7 +126,7 @@ func (w *world) pipeArrive(node model.NodeID, gen uint32) error {
 		}
 	}
 	w.hash.Event(int64(w.now), hashDeliver, int32(node), uint64(m.Task), m.Attempt, uint8(m.Type), nil)
-	w.traceEvent("deliver", node, uint64(m.Task), m.Attempt, m.Type.String(), len(f.wire))
+	w.traceDeliver(&m, len(f.wire))
 	w.freeMsgs = append(w.freeMsgs, e.msg)
 	w.out.Reset()
 	p.w.Receive(w.now, m, &w.out)

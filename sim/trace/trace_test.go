@@ -1,7 +1,6 @@
 package trace
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
@@ -117,62 +116,68 @@ func TestHashNoAllocs(t *testing.T) {
 	}
 }
 
-type line struct {
-	T       float64 `json:"t"`
-	Kind    string  `json:"kind"`
-	Node    int32   `json:"node"`
-	Task    uint64  `json:"task"`
-	Attempt uint32  `json:"attempt"`
-	Msg     string  `json:"msg"`
-	Bytes   int     `json:"bytes"`
+// writeSample writes three lines: an event with a message, sends and lifecycle items;
+// a fault with only its own fields; and one whose strings need escaping.
+func writeSample(w *Writer) {
+	orch, w3 := Node{"orchestrator", -1}, Node{"worker", 3}
+	w.Begin(1_250_000_000, "deliver")
+	w.Node(orch, "")
+	w.Node(w3, "ignored: only the first call counts")
+	w.Message(42, 1, "TaskHeartbeatRequest", 57)
+	w.Send(orch, w3, 42, 1, "TaskHeartbeatResponse", 12)
+	w.Lifecycle(Life{Kind: "claimed", Node: orch, Worker: w3, Step: 7, Task: 42, Attempt: 1})
+	w.Lifecycle(Life{Kind: "crash", Node: w3, Step: -1})
+	w.End()
+	w.Begin(86_400_000_000_001, "fault_start")
+	w.StringField("fault", "partition")
+	w.Field("fault_index", 0)
+	w.Begin(5, "odd \"kind\"\\\n\x01") // ends the line before
+	w.Node(Node{"caf\xc3\xa9 \xff", math.MaxInt32}, "pool \"p\"")
+	w.Message(math.MaxUint64, math.MaxUint32, "", 1<<20)
 }
 
-func TestWriterLinesParse(t *testing.T) {
+func TestWriterLines(t *testing.T) {
 	var buf bytes.Buffer
 	w := NewWriter(&buf)
-	in := []struct {
-		ns   int64
-		want line
-	}{
-		{0, line{0, "arrival", 0, 7, 0, "", 0}},
-		{1_250_000_000, line{1.25, "send", 3, 42, 1, "TaskHeartbeatRequest", 57}},
-		{86_400_000_000_001, line{86400.000000001, "deliver", -1, math.MaxUint64, math.MaxUint32, "TaskAssignment", 1 << 20}},
-		{5, line{5e-9, "odd \"kind\"\\\n\x01", math.MaxInt32, 1, 1, "caf\xc3\xa9 \xff", 1}},
-	}
-	for _, c := range in {
-		l := c.want
-		w.Write(c.ns, l.Kind, l.Node, l.Task, l.Attempt, l.Msg, l.Bytes)
-	}
-	if err := w.Flush(); err != nil {
+	writeSample(w)
+	if err := w.Flush(); err != nil { // ends the open line
 		t.Fatal(err)
 	}
-	if got, want := strings.SplitN(buf.String(), "\n", 3)[1],
-		`{"t":1.250000000,"kind":"send","node":3,"task":42,"attempt":1,"msg":"TaskHeartbeatRequest","bytes":57}`; got != want {
-		t.Errorf("line 2 = %s\nwant     %s", got, want)
+	want := []string{
+		`{"t":1.250000000,"event":"deliver","node":"orchestrator","task":42,"attempt":1,"msg":"TaskHeartbeatRequest","bytes":57,` +
+			`"sends":[{"from":"orchestrator","to":"worker-3","task":42,"attempt":1,"msg":"TaskHeartbeatResponse","bytes":12}],` +
+			`"lifecycle":[{"kind":"claimed","node":"orchestrator","worker":"worker-3","step":7,"task":42,"attempt":1},{"kind":"crash","node":"worker-3"}]}`,
+		`{"t":86400.000000001,"event":"fault_start","fault":"partition","fault_index":0}`,
+		`{"t":0.000000005,"event":"odd \"kind\"\\\u000a\u0001","node":"café \ufffd-2147483647","pool":"pool \"p\"","task":18446744073709551615,"attempt":4294967295,"msg":"","bytes":1048576}`,
 	}
-	sc := bufio.NewScanner(&buf)
-	for i := 0; sc.Scan(); i++ {
-		var got line
-		if err := json.Unmarshal(sc.Bytes(), &got); err != nil {
-			t.Fatalf("line %d %q: %v", i+1, sc.Text(), err)
+	got := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
+	if len(got) != len(want) {
+		t.Fatalf("%d lines, want %d:\n%s", len(got), len(want), buf.String())
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("line %d:\n got %s\nwant %s", i+1, got[i], want[i])
 		}
-		want := in[i].want
-		if i == 3 {
-			want.Msg = "café \ufffd" // invalid UTF-8 is replaced
+		if !json.Valid([]byte(got[i])) {
+			t.Errorf("line %d is not JSON: %s", i+1, got[i])
 		}
-		if got != want {
-			t.Errorf("line %d = %+v, want %+v", i+1, got, want)
-		}
+	}
+	// Nothing is written outside a line.
+	buf.Reset()
+	w.Send(Node{"a", -1}, Node{"b", -1}, 1, 1, "x", 1)
+	w.Lifecycle(Life{Kind: "lost", Step: -1})
+	w.End()
+	if err := w.Flush(); err != nil || buf.Len() != 0 {
+		t.Fatalf("wrote %q outside a line (err %v)", buf.String(), err)
 	}
 }
 
 func TestWriterManyLinesNoAllocs(t *testing.T) {
 	w := NewWriter(io.Discard)
-	n := testing.AllocsPerRun(100_000, func() {
-		w.Write(123_456_789_012, "deliver", 17, 1<<40, 3, "TaskHeartbeatRequest", 64)
-	})
+	writeSample(w) // grows the buffers
+	n := testing.AllocsPerRun(100_000, func() { writeSample(w) })
 	if n != 0 {
-		t.Fatalf("Write allocates %v times per line", n)
+		t.Fatalf("a line allocates %v times", n)
 	}
 }
 
@@ -183,7 +188,7 @@ func (failWriter) Write([]byte) (int, error) { return 0, errors.New("disk full")
 func TestWriterStickyError(t *testing.T) {
 	w := NewWriter(failWriter{})
 	for range 10_000 { // more than the buffer holds
-		w.Write(1, "send", 1, 1, 1, "TaskAssignment", 10)
+		writeSample(w)
 	}
 	if err := w.Flush(); err == nil || err.Error() != "disk full" {
 		t.Fatalf("Flush = %v, want disk full", err)
@@ -205,7 +210,7 @@ func BenchmarkHasherEvent(b *testing.B) {
 func BenchmarkWriter(b *testing.B) {
 	w := NewWriter(io.Discard)
 	for b.Loop() {
-		w.Write(123_456_789_012, "deliver", 17, 1<<40, 3, "TaskHeartbeatRequest", 64)
+		writeSample(w)
 	}
 }
 
