@@ -241,7 +241,7 @@ func ABCompare(base, cand Side, opts ABOptions) (ABComparison, error) {
 		r.ratios = append(r.ratios, float64(ct)/float64(bt))
 		return nil
 	}
-	round := func(k int) error {
+	runRound := func(k int) error {
 		for _, r := range rows {
 			if err := pair(r, k%2 == 1); err != nil {
 				return fmt.Errorf("codecbench: %s: %w", r.name, err)
@@ -256,7 +256,7 @@ func ABCompare(base, cand Side, opts ABOptions) (ABComparison, error) {
 	budget := time.Duration(len(rows)) * opts.Time
 	rounds := 0
 	for start := time.Now(); rounds < minPairs || time.Since(start) < budget; rounds++ {
-		if err := round(rounds); err != nil {
+		if err := runRound(rounds); err != nil {
 			return c, err
 		}
 		if opts.Progress != nil {
@@ -266,15 +266,13 @@ func ABCompare(base, cand Side, opts ABOptions) (ABComparison, error) {
 	}
 	c.Pairs = rounds
 	for _, r := range rows {
-		d := ABDelta{Case: r.name, BaseNs: round2(median(r.baseT)), CandNs: round2(median(r.candT))}
+		d := ABDelta{Case: r.name, BaseNs: round(median(r.baseT)), CandNs: round(median(r.candT))}
 		d.Ratio, d.Low, d.High = medianInterval(r.ratios, ABConfidence)
 		d.Regression = d.Low > 1+opts.Threshold && variantOfName(r.name) != VariantMemmove
 		c.Deltas = append(c.Deltas, d)
 	}
 	return c, nil
 }
-
-func round2(x float64) float64 { return math.Round(x*100) / 100 }
 
 // variantOfName is the last element of a case name.
 func variantOfName(name string) string {
