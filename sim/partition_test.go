@@ -10,15 +10,30 @@ import (
 	"github.com/tasksim/tasksim/sim"
 )
 
-// traceLine is one line of trace.jsonl.
+// traceLine is one thing a line of trace.jsonl records, flattened: the kernel event
+// (and, when it delivered one, the message as a "deliver"), each message it sent (a
+// "send" at the sender) and each lifecycle event (at the node that reports it). Node is
+// the node number: 0 the orchestrator, N for worker-N.
 type traceLine struct {
-	T    float64 `json:"t"`
-	Kind string  `json:"kind"`
-	Node int     `json:"node"`
-	Msg  string  `json:"msg"`
+	T    float64
+	Kind string
+	Node int
+	Msg  string
 }
 
-// traced runs cfg with a trace and returns the summary and the trace's lines.
+func traceNodeNumber(t *testing.T, name string) int {
+	t.Helper()
+	if name == "orchestrator" || name == "" {
+		return 0
+	}
+	var n int
+	if _, err := fmt.Sscanf(name, "worker-%d", &n); err != nil {
+		t.Fatalf("trace node %q: %v", name, err)
+	}
+	return n
+}
+
+// traced runs cfg with a trace and returns the summary and the trace's records.
 func traced(t *testing.T, cfg *sim.Config) (sim.Summary, []traceLine) {
 	t.Helper()
 	var buf bytes.Buffer
@@ -28,11 +43,21 @@ func traced(t *testing.T, cfg *sim.Config) (sim.Summary, []traceLine) {
 	}
 	var out []traceLine
 	for _, l := range bytes.Split(bytes.TrimSpace(buf.Bytes()), []byte("\n")) {
-		var ev traceLine
+		var ev traceRecord
 		if err := json.Unmarshal(l, &ev); err != nil {
 			t.Fatalf("trace line %q: %v", l, err)
 		}
-		out = append(out, ev)
+		at, node := *ev.T, traceNodeNumber(t, ev.Node)
+		out = append(out, traceLine{at, ev.Event, node, ev.Msg})
+		if ev.Msg != "" && ev.Event != "deliver" {
+			out = append(out, traceLine{at, "deliver", node, ev.Msg})
+		}
+		for _, m := range ev.Sends {
+			out = append(out, traceLine{at, "send", traceNodeNumber(t, m.From), m.Msg})
+		}
+		for _, lc := range ev.Lifecycle {
+			out = append(out, traceLine{at, lc.Kind, traceNodeNumber(t, lc.Node), ""})
+		}
 	}
 	return res.Summary, out
 }

@@ -257,8 +257,8 @@ load:
 	}
 }
 
-// traceLine is a line of trace.jsonl with exactly the fields docs/trace.md documents.
-type traceLine struct {
+// traceRecord is a line of trace.jsonl with exactly the fields docs/trace.md documents.
+type traceRecord struct {
 	T          *float64 `json:"t"`
 	Event      string   `json:"event"`
 	Node       string   `json:"node"`
@@ -316,7 +316,7 @@ func TestTraceMatchesTheRun(t *testing.T) {
 	var heartbeatTimeouts, sends int64
 	last := -1.0
 	for i, l := range lines {
-		var ev traceLine
+		var ev traceRecord
 		dec := json.NewDecoder(bytes.NewReader(l))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&ev); err != nil {
