@@ -96,10 +96,13 @@ func defaultPool(name string) sim.PoolConfig {
 
 func defaultComponent(path, pool string) sim.ComponentConfig {
 	return sim.ComponentConfig{
-		Path:      path,
-		Pool:      pool,
-		Duration:  sim.Dist{Kind: sim.DistLognormal, Median: 2 * time.Second, P99: 20 * time.Second},
-		Retriable: true,
+		Path:        path,
+		ComponentID: path,
+		Pool:        pool,
+		Duration:    sim.Dist{Kind: sim.DistLognormal, Median: 2 * time.Second, P99: 20 * time.Second},
+		Retriable:   true,
+		// Every failure a ValueError: COMPONENT_FAILED in every flavour, as in format v1.
+		Errors: [model.NumComponentErrors]float64{model.ErrorValue: 1},
 	}
 }
 

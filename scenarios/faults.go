@@ -97,7 +97,7 @@ func kindWords[T ~string](kinds []T) []string {
 var partitionModes = []sim.PartitionMode{sim.PartitionBlackhole, sim.PartitionReset}
 
 var faultKinds = []sim.FaultKind{sim.FaultCrash, sim.FaultHeartbeatLoss, sim.FaultPartition, sim.FaultPause,
-	sim.FaultDuplicateDelivery, sim.FaultOrchestratorRestart, sim.FaultQueueRestart}
+	sim.FaultDuplicateDelivery, sim.FaultOrchestratorRestart, sim.FaultQueueRestart, sim.FaultTerminate}
 
 // windowed faults last `for`; the others happen at an instant.
 func windowed(k sim.FaultKind) bool {

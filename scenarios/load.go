@@ -336,7 +336,7 @@ func (d *decoder) workers(top *fields) []sim.PoolConfig {
 	return pools
 }
 
-var componentKeys = []string{"path", "pool", "duration", "error_rate", "retriable"}
+var componentKeys = []string{"path", "component_id", "input", "pool", "duration", "error_rate", "errors", "retriable"}
 
 // compInfo is what routing needs to know about a decoded component entry.
 type compInfo struct {
@@ -371,7 +371,18 @@ func (d *decoder) components(n *yaml.Node) (comps []sim.ComponentConfig, infos [
 			c.Duration, _ = d.dist(v, f.at("duration"), c.Duration)
 		}
 		parse(f, "error_rate", &c.ErrorRate, parseFraction)
+		if v := f.get("errors"); v != nil {
+			d.errorKinds(v, f.at("errors"), &c)
+		}
 		parse(f, "retriable", &c.Retriable, parseBool)
+		c.ComponentID = c.Path // the default, written out by Show
+		parse(f, "component_id", &c.ComponentID, checkComponentID)
+		if v := f.get("input"); v != nil {
+			c.Input, _ = d.input(v, f.at("input"))
+		}
+		if j := slices.IndexFunc(comps, func(x sim.ComponentConfig) bool { return x.WireID() == c.WireID() }); j >= 0 {
+			d.errPath(f.at("component_id"), "component_id %s is already %s's; each component needs its own (it names the component on the wire)", c.WireID(), comps[j].Path)
+		}
 		comps = append(comps, c)
 		infos = append(infos, compInfo{path: path, poolSet: hasPool})
 	}

@@ -164,7 +164,7 @@ func TestLoadErrors(t *testing.T) {
 		{"burst rate", "name: t\nload:\n  - arrival: {process: burst, rate: 5/s}\n", []string{
 			"f.yaml:3:31: load[0].arrival.rate: a burst has no rate (all its tasks arrive at `at`); remove it or use process poisson or constant"}},
 		{"fault without kind", ok + "faults:\n  - at: 1s\n", []string{
-			`f.yaml:4:5: faults[0]: no fault kind; want exactly one of crash, heartbeat_loss, partition, pause, duplicate_delivery, orchestrator_restart, queue_restart`}},
+			`f.yaml:4:5: faults[0]: no fault kind; want exactly one of crash, heartbeat_loss, partition, pause, duplicate_delivery, orchestrator_restart, queue_restart, terminate`}},
 		{"fault with two kinds", ok + "faults:\n  - at: 1s\n    for: 1s\n    pause: {}\n    partition: {}\n", []string{
 			`f.yaml:4:5: faults[0]: has partition and pause; one fault entry has exactly one kind (split it into several entries)`}},
 		{"partition mode", ok + "faults:\n  - at: 1s\n    for: 2s\n    partition: {mode: rst}\n", []string{
@@ -281,7 +281,7 @@ func TestSetErrors(t *testing.T) {
 		{"orchestrator.detector=fast", `--set orchestrator.detector=fast: orchestrator.detector: "fast" is not one of scan, deadline`},
 		{"workers[0].count=x", `--set workers[0].count=x: workers[0].count: "x" is not a whole number`},
 		{"faults[3].at=1s", "--set faults[3].at=1s: faults[3]: index 3 is out of range: faults has 1 entries (use [1] to add one)"},
-		{"faults[1].at=5s", "--set faults[1].at=5s: faults[1]: no fault kind; want exactly one of crash, heartbeat_loss, partition, pause, duplicate_delivery, orchestrator_restart, queue_restart"},
+		{"faults[1].at=5s", "--set faults[1].at=5s: faults[1]: no fault kind; want exactly one of crash, heartbeat_loss, partition, pause, duplicate_delivery, orchestrator_restart, queue_restart, terminate"},
 		{"name.first=x", `--set name.first=x: name: is "t", not a mapping; cannot set first in it`},
 		{"seed", "--set seed: want path=value (e.g. --set workers[0].count=500)"},
 		{"workers[x].count=1", `--set workers[x].count=1: "x" is not a list index in "workers[x].count"`},
@@ -426,8 +426,9 @@ func TestDefaults(t *testing.T) {
 			Start: sim.Dist{Kind: sim.DistUniform, Max: 5 * time.Second},
 		}},
 		Components: []sim.ComponentConfig{{
-			Path: "/default", Pool: "default", Retriable: true,
+			Path: "/default", ComponentID: "/default", Pool: "default", Retriable: true,
 			Duration: sim.Dist{Kind: sim.DistLognormal, Median: 2 * time.Second, P99: 20 * time.Second},
+			Errors:   [model.NumComponentErrors]float64{model.ErrorValue: 1},
 		}},
 		Load: []sim.LoadConfig{{Component: "/default", Tasks: 100, Arrival: sim.ArrivalPoisson, RatePerSec: 100, PayloadBytes: 512, StepsPerRun: 1}},
 	}

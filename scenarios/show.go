@@ -2,13 +2,16 @@ package scenarios
 
 import (
 	"bytes"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
 
+	"go.yaml.in/yaml/v3"
+	"google.golang.org/protobuf/types/known/structpb"
+
 	"github.com/tasksim/tasksim/model"
 	"github.com/tasksim/tasksim/sim"
-	"go.yaml.in/yaml/v3"
 )
 
 // Show prints cfg as a scenario file with every default written out, in the shape of
@@ -79,13 +82,19 @@ func Show(cfg *sim.Config) []byte {
 	}
 	comps := list()
 	for _, c := range cfg.Components {
-		comps.Content = append(comps.Content, block(
+		b := block(
 			"path", word(c.Path),
+			"component_id", word(c.WireID()),
 			"pool", word(c.Pool),
 			"duration", showDist(c.Duration),
 			"error_rate", plain(formatFloat(c.ErrorRate)),
+			"errors", showErrors(c.Errors),
 			"retriable", plain(strconv.FormatBool(c.Retriable)),
-		))
+		)
+		if c.Input != nil {
+			b.Content = append(b.Content, word("input"), showValue(c.Input))
+		}
+		comps.Content = append(comps.Content, b)
 	}
 	loads := list()
 	for _, l := range cfg.Load {
@@ -162,6 +171,51 @@ func showFault(f sim.FaultConfig) *yaml.Node {
 		m.Content = append(m.Content, word("restart_after"), dur(f.RestartAfter))
 	}
 	return m
+}
+
+// showErrors prints the shares of exception kinds; the zero value is all value_error.
+func showErrors(shares [model.NumComponentErrors]float64) *yaml.Node {
+	m := flow()
+	for k, share := range shares {
+		if share > 0 {
+			m.Content = append(m.Content, word(model.ComponentError(k).String()), plain(formatFloat(share)))
+		}
+	}
+	if len(m.Content) == 0 {
+		m.Content = append(m.Content, word(model.ErrorValue.String()), plain("1"))
+	}
+	return m
+}
+
+// showValue prints an input Value as the YAML that decodes back to it (keys sorted).
+func showValue(v *structpb.Value) *yaml.Node {
+	switch k := v.GetKind().(type) {
+	case *structpb.Value_StructValue:
+		m := flow()
+		keys := make([]string, 0, len(k.StructValue.GetFields()))
+		for key := range k.StructValue.GetFields() {
+			keys = append(keys, key)
+		}
+		sort.Strings(keys)
+		for _, key := range keys {
+			m.Content = append(m.Content, word(key), showValue(k.StructValue.Fields[key]))
+		}
+		return m
+	case *structpb.Value_ListValue:
+		l := list()
+		l.Style = yaml.FlowStyle
+		for _, it := range k.ListValue.GetValues() {
+			l.Content = append(l.Content, showValue(it))
+		}
+		return l
+	case *structpb.Value_StringValue:
+		return word(k.StringValue)
+	case *structpb.Value_NumberValue:
+		return plain(strconv.FormatFloat(k.NumberValue, 'g', -1, 64))
+	case *structpb.Value_BoolValue:
+		return plain(strconv.FormatBool(k.BoolValue))
+	}
+	return plain("null")
 }
 
 func showDist(d sim.Dist) *yaml.Node {

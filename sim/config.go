@@ -3,6 +3,8 @@ package sim
 import (
 	"time"
 
+	"google.golang.org/protobuf/types/known/structpb"
+
 	"github.com/tasksim/tasksim/model"
 )
 
@@ -125,11 +127,80 @@ type PoolConfig struct {
 
 // ComponentConfig is one entry of `components:`.
 type ComponentConfig struct {
-	Path      string
+	Path string
+	// ComponentID is what goes on the wire as component_id; "" means Path (format v1.1).
+	ComponentID string
+	// Input is a literal input Value sent in every assignment of the component (real
+	// workers need one they can run); nil means a generated Value of the load's payload
+	// size.
+	Input     *structpb.Value
 	Pool      string
 	Duration  Dist
 	ErrorRate float64
+	// Errors are the shares of the exception kinds a failing execution raises, indexed by
+	// model.ComponentError; they sum to 1. Each flavour maps a kind to its error code
+	// (model.FlavourPolicy.ErrorCodes). The zero value means all ValueError.
+	Errors    [model.NumComponentErrors]float64
 	Retriable bool
+}
+
+// WireID is the component's component_id on the wire.
+func (c *ComponentConfig) WireID() string {
+	if c.ComponentID != "" {
+		return c.ComponentID
+	}
+	return c.Path
+}
+
+// ComponentIDs lists the wire ids of the scenario's components, in order.
+func ComponentIDs(cfg *Config) []string {
+	ids := make([]string, len(cfg.Components))
+	for i := range cfg.Components {
+		ids[i] = cfg.Components[i].WireID()
+	}
+	return ids
+}
+
+// ComponentInputs lists each component's literal input, nil where it has none.
+func ComponentInputs(cfg *Config) []*structpb.Value {
+	var in []*structpb.Value
+	for i, c := range cfg.Components {
+		if c.Input != nil {
+			if in == nil {
+				in = make([]*structpb.Value, len(cfg.Components))
+			}
+			in[i] = c.Input
+		}
+	}
+	return in
+}
+
+// RaisedKind picks the exception kind of a failed execution of c. Only a component with
+// several kinds calls draw (one uniform number in [0, 1)), so scenarios without `errors`
+// consume the random stream exactly as before.
+func (c *ComponentConfig) RaisedKind(draw func() float64) model.ComponentError {
+	kinds := 0
+	last := model.ErrorValue
+	for k, share := range c.Errors {
+		if share > 0 {
+			kinds++
+			last = model.ComponentError(k)
+		}
+	}
+	if kinds <= 1 {
+		return last
+	}
+	u := draw()
+	for k, share := range c.Errors {
+		if share <= 0 {
+			continue
+		}
+		if u < share {
+			return model.ComponentError(k)
+		}
+		u -= share
+	}
+	return last
 }
 
 // Arrival is a load stream's arrival process.
@@ -192,6 +263,9 @@ const (
 	// FaultQueueRestart restarts the JetStream queue's server on its store (queue.kind
 	// jetstream): for Downtime nothing is published, fetched or acknowledged.
 	FaultQueueRestart FaultKind = "queue_restart"
+	// FaultTerminate sends SIGTERM to the target workers: each shuts down gracefully as
+	// its flavour does (model.Worker.Terminate) and then exits; no restart.
+	FaultTerminate FaultKind = "terminate"
 )
 
 // FaultConfig is one entry of `faults:`. Target picks workers of one pool.

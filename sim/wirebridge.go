@@ -32,15 +32,23 @@ type sizedValue struct {
 const orchestratorURL = "http://127.0.0.1:7837"
 
 func newWireBridge(cfg *Config, codec *wire.Codec) *wireBridge {
-	var pools, components []string
+	var pools, paths []string
 	for _, p := range cfg.Workers {
 		pools = append(pools, p.Pool)
 	}
 	for _, c := range cfg.Components {
-		components = append(components, c.Path)
+		paths = append(paths, c.Path)
 	}
-	b := &wireBridge{codec: codec, mp: wiremap.New(pools, components, 0, orchestratorURL)}
+	b := &wireBridge{codec: codec, mp: wiremap.New(pools, ComponentIDs(cfg), 0, orchestratorURL)}
+	b.mp.SetPaths(paths)
 	b.mp.ValueSource = b.value
+	b.mp.Inputs = ComponentInputs(cfg)
+	for _, in := range b.mp.Inputs {
+		if in != nil {
+			// A literal input goes in every assignment of its component: encode it once.
+			_, _ = b.codec.FreezeValue(in)
+		}
+	}
 	return b
 }
 

@@ -66,6 +66,9 @@ type Mapper struct {
 	// ValueSource, if set, supplies the input/output Values instead of the Mapper's own
 	// cache (so that many Mappers share one set).
 	ValueSource func(n int32) *structpb.Value
+	// Inputs, if set, holds per component a literal input Value (nil: a generated one of
+	// the assignment's payload size), from the scenario's `components[].input`.
+	Inputs []*structpb.Value
 
 	values map[int32]*structpb.Value
 	infos  []*pb.ComponentInfo
@@ -134,6 +137,24 @@ func (mp *Mapper) Value(n int32) *structpb.Value {
 	return v
 }
 
+// input is an assignment's input Value: the component's literal one, or a generated one.
+func (mp *Mapper) input(m *model.Message) *structpb.Value {
+	if c := int(m.Component); c >= 0 && c < len(mp.Inputs) && mp.Inputs[c] != nil {
+		return mp.Inputs[c]
+	}
+	return mp.Value(m.PayloadBytes)
+}
+
+// SetPaths sets the path each component reports in a list_components result, where it
+// differs from its component_id (format v1.1's components[].component_id).
+func (mp *Mapper) SetPaths(paths []string) {
+	for i, p := range paths {
+		if i < len(mp.infos) {
+			mp.infos[i].Path = p
+		}
+	}
+}
+
 func (mp *Mapper) own(s string) string {
 	if mp.Owned {
 		return strings.Clone(s)
@@ -172,7 +193,7 @@ func (mp *Mapper) Assignment(m *model.Message) *pb.TaskAssignment {
 		return a
 	}
 	e.ComponentId = mp.Components.Name(m.Component)
-	e.Input = mp.Value(m.PayloadBytes)
+	e.Input = mp.input(m)
 	e.Attempt = m.Attempt
 	mp.stepStr = mp.own(mp.Steps.Render(&mp.stepBuf, uint64(m.Step)))
 	run, step := mp.runStr, mp.stepStr

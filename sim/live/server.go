@@ -170,14 +170,16 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 	}
 	s.addr = lis.Addr().String()
 	s.url = "http://" + s.addr
-	var pools, comps []string
+	var pools, paths []string
 	for _, p := range sc.Workers {
 		pools = append(pools, p.Pool)
 	}
 	for _, c := range sc.Components {
-		comps = append(comps, c.Path)
+		paths = append(paths, c.Path)
 	}
-	s.mp = wiremap.New(pools, comps, cfg.Salt, s.url)
+	s.mp = wiremap.New(pools, sim.ComponentIDs(sc), cfg.Salt, s.url)
+	s.mp.SetPaths(paths)
+	s.mp.Inputs = sim.ComponentInputs(sc)
 	s.mp.Owned = true
 	if !cfg.OwnWorkers {
 		// From 1: NodeID 0 is the orchestrator itself.

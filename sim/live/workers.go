@@ -350,17 +350,18 @@ func (ws *Workers) startProc(now time.Duration, s *workerSlot) {
 	ws.live++
 	ws.mu.Unlock()
 	sc := ws.cfg.Scenario
-	var pools, comps []string
+	var pools, paths []string
 	for _, p := range sc.Workers {
 		pools = append(pools, p.Pool)
 	}
 	for _, c := range sc.Components {
-		comps = append(comps, c.Path)
+		paths = append(paths, c.Path)
 	}
 	wp := &workerProc{ws: ws, slot: s, node: node, execs: map[uint32]*clock.Timer{}, running: map[uint32]string{},
 		rnd:   rng.New(sc.Seed, fmt.Sprintf("service/%d", node)),
 		drift: sc.Workers[s.pool].ClockDrift}
-	wp.mp = wiremap.New(pools, comps, ws.cfg.Salt, "")
+	wp.mp = wiremap.New(pools, sim.ComponentIDs(sc), ws.cfg.Salt, "")
+	wp.mp.SetPaths(paths)
 	wp.mp.Owned = true
 	wp.mp.ValueSource = ws.values.get
 	if !ws.cfg.OwnOrchestrator {
