@@ -188,6 +188,10 @@ type Effects struct {
 	// outstanding; the driver answers it by delivering the next assignment with
 	// Worker.Receive when one is there, which ends the read.
 	Recv bool
+	// CloseStream (worker): the worker closes its assignment stream (cancels PullTasks, or
+	// stops fetching from its JetStream consumer) and reads nothing more from it. The
+	// driver drops the stream's pipe and tells the source the worker is gone.
+	CloseStream bool
 }
 
 // Reset empties the effects, keeping capacity.
@@ -197,6 +201,7 @@ func (e *Effects) Reset() {
 	e.Runs = e.Runs[:0]
 	e.Events = e.Events[:0]
 	e.Recv = false
+	e.CloseStream = false
 }
 
 // Transport mechanics: how a driver runs a gRPC PullTasks stream under the participants.

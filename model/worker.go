@@ -52,6 +52,9 @@ const (
 	ExecFinished uint8 = iota + 1
 	// ExecAbandoned: the strict worker stopped the component because it no longer owns the task.
 	ExecAbandoned
+	// ExecCancelled: SIGTERM's grace ran out while the component ran; it was stopped and
+	// no CompleteTask follows.
+	ExecCancelled
 )
 
 // Reasons of EvTaskDropped.
@@ -65,6 +68,10 @@ const (
 	// DropDuplicate: the strict worker already holds this task's attempt (a duplicated
 	// delivery); the copy is acknowledged and given up at once, so the step runs once.
 	DropDuplicate
+	// DropTerminated: given up because of SIGTERM: an assignment that arrived after it
+	// (python notices SIGTERM on it), one read but not claimed, or a task still held when
+	// the grace ran out. No CompleteTask is sent for it.
+	DropTerminated
 )
 
 // WorkerConfig configures one worker process.
@@ -189,8 +196,11 @@ type Worker struct {
 	// connectFailures counts stream failures since an assignment last arrived.
 	connectFailures int
 	reconnectLive   bool
-	// exited: the process gave up reconnecting and ended (EvWorkerExited).
+	// exited: the process gave up reconnecting, or ended after SIGTERM (EvWorkerExited).
 	exited bool
+	// term is where a SIGTERM stands; graceLive: its grace timer is set.
+	term      terminatePhase
+	graceLive bool
 
 	nextCall uint32
 	nextExec uint32
@@ -254,6 +264,11 @@ func (w *Worker) StreamBroken(now time.Duration, code Code, out *Effects) {
 		return
 	}
 	w.streamUp, w.reading = false, false
+	if w.term == termPending {
+		// The python loop checks the flag when its stream fails, and leaves.
+		w.notice(now, w.pol.SigtermGrace, out)
+		return
+	}
 	w.connectFailures++
 	delay, again := w.pol.Reconnect.Delay(w.connectFailures)
 	if !again {
@@ -297,6 +312,9 @@ func (w *Worker) read(out *Effects) {
 
 // Receive handles a message addressed to the worker: an assignment or an RPC answer.
 func (w *Worker) Receive(now time.Duration, m Message, out *Effects) {
+	if w.exited && w.term != termNone {
+		return // the process is gone
+	}
 	switch m.Type {
 	case MsgAssignment:
 		w.assigned(now, m, out)
@@ -309,10 +327,24 @@ func (w *Worker) Receive(now time.Duration, m Message, out *Effects) {
 
 // Fire handles one of the worker's timers.
 func (w *Worker) Fire(now time.Duration, id TimerID, out *Effects) {
-	if id == reconnectTimer {
+	if w.exited && w.term != termNone {
+		return // the process is gone
+	}
+	switch id {
+	case reconnectTimer:
 		if w.reconnectLive && !w.exited {
 			w.reconnectLive = false
+			if w.term == termPending {
+				// The reconnect pause ends; the loop checks the flag and leaves.
+				w.notice(now, w.pol.SigtermGrace, out)
+				return
+			}
 			w.pull(out)
+		}
+		return
+	case graceTimer:
+		if w.graceLive {
+			w.graceOver(now, out)
 		}
 		return
 	}
@@ -498,6 +530,7 @@ func (w *Worker) finish(now time.Duration, i int, out *Effects) {
 		w.held--
 	}
 	w.read(out)
+	w.exitIfDrained(now, out)
 }
 
 // unwait removes exec from the waiting FIFO.

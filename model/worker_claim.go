@@ -6,6 +6,10 @@ import "time"
 // discovery task at once, and otherwise claims it when a slot is free or keeps it waiting.
 func (w *Worker) assigned(now time.Duration, m Message, out *Effects) {
 	// Only what the source delivered answers the read (and, jetstream, needs an ack).
+	if w.term != termNone {
+		w.terminatedAssignment(now, m, out)
+		return
+	}
 	credited := m.From == w.cfg.Source
 	if credited {
 		w.reading = false

@@ -6,6 +6,18 @@ import "time"
 // and outcome): the worker ends its heartbeat loop (reference flavours) and sends
 // CompleteTask. An execution the worker already abandoned is ignored.
 func (w *Worker) ComponentDone(now time.Duration, exec uint32, failed bool, outputBytes int32, out *Effects) {
+	w.componentEnded(now, exec, failed, ErrorValue, outputBytes, out)
+}
+
+// ComponentRaised reports that the driver's execution exec ended with an exception of
+// the given kind; the worker completes it with the error code its flavour maps the kind
+// to (python: ValueError COMPONENT_FAILED, TypeError INVALID_INPUT, OS errors
+// RESOURCE_UNAVAILABLE; rust: COMPONENT_FAILED for all).
+func (w *Worker) ComponentRaised(now time.Duration, exec uint32, kind ComponentError, out *Effects) {
+	w.componentEnded(now, exec, true, kind, 0, out)
+}
+
+func (w *Worker) componentEnded(now time.Duration, exec uint32, failed bool, kind ComponentError, outputBytes int32, out *Effects) {
 	i := w.find(exec)
 	if i < 0 || !w.execs[i].running {
 		return
@@ -16,8 +28,9 @@ func (w *Worker) ComponentDone(now time.Duration, exec uint32, failed bool, outp
 	ev := w.event(EvExecEnded, e)
 	ev.Reason = ExecFinished
 	if failed {
-		e.result, e.errorCode = ResultError, ErrComponentFailed
-		ev.ErrorCode = ErrComponentFailed
+		code := w.errorCode(kind)
+		e.result, e.errorCode = ResultError, code
+		ev.ErrorCode = code
 	} else {
 		e.result, e.outputBytes = ResultResponse, outputBytes
 	}
@@ -87,4 +100,12 @@ func (w *Worker) drop(now time.Duration, i int, reason uint8, code Code, status 
 	ev.Reason, ev.Code, ev.Status = reason, code, status
 	out.Events = append(out.Events, ev)
 	w.finish(now, i, out)
+}
+
+// errorCode is the TaskErrorCode the flavour reports for an exception of kind k.
+func (w *Worker) errorCode(k ComponentError) ErrorCode {
+	if k >= NumComponentErrors {
+		k = ErrorValue
+	}
+	return w.pol.ErrorCodes[k]
 }

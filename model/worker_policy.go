@@ -58,6 +58,13 @@ type FlavourPolicy struct {
 	// SigtermGrace is how long running tasks may still finish after SIGTERM is noticed;
 	// then they are cancelled with no CompleteTask.
 	SigtermGrace time.Duration
+	// SigtermKillsOverNATS: over NATS the worker installs no SIGTERM handler, so the
+	// signal ends the process at once, like a kill (the python NATS worker).
+	SigtermKillsOverNATS bool
+
+	// ErrorCodes is the TaskErrorCode a CompleteTask reports for each kind of exception
+	// a component raised (PROTOCOL.md, worker table, "component errors").
+	ErrorCodes [NumComponentErrors]ErrorCode
 
 	// SendsRunID: heartbeats and CompleteTask carry the assignment's run_id (python reads
 	// it from ObservabilityContext), so the orchestrator's per-run recovery gate can
@@ -190,8 +197,11 @@ var policies = [...]FlavourPolicy{
 			8 * time.Second, 16 * time.Second, 30 * time.Second, 30 * time.Second}},
 		Reconnect:           ReconnectPolicy{First: 2 * time.Second, Max: 2 * time.Second, GiveUp: 15},
 		SigtermOnAssignment: true,
-		SigtermGrace:        10 * time.Second,
-		SendsRunID:          true,
+		// STEPFLOW_SHUTDOWN_GRACE_SECS' default.
+		SigtermGrace:         10 * time.Second,
+		SigtermKillsOverNATS: true,
+		ErrorCodes:           pythonErrorCodes,
+		SendsRunID:           true,
 	},
 	FlavourRust: {
 		Concurrency:                  10,
@@ -200,7 +210,10 @@ var policies = [...]FlavourPolicy{
 		BeatAnswer:                   BeatIgnores,
 		BeatUntil:                    BeatEndsWithComponent,
 		Reconnect:                    ReconnectPolicy{First: 2 * time.Second, Doubles: true, Max: 60 * time.Second, GiveUp: 10},
-		SigtermGrace:                 30 * time.Second,
+		// STEPFLOW_SHUTDOWN_GRACE_SECS' default; the NATS worker waits the same.
+		SigtermGrace: 30 * time.Second,
+		ErrorCodes: [NumComponentErrors]ErrorCode{ErrComponentFailed, ErrComponentFailed,
+			ErrComponentFailed, ErrComponentFailed},
 	},
 	FlavourStrict: {
 		Concurrency:                  4,
@@ -215,12 +228,25 @@ var policies = [...]FlavourPolicy{
 		Complete:                     RetryPolicy{On: []Code{CodeUnavailable, CodeDeadlineExceeded}, Pauses: strictPauses()},
 		// PROTOCOL.md does not say; it reconnects like python.
 		Reconnect: ReconnectPolicy{First: 2 * time.Second, Max: 2 * time.Second, GiveUp: 15},
-		// PROTOCOL.md does not say; like rust it lets running tasks finish.
+		// PROTOCOL.md does not say; like rust it notices at once and lets running tasks
+		// finish for 30s.
 		SigtermGrace: 30 * time.Second,
 		// tasksim's own flavour sends run_id: the per-run gate then works for it.
-		SendsRunID:  true,
+		SendsRunID: true,
+		// tasksim's choice: python's mapping, so that bad input is not retried.
+		ErrorCodes:  pythonErrorCodes,
 		RPCDeadline: true,
 	},
+}
+
+// pythonErrorCodes is the python SDK's classify_exception: ValueError (and any other
+// exception) COMPONENT_FAILED, TypeError INVALID_INPUT, OSError, ConnectionError and
+// TimeoutError RESOURCE_UNAVAILABLE; an unknown component, claimed, COMPONENT_FAILED.
+var pythonErrorCodes = [NumComponentErrors]ErrorCode{
+	ErrorValue:            ErrComponentFailed,
+	ErrorType:             ErrInvalidInput,
+	ErrorOS:               ErrResourceUnavailable,
+	ErrorUnknownComponent: ErrComponentFailed,
 }
 
 // Policy returns the flavour's row of the table; the caller may read it, not change it

@@ -16,13 +16,17 @@ const (
 	CauseFalse                           // alive and running the task: heartbeats lost or late
 	CausePause                           // the worker was paused
 	CausePartition                       // alive but cut off by a partition
+	// CauseTerminate: the worker got SIGTERM and ended without completing the task (its
+	// grace ran out and it cancelled it). Counted in detection.since_crash, measured from
+	// the cancel: the process is gone as after a crash, only announced.
+	CauseTerminate
 	// NumDetectionCauses sizes arrays indexed by cause.
 	NumDetectionCauses
 )
 
-var causeNames = [NumDetectionCauses]string{"crash", "false", "pause", "partition"}
+var causeNames = [NumDetectionCauses]string{"crash", "false", "pause", "partition", "terminate"}
 
-// String is the cause's name as reports show it: crash, false, pause, partition.
+// String is the cause's name as reports show it: crash, false, pause, partition, terminate.
 func (c DetectionCause) String() string {
 	if c < NumDetectionCauses {
 		return causeNames[c]

@@ -76,6 +76,13 @@ func (w *world) faultStart(i int) error {
 		// messages survive; while it is down nothing reaches it (see send).
 		w.queueDownUntil = max(w.queueDownUntil, w.now+f.Downtime)
 		return nil
+	case FaultTerminate:
+		for _, s := range w.pick(f.Target, true) {
+			if err := w.terminate(s.current); err != nil {
+				return err
+			}
+		}
+		return nil
 	case FaultCrash:
 		for _, s := range w.pick(f.Target, true) {
 			if err := w.crash(s.current); err != nil {
@@ -172,7 +179,46 @@ func (w *world) crash(p *proc) error {
 	return w.disconnect(p)
 }
 
-const hashCrash = 102
+const (
+	hashCrash     = 102
+	hashTerminate = 103
+	hashExit      = 104
+)
+
+// terminate sends SIGTERM to a worker process; it shuts down as its flavour does.
+func (w *world) terminate(p *proc) error {
+	if p == nil || !p.alive {
+		return nil
+	}
+	w.hash.Event(int64(w.now), hashTerminate, int32(p.node), 0, 0, 0, nil)
+	w.traceProcess("terminate", p.node)
+	w.out.Reset()
+	p.w.Terminate(w.now, &w.out)
+	return w.apply(p.node)
+}
+
+// closeStream carries out a worker's CloseStream: its stream (or consumer) is gone, with
+// whatever its pipe held, and the source forgets it. exited: the process also ended
+// (after SIGTERM), so nothing more reaches it or comes from it.
+func (w *world) closeStream(p *proc, exited bool) error {
+	if !p.alive {
+		return nil
+	}
+	if exited {
+		p.alive = false
+		w.nodes[p.node].down = true
+		w.nodes[p.node].timers.discard(w.q)
+		for _, x := range p.execs {
+			w.q.Cancel(x.h)
+		}
+		p.execs = nil
+		w.hash.Event(int64(w.now), hashExit, int32(p.node), 0, 0, 0, nil)
+		w.traceProcess("exit", p.node)
+	}
+	w.dropPipe(p)
+	p.pipe.reading = false
+	return w.disconnect(p)
+}
 
 // windowEnd is when a fault window that starts at now and lasts d ends; d <= 0 never ends.
 func windowEnd(now, d time.Duration) time.Duration {

@@ -44,6 +44,8 @@ type oracle struct {
 	running runningTable
 	orphans map[model.StepID]orphan // by step: the execution a crash left behind
 	crashAt map[model.NodeID]time.Duration
+	// exitAt is when each worker that got SIGTERM ended.
+	exitAt map[model.NodeID]time.Duration
 	// pauses and partitions are the windows each slot spent paused or cut off (a
 	// process that starts in a slot during its window is paused or cut off too).
 	pauses, partitions map[slotRef][]window
@@ -117,10 +119,12 @@ type execTruth struct {
 	attempt uint32
 }
 
-// orphan is an execution whose worker crashed: some timer should fail its task.
+// orphan is an execution whose worker crashed, or cancelled it when SIGTERM's grace ran
+// out (terminated): some timer should fail its task.
 type orphan struct {
-	attempt uint32
-	crashAt time.Duration
+	attempt    uint32
+	crashAt    time.Duration
+	terminated bool
 }
 
 // window is a span of virtual time [from, until).
@@ -151,6 +155,7 @@ func newOracle(cfg *Config) *oracle {
 		cfg:                cfg,
 		orphans:            map[model.StepID]orphan{},
 		crashAt:            map[model.NodeID]time.Duration{},
+		exitAt:             map[model.NodeID]time.Duration{},
 		pauses:             map[slotRef][]window{},
 		partitions:         map[slotRef][]window{},
 		sinceLastHeartbeat: latency.New(),
@@ -303,6 +308,9 @@ func (o *oracle) observe(now time.Duration, e *model.Event) {
 	switch e.Kind {
 	case model.EvWorkerExited:
 		o.workersExited++
+		if e.Reason == model.ExitTerminated {
+			o.exitAt[e.Worker] = now
+		}
 		return
 	case model.EvHeartbeatSeen, model.EvClaimed, model.EvTaskDropped, model.EvRetryScheduled, model.EvRecovered, model.EvStepSubmitted:
 		if e.Kind != model.EvClaimed {
@@ -430,6 +438,13 @@ func (o *oracle) observe(now time.Duration, e *model.Event) {
 		if o.running.remove(e.Node, e.Exec) {
 			o.endExec(e.Step)
 		}
+		if e.Reason == model.ExecCancelled && !o.settledBits.has(e.Step) {
+			// SIGTERM's grace ran out: the worker stopped it and sends nothing more, so
+			// only a timer can fail it, as after a crash.
+			if prev, ok := o.orphans[e.Step]; !ok || prev.attempt <= e.Attempt {
+				o.orphans[e.Step] = orphan{attempt: e.Attempt, crashAt: now, terminated: true}
+			}
+		}
 	case model.EvReply:
 		o.countReply(e)
 	}
@@ -494,11 +509,20 @@ func (o *oracle) timedOut(now time.Duration, e *model.Event) {
 func (o *oracle) heartbeatTimeoutCause(now time.Duration, e *model.Event, orphaned bool, orph orphan) DetectionCause {
 	if orphaned {
 		o.sinceCrash.Record(now - orph.crashAt)
+		if orph.terminated {
+			return CauseTerminate
+		}
 		return CauseCrash
 	}
 	if at, dead := o.crashAt[e.Worker]; dead {
 		o.sinceCrash.Record(now - at)
 		return CauseCrash
+	}
+	if at, gone := o.exitAt[e.Worker]; gone {
+		// It ended after SIGTERM without completing this task (its grace ran out, or it
+		// gave up the task's claim or CompleteTask): the process is gone, as after a crash.
+		o.sinceCrash.Record(now - min(at, now))
+		return CauseTerminate
 	}
 	if s, ok := o.slotOf(e.Worker); ok {
 		if during(o.pauses, s, e.LastSeen, now) {

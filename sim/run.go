@@ -69,8 +69,9 @@ const (
 // event is a value in the heap: small, so that heap moves stay cheap.
 type event struct {
 	kind evKind
-	// failed marks a component execution that ends in an error.
-	failed bool
+	// raised marks a component execution that ends in an error: 1 + the
+	// model.ComponentError it raised (0: it succeeds).
+	raised uint8
 	comp   int32 // component of an execution
 	node   model.NodeID
 	// gen is the incarnation of the process whose timer this is (timerTable).
@@ -575,23 +576,25 @@ func (w *world) execDone(e event) error {
 	if i >= 0 {
 		p.execs = dropHandle(p.execs, i)
 	}
-	failed := e.failed
-	var output int32
-	if !failed {
-		output = w.outputBytes[e.comp]
-	}
 	w.hash.Event(int64(w.now), uint8(evExecDone), int32(e.node), uint64(e.a), 0, 0, nil)
 	w.out.Reset()
-	p.w.ComponentDone(w.now, e.a, failed, output, &w.out)
+	if e.raised > 0 {
+		p.w.ComponentRaised(w.now, e.a, model.ComponentError(e.raised-1), &w.out)
+	} else {
+		p.w.ComponentDone(w.now, e.a, false, w.outputBytes[e.comp], &w.out)
+	}
 	return w.apply(e.node)
 }
 
 // apply carries out the effects a participant at node asked for.
 func (w *world) apply(node model.NodeID) error {
 	out := &w.out
+	terminated := false
 	for i := range out.Events {
-		w.oracle.observe(w.now, &out.Events[i])
-		w.traceLifecycle(&out.Events[i])
+		e := &out.Events[i]
+		w.oracle.observe(w.now, e)
+		w.traceLifecycle(e)
+		terminated = terminated || (e.Kind == model.EvWorkerExited && e.Reason == model.ExitTerminated)
 	}
 	for _, t := range out.Timers {
 		w.timer(node, t)
@@ -606,7 +609,15 @@ func (w *world) apply(node model.NodeID) error {
 	}
 	if out.Recv {
 		if p := w.proc(node); p != nil {
-			return w.wantRead(p)
+			if err := w.wantRead(p); err != nil {
+				return err
+			}
+		}
+	}
+	// These reuse w.out, so they come after everything else the effects asked for.
+	if out.CloseStream || terminated {
+		if p := w.proc(node); p != nil {
+			return w.closeStream(p, terminated)
 		}
 	}
 	return nil
@@ -652,8 +663,11 @@ func (w *world) run(node model.NodeID, r model.RunOp) {
 	}
 	c := w.cfg.Components[r.Component]
 	d := w.serviceTimes[r.Component].Sample(w.rService)
-	failed := c.ErrorRate > 0 && w.rService.Float64() < c.ErrorRate
-	h := w.push(w.now+d, event{kind: evExecDone, node: node, a: r.Exec, failed: failed, comp: r.Component})
+	var raised uint8
+	if c.ErrorRate > 0 && w.rService.Float64() < c.ErrorRate {
+		raised = 1 + uint8(c.RaisedKind(w.rService.Float64))
+	}
+	h := w.push(w.now+d, event{kind: evExecDone, node: node, a: r.Exec, raised: raised, comp: r.Component})
 	p.execs = append(p.execs, handleOf{uint64(r.Exec), h})
 }
 
