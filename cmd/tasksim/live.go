@@ -134,9 +134,12 @@ func newWorkersCmd() *cobra.Command {
 with its own connection and worker id) against the orchestrator at --connect (or
 $STEPFLOW_TASKS_URL): it pulls, claims, heartbeats, runs the scenario's components with
 their sampled durations and errors, completes, and suffers the scenario's worker-side
-faults for real (crash, restart as a new process, pause, partition, heartbeat_loss). It
-ends at the scenario's duration, when every worker gave up on the orchestrator, or on
-SIGINT/SIGTERM, and writes its outputs in every case (orchestrator-side paths null).`,
+faults for real (crash, restart as a new process, pause, partition, heartbeat_loss,
+terminate). It ends at the scenario's duration, when every worker gave up on the
+orchestrator or exited, or on SIGINT, and writes its outputs in every case
+(orchestrator-side paths null). SIGTERM shuts every worker down as its flavour does:
+python when its next assignment arrives, then up to 10s for running tasks; rust and
+strict at once, then up to 30s; a second signal ends the run at once.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := defaultScenario
@@ -222,8 +225,11 @@ func runWorkers(cmd *cobra.Command, name string, f liveFlags) error {
 	if err != nil {
 		return err
 	}
-	ctx, stop := signalContext()
-	defer stop()
+	// SIGTERM shuts the workers down as their flavours do (each exits when its running
+	// tasks are over or its grace ran out); SIGINT, or a second signal, ends them at once.
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
 	obs, lag := live.NewObserver(cfg), live.NewLagMeter()
 	if cfg.Queue.Kind == sim.QueueJetStream && f.nats.url == "" {
 		return badInput(errors.New("workers: queue.kind jetstream: --nats URL (or STEPFLOW_NATS_URL) names the NATS server the orchestrator publishes to"))
@@ -235,10 +241,7 @@ func runWorkers(cmd *cobra.Command, name string, f liveFlags) error {
 	}
 	defer ws.Stop()
 	wall := time.Now()
-	select {
-	case <-ws.Done():
-	case <-ctx.Done():
-	}
+	waitWorkers(ws, sigs)
 	end := ws.Now()
 	ws.Stop()
 	res := live.Result(obs, lag, end, nil, time.Since(wall))
@@ -254,6 +257,24 @@ func runWorkers(cmd *cobra.Command, name string, f liveFlags) error {
 		res.Summary.Unknown = slices.DeleteFunc(slices.Clone(unknownToWorkers), func(p string) bool { return p == "redeliveries" })
 	}
 	return finishLive(cmd, cfg, res, name, f)
+}
+
+// waitWorkers waits until the workers are over: by themselves, or after a SIGTERM
+// (graceful, per flavour), or at once on SIGINT or a second signal.
+func waitWorkers(ws *live.Workers, sigs <-chan os.Signal) {
+	terminated := false
+	for {
+		select {
+		case <-ws.Done():
+			return
+		case sig := <-sigs:
+			if sig != syscall.SIGTERM || terminated {
+				return
+			}
+			terminated = true
+			ws.Terminate()
+		}
+	}
 }
 
 // runLive is `tasksim run SCENARIO --live`: both sides in this process on loopback.

@@ -72,6 +72,17 @@ func (ws *Workers) faultStart(now time.Duration, i int) {
 	if ob := ws.cfg.Observer; ob != nil && f.Kind != sim.FaultOrchestratorRestart {
 		ob.FaultStarted(i, now)
 	}
+	if f.Kind == sim.FaultTerminate {
+		for _, s := range ws.pick(f.Target, true) {
+			ws.mu.Lock()
+			wp := s.current
+			ws.mu.Unlock()
+			if wp != nil {
+				wp.p.post(wp.terminate)
+			}
+		}
+		return
+	}
 	if f.Kind == sim.FaultCrash {
 		for _, s := range ws.pick(f.Target, true) {
 			ws.crash(now, s)

@@ -79,11 +79,13 @@ type Workers struct {
 	started  int
 	live     int
 	stopped  bool
-	done     chan struct{}
-	doneOnce sync.Once
-	procs    int
-	exited   int64
-	crashed  int64
+	// terminating: Terminate was called; no process starts any more.
+	terminating bool
+	done        chan struct{}
+	doneOnce    sync.Once
+	procs       int
+	exited      int64
+	crashed     int64
 	// hits remembers which slots a windowed fault hit, to undo it at its end.
 	hits map[int][]*workerSlot
 	// orphaned holds, by wire task id, when a crash this driver caused left a task
@@ -248,6 +250,31 @@ func (ws *Workers) Stop() {
 	ws.finish()
 }
 
+// Terminate sends SIGTERM to every worker process: each shuts down as its flavour does
+// (model.Worker.Terminate) and Done is closed once the last one has exited. A python
+// worker notices it only when an assignment reaches it, so Terminate may wait long;
+// Stop ends everything at once.
+func (ws *Workers) Terminate() {
+	ws.mu.Lock()
+	var procs []*workerProc
+	for _, slots := range ws.slots {
+		for _, s := range slots {
+			if s.current != nil && !s.current.dead.Load() {
+				procs = append(procs, s.current)
+			}
+		}
+	}
+	ws.terminating = true
+	none := ws.live == 0
+	ws.mu.Unlock()
+	for _, wp := range procs {
+		wp.p.post(wp.terminate)
+	}
+	if none {
+		ws.finish()
+	}
+}
+
 // redispatched records a task that a crash orphaned reaching a worker again.
 func (ws *Workers) redispatched(task string, now time.Duration) {
 	ws.mu.Lock()
@@ -333,6 +360,8 @@ type workerProc struct {
 // clientStream is one PullTasks stream; its goroutine reads one assignment per request.
 type clientStream struct {
 	reads chan struct{}
+	// cancel ends the stream from the worker's side (Effects.CloseStream, SIGTERM).
+	cancel context.CancelFunc
 }
 
 func (ws *Workers) startProc(now time.Duration, s *workerSlot) {
@@ -340,7 +369,7 @@ func (ws *Workers) startProc(now time.Duration, s *workerSlot) {
 		return
 	}
 	ws.mu.Lock()
-	if ws.stopped {
+	if ws.stopped || ws.terminating {
 		ws.mu.Unlock()
 		return
 	}
@@ -487,7 +516,25 @@ func (wp *workerProc) apply(now time.Duration) {
 		default:
 		}
 	}
+	if out.CloseStream && wp.stream != nil {
+		// The worker ends its PullTasks call; the server sees the stream cancelled. (A
+		// JetStream worker just fetches nothing more: it still acks on its connection.)
+		st := wp.stream
+		wp.stream = nil
+		st.cancel()
+	}
 	wp.p.arm()
+}
+
+// terminate delivers SIGTERM to the worker (on its goroutine).
+func (wp *workerProc) terminate() {
+	if wp.dead.Load() {
+		return
+	}
+	now := wp.p.now()
+	wp.out.Reset()
+	wp.w.Terminate(now, &wp.out)
+	wp.apply(now)
 }
 
 func (wp *workerProc) exited() {
@@ -514,21 +561,27 @@ func (wp *workerProc) run(_ time.Duration, r model.RunOp) {
 		return
 	}
 	if r.Component < 0 || int(r.Component) >= len(wp.ws.samplers) {
-		// An assignment of a component this scenario does not know: fail it at once.
-		wp.execs[r.Exec] = wp.ws.clk.AfterFunc(0, func() { wp.done(r.Exec, true, 0) })
+		// An assignment of a component this scenario does not know: it was claimed;
+		// it fails at once, as the SDKs complete it (COMPONENT_FAILED).
+		wp.execs[r.Exec] = wp.ws.clk.AfterFunc(0, func() { wp.done(r.Exec, 1+uint8(model.ErrorUnknownComponent), 0) })
 		return
 	}
-	c := wp.ws.cfg.Scenario.Components[r.Component]
+	c := &wp.ws.cfg.Scenario.Components[r.Component]
 	d := wp.ws.samplers[r.Component].Sample(wp.rnd)
-	failed := c.ErrorRate > 0 && wp.rnd.Float64() < c.ErrorRate
+	var raised uint8
+	if c.ErrorRate > 0 && wp.rnd.Float64() < c.ErrorRate {
+		raised = 1 + uint8(c.RaisedKind(wp.rnd.Float64))
+	}
 	outBytes := wp.ws.outBytes[r.Component]
 	if d > 0 && wp.drift != 0 {
 		d = time.Duration(float64(d) * (1 + wp.drift))
 	}
-	wp.execs[r.Exec] = wp.ws.clk.AfterFunc(d, func() { wp.done(r.Exec, failed, outBytes) })
+	wp.execs[r.Exec] = wp.ws.clk.AfterFunc(d, func() { wp.done(r.Exec, raised, outBytes) })
 }
 
-func (wp *workerProc) done(exec uint32, failed bool, outBytes int32) {
+// done reports an execution's end: raised is 0 for success, else 1 + the
+// model.ComponentError the component raised.
+func (wp *workerProc) done(exec uint32, raised uint8, outBytes int32) {
 	wp.p.post(func() {
 		if _, ok := wp.execs[exec]; !ok || wp.dead.Load() {
 			return
@@ -536,7 +589,11 @@ func (wp *workerProc) done(exec uint32, failed bool, outBytes int32) {
 		delete(wp.execs, exec)
 		now := wp.p.now()
 		wp.out.Reset()
-		wp.w.ComponentDone(now, exec, failed, outBytes, &wp.out)
+		if raised > 0 {
+			wp.w.ComponentRaised(now, exec, model.ComponentError(raised-1), &wp.out)
+		} else {
+			wp.w.ComponentDone(now, exec, false, outBytes, &wp.out)
+		}
 		wp.apply(now)
 	})
 }
@@ -555,13 +612,15 @@ func (wp *workerProc) send(m model.Message) {
 		if ob != nil {
 			ob.Message(m.Type, proto.Size(req))
 		}
-		st := &clientStream{reads: make(chan struct{}, 1)}
+		ctx, cancel := context.WithCancel(wp.link)
+		st := &clientStream{reads: make(chan struct{}, 1), cancel: cancel}
 		wp.stream = st
 		if cut && !bh {
+			cancel()
 			wp.streamBroken(st, model.CodeUnavailable)
 			return
 		}
-		wp.later(bh && cut, func() { go wp.readStream(wp.link, st, req) })
+		wp.later(bh && cut, func() { go wp.readStream(ctx, st, req) })
 	case model.MsgAck:
 		if wp.js != nil {
 			wp.js.ack(m, cut, bh)
@@ -668,9 +727,8 @@ func (wp *workerProc) reply(m model.Message, code model.Code, hb *pb.TaskHeartbe
 
 // readStream opens a PullTasks stream and reads one assignment each time the worker
 // asks (Effects.Recv); it reports a broken stream to the worker.
-func (wp *workerProc) readStream(link context.Context, st *clientStream, req *pb.PullTasksRequest) {
-	ctx, cancel := context.WithCancel(link)
-	defer cancel()
+func (wp *workerProc) readStream(ctx context.Context, st *clientStream, req *pb.PullTasksRequest) {
+	defer st.cancel()
 	s, err := wp.tasks.PullTasks(ctx, req)
 	if err != nil {
 		wp.fromNet(func() { wp.streamBroken(st, codeOf(err)) })

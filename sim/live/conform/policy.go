@@ -108,6 +108,7 @@ func fromModel(f model.Flavour, sigtermSpecified bool) behaviour {
 var behaviours = []behaviour{
 	fromModel(model.FlavourPython, true),
 	fromModel(model.FlavourRust, true),
-	// PROTOCOL.md does not say how the strict flavour shuts down.
-	fromModel(model.FlavourStrict, false),
+	// PROTOCOL.md does not say how the strict flavour shuts down; the model's choice
+	// (model.Worker.Terminate: at once, 30s for running tasks) is what conform checks.
+	fromModel(model.FlavourStrict, true),
 }

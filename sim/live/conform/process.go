@@ -48,6 +48,7 @@ func (p *process) start() error {
 	cmd.Stdout, cmd.Stderr = p.log, p.log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	p.since = p.srv.count()
+	p.srv.processStarting()
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start worker %q: %w", p.argv[0], err)
 	}

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/stats"
 	"google.golang.org/grpc/status"
 
 	pb "github.com/tasksim/tasksim/model/stepflowpb"
@@ -102,6 +103,30 @@ type server struct {
 	// streams are the open PullTasks streams, newest last.
 	streams []*stream
 	release chan struct{} // closed to end every held heartbeat
+	// conns counts the worker's open connections; lastClose is when the last one of
+	// them closed (see note).
+	conns     int
+	lastClose time.Duration
+}
+
+// connTracker counts the server's connections (grpc stats: ConnBegin, ConnEnd).
+type connTracker struct{ s *server }
+
+func (c connTracker) TagRPC(ctx context.Context, _ *stats.RPCTagInfo) context.Context   { return ctx }
+func (c connTracker) HandleRPC(context.Context, stats.RPCStats)                         {}
+func (c connTracker) TagConn(ctx context.Context, _ *stats.ConnTagInfo) context.Context { return ctx }
+func (c connTracker) HandleConn(_ context.Context, st stats.ConnStats) {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	switch st.(type) {
+	case *stats.ConnBegin:
+		c.s.conns++
+	case *stats.ConnEnd:
+		c.s.conns--
+		if c.s.conns == 0 {
+			c.s.lastClose = c.s.now()
+		}
+	}
 }
 
 // stream is one open PullTasks call.
@@ -118,10 +143,11 @@ func listen(port int) (*server, error) {
 		return nil, fmt.Errorf("conform: listen on loopback: %w", err)
 	}
 	s := &server{
-		start: time.Now(), addr: ln.Addr().String(), gs: grpc.NewServer(),
+		start: time.Now(), addr: ln.Addr().String(),
 		scripts: map[string]*script{}, beats: map[string]int{}, dones: map[string]int{},
 		release: make(chan struct{}),
 	}
+	s.gs = grpc.NewServer(grpc.StatsHandler(connTracker{s}))
 	s.changed = sync.NewCond(&s.mu)
 	pb.RegisterTasksServiceServer(s.gs, s)
 	pb.RegisterOrchestratorServiceServer(s.gs, s)
@@ -150,10 +176,27 @@ func (s *server) record(e event) {
 	s.changed.Broadcast()
 }
 
-// note records an event from outside a call (process exit).
+// processStarting forgets when an earlier process's connections closed.
+func (s *server) processStarting() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lastClose = 0
+}
+
+// note records an event from outside a call (process exit). A process that exits with
+// none of its connections open was gone from the network when the last one closed, and
+// that is its exit as the protocol sees it: a harness such as `tasksim workers` writes
+// its report after its workers have ended, while an SDK process's sockets close as it
+// exits, so for it the two are the same instant.
 func (s *server) note(e event) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if e.Kind == evExit && s.conns == 0 && s.lastClose > 0 {
+		e.At = s.lastClose
+		s.events = append(s.events, e)
+		s.changed.Broadcast()
+		return
+	}
 	s.record(e)
 }
 
