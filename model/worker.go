@@ -193,9 +193,17 @@ type Worker struct {
 	// the worker has a stream (it sent PullTasks and saw it fail since).
 	reading  bool
 	streamUp bool
-	// connectFailures counts stream failures since an assignment last arrived.
+	// connectFailures counts stream failures in a row (Reconnect says what resets it).
 	connectFailures int
-	reconnectLive   bool
+	// opened: the current stream has opened (StreamOpened, or an assignment came).
+	opened bool
+	// cleanEnd: a stream has ended with OK (python then exits on UNAVAILABLE).
+	cleanEnd bool
+	// broken: the stream failed (brokenCode) while the loop was not reading; it learns
+	// of it when it next reads.
+	broken        bool
+	brokenCode    Code
+	reconnectLive bool
 	// exited: the process gave up reconnecting, or ended after SIGTERM (EvWorkerExited).
 	exited bool
 	// term is where a SIGTERM stands; graceLive: its grace timer is set.
@@ -251,7 +259,7 @@ func (w *Worker) Exited() bool { return w.exited }
 
 // Start connects the worker: it opens its assignment stream and starts reading.
 func (w *Worker) Start(now time.Duration, out *Effects) {
-	w.pull(out)
+	w.pull(now, out)
 }
 
 // StreamBroken tells the worker its stream failed (code UNAVAILABLE: the connection
@@ -259,21 +267,67 @@ func (w *Worker) Start(now time.Duration, out *Effects) {
 // read is void; the worker reconnects as its flavour does, or gives up and exits.
 // Tasks it holds are untouched: their RPCs go their own way. A jetstream worker's
 // subscription is the queue's, so it does nothing.
+//
+// The read loop learns of it when it reads: at once if a read is outstanding, otherwise
+// when it would next read (a worker waiting for a free slot finds out once one frees).
 func (w *Worker) StreamBroken(now time.Duration, code Code, out *Effects) {
 	if w.cfg.JetStream || !w.streamUp || w.exited {
 		return
 	}
-	w.streamUp, w.reading = false, false
+	w.streamUp = false
+	if !w.reading {
+		w.broken, w.brokenCode = true, code
+		return
+	}
+	w.reading = false
+	w.reconnect(now, code, out)
+}
+
+// StreamOpened tells the worker its stream opened: the orchestrator accepted PullTasks
+// (its response headers arrived). A rust worker's count of failures in a row starts
+// again.
+func (w *Worker) StreamOpened(now time.Duration, out *Effects) {
+	if w.cfg.JetStream || !w.streamUp || w.exited {
+		return
+	}
+	w.streamOpened()
+}
+
+func (w *Worker) streamOpened() {
+	w.opened = true
+	if w.pol.Reconnect.ResetOnOpen {
+		w.connectFailures = 0
+	}
+}
+
+// reconnect is what the read loop does once it knows its stream failed (or ended, code
+// OK): it opens it again, at once or after its flavour's pause, or gives up and exits.
+func (w *Worker) reconnect(now time.Duration, code Code, out *Effects) {
 	if w.term == termPending {
 		// The python loop checks the flag when its stream fails, and leaves.
 		w.notice(now, w.pol.SigtermGrace, out)
 		return
 	}
+	r := &w.pol.Reconnect
+	opened := w.opened
+	w.opened = false
+	if code == CodeOK && r.CleanEndReconnects {
+		w.connectFailures, w.cleanEnd = 0, true
+		w.pull(now, out)
+		return
+	}
 	w.connectFailures++
-	delay, again := w.pol.Reconnect.Delay(w.connectFailures)
+	delay, again := r.Delay(w.connectFailures)
+	if code == CodeUnavailable && w.cleanEnd && r.ExitOnUnavailableAfterCleanEnd {
+		again = false
+	}
 	if !again {
 		w.exited = true
 		out.Events = append(out.Events, Event{Kind: EvWorkerExited, Node: w.cfg.Node, Worker: w.cfg.Node, Code: code})
+		return
+	}
+	if opened && r.AtOnceAfterOpen {
+		w.pull(now, out)
 		return
 	}
 	w.reconnectLive = true
@@ -281,11 +335,11 @@ func (w *Worker) StreamBroken(now time.Duration, code Code, out *Effects) {
 }
 
 // pull opens the stream (PullTasksRequest) and starts the read loop.
-func (w *Worker) pull(out *Effects) {
+func (w *Worker) pull(now time.Duration, out *Effects) {
 	w.streamUp = true
 	out.Send = append(out.Send, Message{Type: MsgPullTasks, From: w.cfg.Node, To: w.cfg.Source,
 		Worker: w.cfg.Node, Pool: w.cfg.Pool})
-	w.read(out)
+	w.read(now, out)
 }
 
 // wantsRead reports whether the flavour's read loop would call Recv now: python over
@@ -301,9 +355,18 @@ func (w *Worker) wantsRead() bool {
 	return w.free > 0
 }
 
-// read asks the driver for the next assignment if the loop would read now.
-func (w *Worker) read(out *Effects) {
-	if w.reading || !w.streamUp || w.exited || !w.wantsRead() {
+// read asks the driver for the next assignment if the loop would read now; a stream
+// that failed meanwhile is found broken instead.
+func (w *Worker) read(now time.Duration, out *Effects) {
+	if w.reading || w.exited || !w.wantsRead() {
+		return
+	}
+	if w.broken {
+		w.broken = false
+		w.reconnect(now, w.brokenCode, out)
+		return
+	}
+	if !w.streamUp {
 		return
 	}
 	w.reading = true
@@ -339,7 +402,7 @@ func (w *Worker) Fire(now time.Duration, id TimerID, out *Effects) {
 				w.notice(now, w.pol.SigtermGrace, out)
 				return
 			}
-			w.pull(out)
+			w.pull(now, out)
 		}
 		return
 	case graceTimer:
@@ -529,7 +592,7 @@ func (w *Worker) finish(now time.Duration, i int, out *Effects) {
 	if credited {
 		w.held--
 	}
-	w.read(out)
+	w.read(now, out)
 	w.exitIfDrained(now, out)
 }
 

@@ -13,10 +13,10 @@ func (w *Worker) assigned(now time.Duration, m Message, out *Effects) {
 	credited := m.From == w.cfg.Source
 	if credited {
 		w.reading = false
-		w.connectFailures = 0
+		w.streamOpened() // an assignment proves the stream open
 	}
 	if w.pol.DropsDuplicate && w.holds(m.Task, m.Attempt) {
-		w.duplicate(m, credited, out)
+		w.duplicate(now, m, credited, out)
 		return
 	}
 	interval := w.cfg.HeartbeatInterval
@@ -39,7 +39,7 @@ func (w *Worker) assigned(now time.Duration, m Message, out *Effects) {
 		e := &w.execs[i]
 		e.phase, e.result = phaseRunning, ResultListComponents
 		w.sendComplete(now, i, out)
-		w.read(out)
+		w.read(now, out)
 		return
 	}
 	if credited {
@@ -50,7 +50,7 @@ func (w *Worker) assigned(now time.Duration, m Message, out *Effects) {
 		w.free--
 		w.execs[i].slot = true
 		w.sendClaim(now, i, out)
-		w.read(out)
+		w.read(now, out)
 		return
 	}
 	// Only python reads past its slots (or a duplicated delivery overfills any flavour):
@@ -71,7 +71,7 @@ func (w *Worker) holds(task TaskID, attempt uint32) bool {
 
 // duplicate gives up a second copy of an assignment the strict worker already holds:
 // acked (jetstream) so the queue does not deliver it again; the loop reads on.
-func (w *Worker) duplicate(m Message, credited bool, out *Effects) {
+func (w *Worker) duplicate(now time.Duration, m Message, credited bool, out *Effects) {
 	if w.cfg.JetStream && credited {
 		out.Send = append(out.Send, Message{Type: MsgAck, From: w.cfg.Node, To: w.cfg.Source,
 			Worker: w.cfg.Node, Task: m.Task, Delivery: m.Delivery})
@@ -79,7 +79,7 @@ func (w *Worker) duplicate(m Message, credited bool, out *Effects) {
 	out.Events = append(out.Events, Event{Kind: EvTaskDropped, Reason: DropDuplicate, Node: w.cfg.Node,
 		Worker: w.cfg.Node, Step: m.Step, Run: m.Run, Task: m.Task, Attempt: m.Attempt,
 		Component: m.Component, Discovery: m.Discovery})
-	w.read(out)
+	w.read(now, out)
 }
 
 // sendClaim sends execution i's first heartbeat, the claim.

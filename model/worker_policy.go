@@ -122,21 +122,39 @@ func (r RetryPolicy) Retry(code Code, tries int) (time.Duration, bool) {
 	return r.Pauses[tries-1], true
 }
 
-// ReconnectPolicy is the pause before each reconnect after a stream failed.
+// ReconnectPolicy is how the worker's read loop reconnects after its stream failed or
+// ended, and when it gives up (PROTOCOL.md's "stream ends or fails" row). The loop
+// learns of a failure only when it next reads: a worker waiting for a slot finds its
+// stream broken once a slot frees.
 type ReconnectPolicy struct {
-	// First is the pause before the first reconnect; Doubles doubles it for each
-	// further one, up to Max.
+	// First is the pause after the first failure in a row; Doubles doubles it for each
+	// further one, up to Max (pause n is Delay(n)).
 	First   time.Duration
 	Doubles bool
 	Max     time.Duration
-	// GiveUp is how many failures in a row the worker reconnects after; the next one
-	// makes it exit (EvWorkerExited).
+	// GiveUp is the failure in a row that makes the worker exit (EvWorkerExited)
+	// instead of reconnecting: python exits at its 15th, rust at its 10th.
 	GiveUp int
+	// ResetOnOpen: the count of failures in a row starts again when a stream opens
+	// (its response headers arrive, Worker.StreamOpened) or an assignment arrives
+	// (rust); otherwise only a stream the orchestrator ended with OK resets it
+	// (python: a stream that delivered for an hour and then broke still counts).
+	ResetOnOpen bool
+	// AtOnceAfterOpen: a stream that had opened and then failed or ended is opened
+	// again at once (rust); the pauses are for opens that fail.
+	AtOnceAfterOpen bool
+	// CleanEndReconnects: a stream the orchestrator ended with OK is no failure; the
+	// loop reconnects at once (python).
+	CleanEndReconnects bool
+	// ExitOnUnavailableAfterCleanEnd: once a stream has ended with OK, any later
+	// failure with UNAVAILABLE makes the worker exit ("the server went away", python).
+	ExitOnUnavailableAfterCleanEnd bool
 }
 
-// Delay is the pause before reconnect number n (from 1), or false when the worker gives up.
+// Delay is the pause after failure number n in a row (from 1) before the next try, or
+// false when that failure makes the worker give up.
 func (r ReconnectPolicy) Delay(n int) (time.Duration, bool) {
-	if n > r.GiveUp {
+	if n >= r.GiveUp {
 		return 0, false
 	}
 	d := r.First
@@ -195,7 +213,11 @@ var policies = [...]FlavourPolicy{
 		// Observed against a loopback server: retries after 4, 8, 16, 30, 30s.
 		Complete: RetryPolicy{On: []Code{CodeUnavailable}, Pauses: []time.Duration{4 * time.Second,
 			8 * time.Second, 16 * time.Second, 30 * time.Second, 30 * time.Second}},
-		Reconnect:           ReconnectPolicy{First: 2 * time.Second, Max: 2 * time.Second, GiveUp: 15},
+		// run_grpc_worker: a 2s sleep after each failure, max_retries=15 failures in a
+		// row (consecutive_failures >= 15 exits); only a stream ended OK resets the count,
+		// and once one has, UNAVAILABLE means the server went away.
+		Reconnect: ReconnectPolicy{First: 2 * time.Second, Max: 2 * time.Second, GiveUp: 15,
+			CleanEndReconnects: true, ExitOnUnavailableAfterCleanEnd: true},
 		SigtermOnAssignment: true,
 		// STEPFLOW_SHUTDOWN_GRACE_SECS' default.
 		SigtermGrace:         10 * time.Second,
@@ -209,7 +231,11 @@ var policies = [...]FlavourPolicy{
 		BeatWaitsForAnswer:           true,
 		BeatAnswer:                   BeatIgnores,
 		BeatUntil:                    BeatEndsWithComponent,
-		Reconnect:                    ReconnectPolicy{First: 2 * time.Second, Doubles: true, Max: 60 * time.Second, GiveUp: 10},
+		// Worker::run: an open that succeeds or an assignment resets the count; a stream
+		// that ended or failed is opened again at once; a failed open waits
+		// 2^min(failures, 6) s, at most 60s; the 10th failure in a row ends the worker.
+		Reconnect: ReconnectPolicy{First: 2 * time.Second, Doubles: true, Max: 60 * time.Second, GiveUp: 10,
+			ResetOnOpen: true, AtOnceAfterOpen: true},
 		// STEPFLOW_SHUTDOWN_GRACE_SECS' default; the NATS worker waits the same.
 		SigtermGrace: 30 * time.Second,
 		ErrorCodes: [NumComponentErrors]ErrorCode{ErrComponentFailed, ErrComponentFailed,
@@ -226,8 +252,9 @@ var policies = [...]FlavourPolicy{
 		BeatUntil:                    BeatEndsWithComplete,
 		CompleteNotFoundDelivered:    true,
 		Complete:                     RetryPolicy{On: []Code{CodeUnavailable, CodeDeadlineExceeded}, Pauses: strictPauses()},
-		// PROTOCOL.md does not say; it reconnects like python.
-		Reconnect: ReconnectPolicy{First: 2 * time.Second, Max: 2 * time.Second, GiveUp: 15},
+		// PROTOCOL.md does not say; every 2s like python, its count reset by an open
+		// stream like rust's, exiting at the 15th failure in a row.
+		Reconnect: ReconnectPolicy{First: 2 * time.Second, Max: 2 * time.Second, GiveUp: 15, ResetOnOpen: true},
 		// PROTOCOL.md does not say; like rust it notices at once and lets running tasks
 		// finish for 30s.
 		SigtermGrace: 30 * time.Second,

@@ -249,6 +249,7 @@ func (w *world) deliver(slot uint32) error {
 			return nil // the process that asked is gone
 		}
 		w.openPipe(p)
+		w.push(w.now+w.latency.Sample(w.rHeaders), event{kind: evStreamOpened, node: p.node, a: p.pipe.gen})
 	}
 	w.out.Reset()
 	n.part.Receive(w.now, m, &w.out)

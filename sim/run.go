@@ -64,6 +64,7 @@ const (
 	evPipeArrive   // an assignment may have reached the head of a worker's pipe (a: pipe gen)
 	evSendDone     // a send on a worker's stream completed (a: pipe gen)
 	evTCPGiveUp    // TCP gives up on the connections a long blackhole holds (a: fault index)
+	evStreamOpened // a worker's stream's response headers arrive (a: pipe gen)
 )
 
 // event is a value in the heap: small, so that heap moves stay cheap.
@@ -122,8 +123,11 @@ type world struct {
 
 	// random streams, one per purpose
 	rArrivals, rService, rNetwork, rFaults, rStart *rand.Rand
-	latency                                        Sampler
-	serviceTimes                                   []Sampler
+	// rHeaders times the response headers of opened streams: a stream of its own, so
+	// that modelling them moved no other sample.
+	rHeaders     *rand.Rand
+	latency      Sampler
+	serviceTimes []Sampler
 	// outputBytes is each component's result size: its load's payload size.
 	outputBytes []int32
 
@@ -288,6 +292,7 @@ func newWorld(cfg *Config, opts Options) (*world, error) {
 	w.rNetwork = rng.New(seed, "network")
 	w.rFaults = rng.New(seed, "faults")
 	w.rStart = rng.New(seed, "start")
+	w.rHeaders = rng.New(seed, "headers")
 	w.latency = NewSampler(cfg.Network.Latency)
 	for _, c := range cfg.Components {
 		w.serviceTimes = append(w.serviceTimes, NewSampler(c.Duration))
@@ -460,6 +465,8 @@ func (w *world) dispatch(e event) error {
 		return w.sendDone(e.node, e.a)
 	case evTCPGiveUp:
 		return w.tcpGiveUp(int(e.a))
+	case evStreamOpened:
+		return w.streamOpened(e.node, e.a)
 	}
 	return fmt.Errorf("unknown event kind %d", e.kind)
 }

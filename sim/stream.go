@@ -187,6 +187,26 @@ func (w *world) disconnect(p *proc) error {
 	return w.apply(w.sourceNode)
 }
 
+// streamOpened tells a worker its stream gen opened (the server's response headers
+// arrived), unless that stream broke meanwhile.
+func (w *world) streamOpened(node model.NodeID, gen uint32) error {
+	p := w.proc(node)
+	if p == nil || !p.alive || gen != p.pipe.gen || !p.pipe.open {
+		return nil
+	}
+	if p.slot.partitioned > 0 {
+		// Held by a blackhole with everything else.
+		w.push(p.slot.healAt+w.linkDelay(p.slot), event{kind: evStreamOpened, node: node, a: gen})
+		return nil
+	}
+	if w.paused(node, event{kind: evStreamOpened, node: node, a: gen}) {
+		return nil
+	}
+	w.out.Reset()
+	p.w.StreamOpened(w.now, &w.out)
+	return w.apply(node)
+}
+
 // streamBroken tells a worker its stream failed.
 func (w *world) streamBroken(node model.NodeID, code model.Code) error {
 	p := w.proc(node)

@@ -734,6 +734,11 @@ func (wp *workerProc) readStream(ctx context.Context, st *clientStream, req *pb.
 		wp.fromNet(func() { wp.streamBroken(st, codeOf(err)) })
 		return
 	}
+	// The server's response headers say the stream opened (what a rust worker's
+	// pull_tasks call waits for); an error here surfaces again at the first Recv.
+	if _, err := s.Header(); err == nil {
+		wp.fromNet(func() { wp.streamOpened(st) })
+	}
 	for {
 		select {
 		case <-st.reads:
@@ -763,6 +768,17 @@ func (wp *workerProc) readStream(ctx context.Context, st *clientStream, req *pb.
 			wp.apply(now)
 		})
 	}
+}
+
+// streamOpened tells the worker its current stream st opened (on the worker goroutine).
+func (wp *workerProc) streamOpened(st *clientStream) {
+	if wp.stream != st {
+		return
+	}
+	now := wp.p.now()
+	wp.out.Reset()
+	wp.w.StreamOpened(now, &wp.out)
+	wp.apply(now)
 }
 
 // streamBroken tells the worker its current stream st failed (on the worker goroutine).

@@ -49,7 +49,7 @@ type behaviour struct {
 	// a claim).
 	unknownResult string
 	// reconnect: pause before reconnect attempt n (from 1) after a stream failed; nil when
-	// the model does not specify it. giveUp: failed attempts in a row after which it exits.
+	// the model does not specify it. giveUp: reconnect attempts that fail before it exits.
 	reconnect func(n int) time.Duration
 	giveUp    int
 	// sigterm: specified says whether PROTOCOL.md states it; noticedOnAssignment: SIGTERM is
@@ -88,11 +88,17 @@ func fromModel(f model.Flavour, sigtermSpecified bool) behaviour {
 		runsDuplicate:        !p.DropsDuplicate,
 		// Every flavour claims before it looks the component up.
 		unknownResult: "error COMPONENT_FAILED",
+		// The situations break a stream that had opened: a flavour that reopens such a
+		// stream at once (rust) pauses only before the opens after it.
 		reconnect: func(n int) time.Duration {
+			if n == 1 && p.Reconnect.AtOnceAfterOpen {
+				return 0
+			}
 			d, _ := p.Reconnect.Delay(n)
 			return d
 		},
-		giveUp:           p.Reconnect.GiveUp,
+		// The break is failure 1; the reconnects fail 2 .. GiveUp, and the last ends it.
+		giveUp:           p.Reconnect.GiveUp - 1,
 		sigtermSpecified: sigtermSpecified,
 	}
 	if p.RPCDeadline {
