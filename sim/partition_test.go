@@ -156,3 +156,19 @@ func TestOrchestratorCrashFailsCallsAtOnce(t *testing.T) {
 		t.Errorf("PullTasks sent at %v, want 0.0 and 12.9 first", got)
 	}
 }
+
+// Hazard 7 (hazard-broken-pipe): the 1,000 tasks are all dispatched at 5s; the reset
+// partition at 8s breaks five workers' streams and drops what their pipes hold, 150
+// assignments. Each fails at its queue deadline (35s) and is retried; nothing is lost.
+// With a one-byte pipe each broken stream held only the send in progress.
+func TestBrokenStreamDropsItsPipe(t *testing.T) {
+	s := run(t, load(t, "hazard-broken-pipe")).Summary
+	if s.DroppedInPipe != 150 || s.Timeouts.Queue != 150 || s.Lost != 0 || s.Completed != 1000 {
+		t.Fatalf("dropped %d, queue timeouts %d, lost %d, completed %d; want 150, 150, 0, 1000",
+			s.DroppedInPipe, s.Timeouts.Queue, s.Lost, s.Completed)
+	}
+	one := run(t, load(t, "hazard-broken-pipe", "queue.pipe_bytes=1B")).Summary
+	if one.DroppedInPipe != 5 || one.Timeouts.Queue != 5 || one.Lost != 0 {
+		t.Fatalf("1B pipe: dropped %d, queue timeouts %d, lost %d; want 5, 5, 0", one.DroppedInPipe, one.Timeouts.Queue, one.Lost)
+	}
+}

@@ -214,6 +214,8 @@ func TestHazardsVanishUnderStrictSettings(t *testing.T) {
 		{"hazard-reused-ids", []string{"orchestrator.task_ids=per_attempt"}, []string{"early_timeouts", "stale_results"}},
 		{"hazard-python-abort", []string{"workers[0].flavour=strict", "orchestrator.task_ids=per_attempt"}, []string{"stale_results", "duplicate_results"}},
 		{"scan-vs-deadline", []string{"orchestrator.detector=deadline"}, []string{"false_detections"}},
+		// Hazard 6: a pipe of about 25 assignments leaves the backlog in the queue.
+		{"hazard-hoarding", []string{"queue.pipe_bytes=16KiB"}, []string{"timeouts.queue", "retries.transport"}},
 	}
 	for _, c := range cases {
 		t.Run(c.scenario, func(t *testing.T) {
