@@ -735,8 +735,9 @@ func (wp *workerProc) readStream(ctx context.Context, st *clientStream, req *pb.
 		return
 	}
 	// The server's response headers say the stream opened (what a rust worker's
-	// pull_tasks call waits for); an error here surfaces again at the first Recv.
-	if _, err := s.Header(); err == nil {
+	// pull_tasks call waits for). None and no error: the server refused the stream in
+	// its trailers, which the first Recv reports; an error surfaces there too.
+	if md, err := s.Header(); err == nil && md != nil {
 		wp.fromNet(func() { wp.streamOpened(st) })
 	}
 	for {

@@ -92,7 +92,7 @@ func fromModel(f model.Flavour, sigtermSpecified bool) behaviour {
 		// stream at once (rust) pauses only before the opens after it.
 		reconnect: func(n int) time.Duration {
 			if n == 1 && p.Reconnect.AtOnceAfterOpen {
-				return 0
+				return atOnce
 			}
 			d, _ := p.Reconnect.Delay(n)
 			return d

@@ -567,9 +567,9 @@ func streamBreak(ctx context.Context, r *runner) outcome {
 	}
 }
 
-// giveUpWindow: python's 2s pauses three times (the fourth would end at 8s), rust's 2s
-// and 4s (the next ends at 14s); with Config.Full, long enough for rust's ten tries
-// (2+4+8+16+32+60*5 s).
+// giveUpWindow: python's 2s pauses three times (the fourth would end at 8s), rust's
+// reconnect at once and 4s (the next ends at 12s); with Config.Full, long enough for
+// rust's ten failures (0+4+8+16+32+60*4 s).
 func (r *runner) giveUpWindow() time.Duration {
 	if r.cfg.Full {
 		return 7 * time.Minute

@@ -34,7 +34,7 @@ const (
 	slots          = 10              // rust's default concurrency
 	beatPeriod     = 2 * time.Second // deviation: fixed
 	completePause  = time.Second     // deviation: retried forever
-	maxTries       = 10              // rust gives up after 10 failed reconnects in a row
+	maxTries       = 10              // rust ends at its 10th stream failure in a row
 	maxBackoff     = 60 * time.Second
 	terminateGrace = 30 * time.Second
 )
@@ -96,18 +96,23 @@ func run() error {
 	return err
 }
 
-// pull reads assignments, one per free slot, reconnecting after 2^n s (at most 60s) and
-// giving up when maxTries reconnects in a row failed.
+// pull reads assignments, one per free slot, as rust's Worker::run does: a stream the
+// server accepted and that then failed is opened again at once; an open that fails
+// waits 2^failures s (at most 60s); the maxTries-th failure in a row ends it.
 func (w *worker) pull(ctx context.Context, queue string) error {
 	failures := 0
 	for {
-		err := w.stream(ctx, queue, func() { failures = 0 })
+		opened := false
+		err := w.stream(ctx, queue, func() { failures, opened = 0, true })
 		if ctx.Err() != nil {
 			return nil
 		}
 		failures++
-		if failures > maxTries {
-			return fmt.Errorf("giving up after %d failed reconnects: %w", maxTries, err)
+		if failures >= maxTries {
+			return fmt.Errorf("giving up after %d failures in a row: %w", maxTries, err)
+		}
+		if opened {
+			continue
 		}
 		pause := min(time.Duration(1<<min(failures, 6))*time.Second, maxBackoff)
 		select {
