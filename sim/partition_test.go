@@ -172,3 +172,63 @@ func TestBrokenStreamDropsItsPipe(t *testing.T) {
 		t.Fatalf("1B pipe: dropped %d, queue timeouts %d, lost %d; want 5, 5, 0", one.DroppedInPipe, one.Timeouts.Queue, one.Lost)
 	}
 }
+
+// Hazard 7 at exact instants: every assignment dropped with a broken pipe fails at its
+// queue deadline, exactly 30s after it was dispatched, and its retry is dispatched one
+// backoff (1s) later; no other assignment times out.
+func TestBrokenPipeTimesOutThirtySecondsAfterDispatch(t *testing.T) {
+	var buf bytes.Buffer
+	res, err := sim.Run(load(t, "hazard-broken-pipe"), sim.Options{Trace: &buf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type attempt struct {
+		task uint64
+		n    uint32
+	}
+	dispatched := map[attempt]float64{}
+	var timeouts []attempt
+	timedOutAt := map[attempt]float64{}
+	retriedAt := map[attempt]float64{}
+	for _, l := range bytes.Split(bytes.TrimSpace(buf.Bytes()), []byte("\n")) {
+		var ev traceRecord
+		if err := json.Unmarshal(l, &ev); err != nil {
+			t.Fatalf("trace line %q: %v", l, err)
+		}
+		for _, lc := range ev.Lifecycle {
+			if lc.Attempt == nil {
+				continue
+			}
+			a := attempt{lc.Task, *lc.Attempt}
+			switch {
+			case lc.Kind == "dispatched":
+				dispatched[a] = *ev.T
+				if lc.Reason == "transport" {
+					retriedAt[attempt{a.task, a.n - 1}] = *ev.T
+				}
+			case lc.Kind == "timed_out" && lc.Reason == "queue":
+				timeouts = append(timeouts, a)
+				timedOutAt[a] = *ev.T
+			}
+		}
+	}
+	if len(timeouts) != 150 || res.Summary.DroppedInPipe != 150 {
+		t.Fatalf("%d queue timeouts, %d dropped in pipes; want 150 and 150", len(timeouts), res.Summary.DroppedInPipe)
+	}
+	const ns = 1e-9
+	for _, a := range timeouts {
+		d, ok := dispatched[a]
+		if !ok {
+			t.Fatalf("task %d attempt %d timed out but was never dispatched", a.task, a.n)
+		}
+		if got := timedOutAt[a] - d; got < 30-ns || got > 30+ns {
+			t.Errorf("task %d attempt %d: dispatched at %.9fs, queue timeout %.9fs later, want 30s", a.task, a.n, d, got)
+		}
+		r, ok := retriedAt[a]
+		if !ok {
+			t.Errorf("task %d attempt %d: timed out at %.9fs, never retried", a.task, a.n, timedOutAt[a])
+		} else if got := r - timedOutAt[a]; got < 1-ns || got > 1+ns {
+			t.Errorf("task %d attempt %d: retried %.9fs after its timeout, want 1s", a.task, a.n, got)
+		}
+	}
+}

@@ -216,6 +216,8 @@ func TestHazardsVanishUnderStrictSettings(t *testing.T) {
 		{"scan-vs-deadline", []string{"orchestrator.detector=deadline"}, []string{"false_detections"}},
 		// Hazard 6: a pipe of about 25 assignments leaves the backlog in the queue.
 		{"hazard-hoarding", []string{"queue.pipe_bytes=16KiB"}, []string{"timeouts.queue", "retries.transport"}},
+		// Hazard 8: a strict worker's heartbeats carry a deadline and do not wait for answers.
+		{"hazard-silent-heartbeat", []string{"workers[0].flavour=strict"}, []string{"false_detections", "timeouts.heartbeat", "double_executions"}},
 	}
 	for _, c := range cases {
 		t.Run(c.scenario, func(t *testing.T) {
