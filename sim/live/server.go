@@ -689,6 +689,15 @@ func (h *handlers) unary(ctx context.Context, receive func(now time.Duration, ca
 	}
 }
 
+// deliver hands a request to the orchestrator with its ground-truth attempt and applies
+// what it did; the caller runs on the orchestrator's goroutine.
+func (inc *incarnation) deliver(ctx context.Context, now time.Duration, m model.Message) {
+	m.Attempt = inc.s.truthAttempt(ctx)
+	inc.out.Reset()
+	inc.s.o.Receive(now, m, &inc.out)
+	inc.apply(now)
+}
+
 func (h *handlers) TaskHeartbeat(ctx context.Context, req *pb.TaskHeartbeatRequest) (*pb.TaskHeartbeatResponse, error) {
 	inc := h.inc
 	r, err := h.unary(ctx, func(now time.Duration, call uint32) error {
@@ -698,10 +707,7 @@ func (h *handlers) TaskHeartbeat(ctx context.Context, req *pb.TaskHeartbeatReque
 		}
 		inc.s.countRequest(model.MsgHeartbeat, req)
 		m.From, m.To, m.Call = m.Worker, orchestratorNode, call
-		m.Attempt = inc.s.truthAttempt(ctx)
-		inc.out.Reset()
-		inc.s.o.Receive(now, m, &inc.out)
-		inc.apply(now)
+		inc.deliver(ctx, now, m)
 		return nil
 	})
 	if err != nil {
@@ -720,10 +726,7 @@ func (h *handlers) CompleteTask(ctx context.Context, req *pb.CompleteTaskRequest
 		inc.s.countRequest(model.MsgComplete, req)
 		// CompleteTask names no worker: the RPC is its only sender.
 		m.From, m.To, m.Call = wiremap.ForeignWorker, orchestratorNode, call
-		m.Attempt = inc.s.truthAttempt(ctx)
-		inc.out.Reset()
-		inc.s.o.Receive(now, m, &inc.out)
-		inc.apply(now)
+		inc.deliver(ctx, now, m)
 		return nil
 	})
 	if err != nil {

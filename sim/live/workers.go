@@ -633,46 +633,44 @@ func (wp *workerProc) send(m model.Message) {
 		if hbLoss > 0 && wp.rnd.Float64() < hbLoss {
 			return // lost: no answer ever comes (the caller's loop blocks, as the SDKs' do)
 		}
-		if cut && !bh {
-			wp.reply(m, model.CodeUnavailable, nil)
-			return
-		}
-		wp.later(bh && cut, func() {
-			link, cancel := wp.callContext(m)
-			go func() {
-				resp, err := wp.orch.TaskHeartbeat(link, req)
-				cancel()
-				if wp.expired(err) {
-					return
-				}
-				wp.fromNet(func() { wp.reply(m, codeOf(err), resp) })
-			}()
+		wp.unary(m, cut, bh, func(ctx context.Context) (*pb.TaskHeartbeatResponse, error) {
+			return wp.orch.TaskHeartbeat(ctx, req)
 		})
 	case model.MsgComplete:
 		req := wp.mp.Complete(&m)
 		if ob != nil {
 			ob.Message(m.Type, proto.Size(req))
 		}
-		if cut && !bh {
-			wp.reply(m, model.CodeUnavailable, nil)
-			return
-		}
-		wp.later(bh && cut, func() {
-			link, cancel := wp.callContext(m)
-			go func() {
-				_, err := wp.orch.CompleteTask(link, req)
-				cancel()
-				if wp.expired(err) {
-					return
-				}
-				wp.fromNet(func() { wp.reply(m, codeOf(err), nil) })
-			}()
+		wp.unary(m, cut, bh, func(ctx context.Context) (*pb.TaskHeartbeatResponse, error) {
+			_, err := wp.orch.CompleteTask(ctx, req)
+			return nil, err
 		})
 	}
 }
 
 // callContext is the context of unary call m: the link, the worker's RPC deadline if it
 // sets one, and the ground truth for its own orchestrator.
+// unary makes one call to the orchestrator the way the link allows: a reset link fails
+// it with UNAVAILABLE at once, a black hole holds it until the heal; the answer (or the
+// call's error) goes back to the worker from its own goroutine.
+func (wp *workerProc) unary(m model.Message, cut, blackhole bool, call func(context.Context) (*pb.TaskHeartbeatResponse, error)) {
+	if cut && !blackhole {
+		wp.reply(m, model.CodeUnavailable, nil)
+		return
+	}
+	wp.later(blackhole && cut, func() {
+		link, cancel := wp.callContext(m)
+		go func() {
+			resp, err := call(link)
+			cancel()
+			if wp.expired(err) {
+				return
+			}
+			wp.fromNet(func() { wp.reply(m, codeOf(err), resp) })
+		}()
+	})
+}
+
 func (wp *workerProc) callContext(m model.Message) (context.Context, context.CancelFunc) {
 	ctx, cancel := wp.link, context.CancelFunc(func() {})
 	if wp.rpcDeadline > 0 {
