@@ -626,17 +626,24 @@ type handlers struct {
 
 var errDown = status.Error(codes.Unavailable, "orchestrator is restarting")
 
+// grpcCodes pairs each model reply code that is an error with its gRPC status, for
+// both directions (the server answers with it, a worker reads it back).
+var grpcCodes = [...]struct {
+	model model.Code
+	grpc  codes.Code
+}{
+	{model.CodeNotFound, codes.NotFound},
+	{model.CodeUnavailable, codes.Unavailable},
+	{model.CodeInvalidArgument, codes.InvalidArgument},
+	{model.CodeDeadlineExceeded, codes.DeadlineExceeded},
+}
+
 // grpcCode is the gRPC status of a model reply code.
 func grpcCode(c model.Code) codes.Code {
-	switch c {
-	case model.CodeNotFound:
-		return codes.NotFound
-	case model.CodeUnavailable:
-		return codes.Unavailable
-	case model.CodeInvalidArgument:
-		return codes.InvalidArgument
-	case model.CodeDeadlineExceeded:
-		return codes.DeadlineExceeded
+	for _, p := range grpcCodes {
+		if p.model == c {
+			return p.grpc
+		}
 	}
 	return codes.OK
 }

@@ -798,15 +798,14 @@ func codeOf(err error) model.Code {
 	if err == nil || errors.Is(err, io.EOF) {
 		return model.CodeOK
 	}
-	switch status.Code(err) {
-	case codes.OK:
+	c := status.Code(err)
+	if c == codes.OK {
 		return model.CodeOK
-	case codes.NotFound:
-		return model.CodeNotFound
-	case codes.InvalidArgument:
-		return model.CodeInvalidArgument
-	case codes.DeadlineExceeded:
-		return model.CodeDeadlineExceeded
+	}
+	for _, p := range grpcCodes {
+		if p.grpc == c {
+			return p.model
+		}
 	}
 	return model.CodeUnavailable
 }
