@@ -2,7 +2,6 @@ package page
 
 import (
 	"bytes"
-	"encoding/base64"
 	"fmt"
 	"html/template"
 	"io"
@@ -106,20 +105,8 @@ func WriteCompareHTML(w io.Writer, runs []*reports.Run, rendered map[string]plot
 		data.Replay = append(data.Replay, r.Info.Replay())
 	}
 	data.Title = strings.Join(data.Labels, " vs ")
-	for _, name := range plots.PlotNames {
-		p, ok := rendered[name]
-		if !ok {
-			continue
-		}
-		src := template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(p.PNG))
-		data.Plots = append(data.Plots, htmlPlot{Name: name, Caption: plotCaptions[name], Src: src})
-	}
-	var b bytes.Buffer
-	if err := compareTemplate.Execute(&b, data); err != nil {
-		return fmt.Errorf("render %s: %w", CompareFile, err)
-	}
-	_, err := w.Write(b.Bytes())
-	return err
+	data.Plots = embedPlots(rendered)
+	return execute(w, compareTemplate, CompareFile, data)
 }
 
 // WriteCompareFile writes compare.html into dir, beside the plots, and returns its path.

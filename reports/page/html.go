@@ -32,7 +32,13 @@ func WriteHTML(w io.Writer, run *reports.Run, rendered map[string]plots.Rendered
 	data := struct {
 		*view
 		Plots []htmlPlot
-	}{view: newView(run)}
+	}{view: newView(run), Plots: embedPlots(rendered)}
+	return execute(w, htmlTemplate, HTMLFile, data)
+}
+
+// embedPlots lists the rendered plots in PlotNames order as images inlined in the page.
+func embedPlots(rendered map[string]plots.RenderedPlot) []htmlPlot {
+	var out []htmlPlot
 	for _, name := range plots.PlotNames {
 		p, ok := rendered[name]
 		if !ok {
@@ -40,11 +46,17 @@ func WriteHTML(w io.Writer, run *reports.Run, rendered map[string]plots.Rendered
 		}
 		// The PNG, not the SVG: it looks the same in every browser, with or without fonts.
 		src := template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(p.PNG))
-		data.Plots = append(data.Plots, htmlPlot{Name: name, Caption: plotCaptions[name], Src: src})
+		out = append(out, htmlPlot{Name: name, Caption: plotCaptions[name], Src: src})
 	}
+	return out
+}
+
+// execute renders a page whole before writing it, so that a template error leaves no
+// half-written page.
+func execute(w io.Writer, tmpl *template.Template, file string, data any) error {
 	var b bytes.Buffer
-	if err := htmlTemplate.Execute(&b, data); err != nil {
-		return fmt.Errorf("render %s: %w", HTMLFile, err)
+	if err := tmpl.Execute(&b, data); err != nil {
+		return fmt.Errorf("render %s: %w", file, err)
 	}
 	_, err := w.Write(b.Bytes())
 	return err
