@@ -144,7 +144,7 @@ func (r *router) readPipe(now time.Duration, w NodeID, out *Effects) {
 		p.blocked = false
 		r.sendDone(now+r.latency, w)
 	}
-	r.workers[w].Receive(now, m, out)
+	Deliver(r.workers[w], now, m, out)
 }
 
 func newRouter(t *testing.T, oc OrchestratorConfig) *router {
@@ -278,11 +278,11 @@ func (r *router) run(until time.Duration) {
 		case itemMessage:
 			switch it.node {
 			case routerOrch:
-				r.orch.Receive(r.now, it.msg, &out)
+				Deliver(r.orch, r.now, it.msg, &out)
 			case routerQueue:
-				r.queue.Receive(r.now, it.msg, &out)
+				Deliver(r.queue, r.now, it.msg, &out)
 			default:
-				r.workers[it.node].Receive(r.now, it.msg, &out)
+				Deliver(r.workers[it.node], r.now, it.msg, &out)
 			}
 		case itemTimer:
 			switch it.node {

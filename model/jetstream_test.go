@@ -17,7 +17,7 @@ func newJSHarness(t *testing.T) *jsHarness {
 }
 
 func (h *jsHarness) recv(at time.Duration, m Message) {
-	h.do(at, func(now time.Duration, out *Effects) { h.q.Receive(now, m, out) })
+	h.do(at, func(now time.Duration, out *Effects) { Deliver(h.q, now, m, out) })
 }
 
 func (h *jsHarness) publish(at time.Duration, task TaskID) {

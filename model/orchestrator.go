@@ -334,8 +334,9 @@ func (o *Orchestrator) onHeartbeat(now time.Duration, m *Message, out *Effects) 
 		return
 	}
 	t := &o.tasks[slot]
+	// Attempt, the sender's, is not on the wire: the driver attaches it (AttachTruth).
 	ev := Event{Node: o.cfg.Node, Worker: m.Worker, Step: t.stepID, Run: t.run, Task: t.id,
-		Attempt: m.Attempt, CurrentAttempt: t.attempt, Component: t.component, Discovery: t.discovery}
+		CurrentAttempt: t.attempt, Component: t.component, Discovery: t.discovery}
 	switch {
 	case t.phase == phaseQueued:
 		t.phase = phaseExecuting
@@ -376,7 +377,7 @@ func (o *Orchestrator) onComplete(now time.Duration, m *Message, out *Effects) {
 		errCode = m.ErrorCode
 	}
 	out.Events = append(out.Events, Event{Kind: EvCompleted, Node: o.cfg.Node, Worker: m.From,
-		Step: t.stepID, Run: t.run, Task: t.id, Attempt: m.Attempt, CurrentAttempt: t.attempt,
+		Step: t.stepID, Run: t.run, Task: t.id, CurrentAttempt: t.attempt,
 		Component: t.component, ErrorCode: errCode, Discovery: t.discovery, LastSeen: t.lastSeen})
 	o.reply(m, MsgCompleteReply, CodeOK, StatusUnspecified, false, out)
 	o.removeTask(slot, out)
@@ -404,11 +405,12 @@ func (o *Orchestrator) unknownTaskCode(run RunID) Code {
 	return CodeNotFound
 }
 
-// reply answers an RPC; Task, Run, Step and Attempt are copied for observers.
+// reply answers an RPC; the request's Worker, Task, Run and Discovery are copied for
+// observers (its Truth, which the orchestrator never sees, the driver attaches).
 func (o *Orchestrator) reply(m *Message, typ MsgType, code Code, status TaskStatus, abort bool, out *Effects) {
 	out.Send = append(out.Send, Message{Type: typ, From: o.cfg.Node, To: m.From, Call: m.Call,
-		Worker: m.Worker, Task: m.Task, Run: m.Run, Step: m.Step, Attempt: m.Attempt,
-		Discovery: m.Discovery, Code: code, Status: status, ShouldAbort: abort})
+		Worker: m.Worker, Task: m.Task, Run: m.Run, Discovery: m.Discovery,
+		Code: code, Status: status, ShouldAbort: abort})
 }
 
 // newTaskID returns an id never used before by this orchestrator (a fresh UUID).

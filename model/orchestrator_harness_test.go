@@ -246,7 +246,7 @@ func (h *otHarness) rpc(at time.Duration, m Message) Message {
 		m.From = m.Worker
 	}
 	before := len(h.sent)
-	h.do(at, func(now time.Duration, out *Effects) { h.o.Receive(now, m, out) })
+	h.do(at, func(now time.Duration, out *Effects) { Deliver(h.o, now, m, out) })
 	for _, s := range h.sent[before:] {
 		if s.Call == m.Call && s.To == m.From && (s.Type == MsgHeartbeatReply || s.Type == MsgCompleteReply) {
 			return s.Message
@@ -257,11 +257,11 @@ func (h *otHarness) rpc(at time.Duration, m Message) Message {
 }
 
 func (h *otHarness) heartbeat(at time.Duration, task TaskID, w NodeID, run RunID, attempt uint32) Message {
-	return h.rpc(at, Message{Type: MsgHeartbeat, Worker: w, Task: task, Run: run, Attempt: attempt})
+	return h.rpc(at, Message{Type: MsgHeartbeat, Worker: w, Task: task, Run: run, Truth: Truth{Attempt: attempt}})
 }
 
 func (h *otHarness) complete(at time.Duration, task TaskID, w NodeID, run RunID, attempt uint32, code ErrorCode) Message {
-	m := Message{Type: MsgComplete, From: w, Task: task, Run: run, Attempt: attempt, Result: ResultResponse}
+	m := Message{Type: MsgComplete, From: w, Task: task, Run: run, Result: ResultResponse, Truth: Truth{Attempt: attempt}}
 	if code != ErrUnspecified {
 		m.Result, m.ErrorCode = ResultError, code
 	}

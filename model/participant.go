@@ -53,3 +53,14 @@ var (
 	_ AssignmentSource = (*JetStreamQueue)(nil)
 	_ Participant      = (*Worker)(nil)
 )
+
+// Deliver hands m to p as its receiver gets it, without Truth, and then attaches m's
+// Truth to the observed effects of p's answer (AttachTruth). Every driver delivers
+// through it, so no participant can lean on what the wire does not carry.
+func Deliver(p Participant, now time.Duration, m Message, out *Effects) {
+	truth := m.Truth
+	m.Truth = Truth{}
+	p.Receive(now, m, out)
+	m.Truth = truth
+	AttachTruth(&m, out)
+}

@@ -114,11 +114,18 @@ const (
 	ResultListComponents            // list_components: ListComponentsResult
 )
 
-// Message is one message between two nodes. It is a plain value: the fields that exist on
-// the wire are mapped to protobuf by model/wire; the rest (Step, Attempt on a completion,
-// Call) are bookkeeping that the real protocol carries implicitly (the RPC itself) or that
-// observers need as ground truth, never something a participant may rely on where the
-// real protocol does not carry it.
+// Message is one message between two nodes, in three parts kept apart by type:
+//   - the envelope (Type, From, To, Call): what the connection and the RPC itself tell
+//     both ends (who is at the other end of a socket, which request a reply answers);
+//   - the wire fields (Worker .. Delivery): what model/wiremap maps to and from protobuf
+//     for the message's type (Delivery: the JetStream message a delivery or ack names);
+//   - Truth: what the sender really did, which the wire does not carry. Observers (the
+//     oracle, metrics, the trace and its hash) read it where the sender put it; a
+//     receiving participant never can, because every driver hands it Truth zero.
+//
+// A reply's Worker, Task, Run and Discovery are the request's, which the RPC pairing
+// tells the caller (no reply body carries them); the orchestrator copies them from the
+// request it answers, for observers.
 type Message struct {
 	Type MsgType
 	From NodeID
@@ -131,9 +138,9 @@ type Message struct {
 	Pool int32
 	Task TaskID
 	Run  RunID
-	// Step and Attempt: in an assignment they are on the wire (observability.step_id,
-	// execute.attempt); in a heartbeat or completion they are ground truth for observers
-	// (which attempt the sender is really running), not on the wire.
+	// Step and Attempt are an assignment's observability.step_id and execute.attempt.
+	// Only an assignment carries them; a heartbeat's or a completion's sender puts the
+	// attempt it really runs in Truth instead.
 	Step    StepID
 	Attempt uint32
 	// Discovery marks a list_components assignment, and its list_components result.
@@ -154,6 +161,63 @@ type Message struct {
 	Code Code
 	// Delivery numbers a jetstream delivery, so an ack names what it acknowledges.
 	Delivery uint32
+	// Truth is ground truth for observers, never on the wire (see Truth).
+	Truth Truth
+}
+
+// Truth is what the sender of a message really did where the wire does not say it: read
+// by the oracle, the trace and the trace hash when the message is sent or arrives, never
+// by the participant that receives it. A driver takes it from the sending process only
+// (the simulator's kernel at send, the live driver from its own workers) and hands every
+// receiver a message whose Truth is zero; AttachTruth then gives it to the observed
+// effects of the receiver's answer.
+type Truth struct {
+	// Step is the step of the execution that sent a heartbeat or a completion (the
+	// assignment's step_id, which TaskHeartbeatRequest and CompleteTaskRequest lack);
+	// in a reply, that of the request it answers.
+	Step StepID
+	// Attempt is the attempt that execution really runs, which may be older than the
+	// orchestrator's current one (a stale heartbeat or result); in a reply, the
+	// request's. Zero when the sender is not a tasksim worker (a foreign SDK's request).
+	Attempt uint32
+}
+
+// TrueAttempt is the attempt m concerns, for observers: the wire's in an assignment, the
+// sender's truth in a heartbeat, a completion or a reply.
+func (m *Message) TrueAttempt() uint32 {
+	if m.Type == MsgAssignment {
+		return m.Attempt
+	}
+	return m.Truth.Attempt
+}
+
+// AttachTruth gives the observed effects of a participant's answer to req the ground
+// truth req carried, which the participant was handed without: each reply to req gets
+// req's Truth, and each claim, heartbeat seen or completion the orchestrator reported
+// about req's task gets the sender's true attempt. A driver calls it after Receive (with
+// out reset before it), passing req as sent.
+func AttachTruth(req *Message, out *Effects) {
+	reply := MsgHeartbeatReply
+	switch req.Type {
+	case MsgHeartbeat:
+	case MsgComplete:
+		reply = MsgCompleteReply
+	default:
+		return
+	}
+	for i := range out.Send {
+		if r := &out.Send[i]; r.Type == reply && r.To == req.From && r.Call == req.Call {
+			r.Truth = req.Truth
+		}
+	}
+	for i := range out.Events {
+		switch e := &out.Events[i]; e.Kind {
+		case EvClaimed, EvHeartbeatSeen, EvCompleted:
+			if e.Task == req.Task {
+				e.Attempt = req.Truth.Attempt
+			}
+		}
+	}
 }
 
 // TimerOp sets (or moves) or cancels one of the participant's timers.
@@ -239,10 +303,10 @@ const (
 	EvStepSubmitted  EventKind = iota + 1 // orchestrator: a step arrived
 	EvDispatched                          // orchestrator: an attempt was queued for dispatch (Task, Attempt, Reason = why: first, transport, component, recovery)
 	EvDelivered                           // orchestrator or queue: an assignment was handed to worker Worker (Reason: DeliveryFirst or DeliveryRedelivery)
-	EvClaimed                             // orchestrator: first heartbeat moved Task to Executing for Worker
-	EvHeartbeatSeen                       // orchestrator: a heartbeat from the claiming worker
+	EvClaimed                             // orchestrator: first heartbeat moved Task to Executing for Worker (Attempt: the sender's true attempt, see AttachTruth)
+	EvHeartbeatSeen                       // orchestrator: a heartbeat from the claiming worker (Attempt as EvClaimed)
 	EvTimedOut                            // orchestrator: Task failed by a timer; Reason: TimeoutQueue/Heartbeat/Execution; Worker is the claimant (executing) if any; LastSeen is when the last heartbeat arrived; DeadlineAttempt is the attempt whose timer fired
-	EvCompleted                           // orchestrator: a CompleteTask was accepted for Task (Attempt = the sender's true attempt, CurrentAttempt = the orchestrator's)
+	EvCompleted                           // orchestrator: a CompleteTask was accepted for Task (Attempt = the sender's true attempt, which the driver attaches (AttachTruth); CurrentAttempt = the orchestrator's)
 	EvRetryScheduled                      // orchestrator: next attempt of Step at time At; Reason: RetryTransport or RetryComponent
 	EvStepSettled                         // orchestrator: Step finished for good; Reason: SettledCompleted or SettledFailed
 	EvUnhealthy                           // orchestrator: Component flagged unhealthy

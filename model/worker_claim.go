@@ -95,7 +95,7 @@ func (w *Worker) sendClaim(now time.Duration, i int, out *Effects) {
 // heartbeat builds a TaskHeartbeatRequest for execution e.
 func (w *Worker) heartbeat(e *workerExec, call uint32) Message {
 	return Message{Type: MsgHeartbeat, From: w.cfg.Node, To: w.cfg.Orchestrator, Call: call,
-		Worker: w.cfg.Node, Task: e.task, Run: w.runID(e), Step: e.step, Attempt: e.attempt}
+		Worker: w.cfg.Node, Task: e.task, Run: w.runID(e), Truth: Truth{Step: e.step, Attempt: e.attempt}}
 }
 
 // runID is the run_id execution e's heartbeats and CompleteTask carry: the assignment's

@@ -55,8 +55,8 @@ func (w *Worker) sendComplete(now time.Duration, i int, out *Effects) {
 	e.tries++
 	call := w.call()
 	m := Message{Type: MsgComplete, From: w.cfg.Node, To: w.cfg.Orchestrator, Call: call,
-		Task: e.task, Run: w.runID(e), Step: e.step, Attempt: e.attempt, Discovery: e.discovery,
-		Component: e.component, Result: e.result, ErrorCode: e.errorCode}
+		Task: e.task, Run: w.runID(e), Discovery: e.discovery, Result: e.result, ErrorCode: e.errorCode,
+		Truth: Truth{Step: e.step, Attempt: e.attempt}}
 	if e.result == ResultResponse {
 		m.PayloadBytes = e.outputBytes
 	}

@@ -43,7 +43,7 @@ func (r workerRig) start(now time.Duration) Effects {
 
 func (r workerRig) recv(now time.Duration, m Message) Effects {
 	var out Effects
-	r.w.Receive(now, m, &out)
+	Deliver(r.w, now, m, &out)
 	return out
 }
 
@@ -103,7 +103,7 @@ func (r workerRig) sentRun() RunID {
 
 func (r workerRig) heartbeatMsg(call uint32, task TaskID, step StepID, attempt uint32) Message {
 	return Message{Type: MsgHeartbeat, From: selfNode, To: orchNode, Call: call, Worker: selfNode,
-		Task: task, Run: r.sentRun(), Step: step, Attempt: attempt}
+		Task: task, Run: r.sentRun(), Truth: Truth{Step: step, Attempt: attempt}}
 }
 
 func heartbeatAnswer(call uint32, code Code, status TaskStatus, abort bool) Message {
@@ -118,7 +118,7 @@ func alreadyClaimed(call uint32) Message {
 
 func (r workerRig) completeMsg(call uint32, task TaskID, step StepID, attempt uint32, bytes int32) Message {
 	return Message{Type: MsgComplete, From: selfNode, To: orchNode, Call: call, Task: task, Run: r.sentRun(),
-		Step: step, Attempt: attempt, Component: testComponent, Result: ResultResponse, PayloadBytes: bytes}
+		Result: ResultResponse, PayloadBytes: bytes, Truth: Truth{Step: step, Attempt: attempt}}
 }
 
 func discoveryComplete(call uint32, task TaskID) Message {

@@ -414,7 +414,7 @@ func TestWorkerComponentDone(t *testing.T) {
 		r.fire(ms(1010), workerTimerID(1, timerBeat))
 		expectEffects(t, "done", r.done(ms(1015), 1, true, 0), Effects{
 			Send: []Message{{Type: MsgComplete, From: selfNode, To: orchNode, Call: 3, Task: 100, Run: 1,
-				Step: 5, Attempt: 1, Component: testComponent, Result: ResultError, ErrorCode: ErrComponentFailed}},
+				Result: ResultError, ErrorCode: ErrComponentFailed, Truth: Truth{Step: 5, Attempt: 1}}},
 			Events: []Event{func() Event {
 				e := endedEvent(1, 100, 5, 1, ExecFinished)
 				e.ErrorCode = ErrComponentFailed
@@ -840,7 +840,7 @@ func TestWorkerStrictDropsDuplicate(t *testing.T) {
 	next := a
 	next.Attempt = 2
 	got := r.recv(ms(2), next)
-	if len(got.Send) != 2 || got.Send[1].Type != MsgHeartbeat || got.Send[1].Attempt != 2 {
+	if len(got.Send) != 2 || got.Send[1].Type != MsgHeartbeat || got.Send[1].Truth.Attempt != 2 {
 		t.Fatalf("sent %+v for attempt 2, want an ack and its claim", got.Send)
 	}
 }

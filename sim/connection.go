@@ -15,12 +15,11 @@ import (
 
 // pendingCall is an RPC a worker sent to the orchestrator and has no answer to yet.
 type pendingCall struct {
-	call    uint32
-	reply   model.MsgType
-	task    model.TaskID
-	run     model.RunID
-	step    model.StepID
-	attempt uint32
+	call  uint32
+	reply model.MsgType
+	task  model.TaskID
+	run   model.RunID
+	truth model.Truth // the request's, for its answer's observers
 }
 
 // replyType is the answer type of an RPC request, or 0 for other messages.
@@ -42,7 +41,7 @@ func (w *world) callSent(m *model.Message) {
 	}
 	if p := w.proc(m.From); p != nil {
 		p.calls = append(p.calls, pendingCall{call: m.Call, reply: reply, task: m.Task,
-			run: m.Run, step: m.Step, attempt: m.Attempt})
+			run: m.Run, truth: m.Truth})
 	}
 }
 
@@ -99,7 +98,7 @@ func (w *world) breakConnection(p *proc, delay time.Duration) error {
 // failCall answers one of p's calls UNAVAILABLE, locally, after delay.
 func (w *world) failCall(p *proc, c pendingCall, delay time.Duration) {
 	r := model.Message{Type: c.reply, From: w.orchNode, To: p.node, Call: c.call, Task: c.task,
-		Run: c.run, Step: c.step, Attempt: c.attempt, Code: model.CodeUnavailable}
+		Run: c.run, Code: model.CodeUnavailable, Truth: c.truth}
 	slot := w.stash(&r, nil)
 	w.msgs[slot].local = true
 	w.q.Push(int64(w.now+delay), event{kind: evDeliver, node: p.node, a: slot})
@@ -122,7 +121,7 @@ func (w *world) refusedByReset(p *proc, m *model.Message) {
 	case replyType(m.Type) != 0:
 		w.callGone(m)
 		w.failCall(p, pendingCall{call: m.Call, reply: replyType(m.Type), task: m.Task, run: m.Run,
-			step: m.Step, attempt: m.Attempt}, 0)
+			truth: m.Truth}, 0)
 	case m.Type == model.MsgPullTasks:
 		w.push(w.now, event{kind: evStreamBroken, node: p.node, a: uint32(model.CodeUnavailable)})
 	}

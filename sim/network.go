@@ -21,7 +21,7 @@ func (w *world) send(m *model.Message) error {
 	if m.Type.OnWire() && m.Code == model.CodeOK {
 		w.oracle.message(m.Type, len(data))
 	}
-	w.hash.Event(int64(w.now), hashSend, int32(m.From), uint64(m.Task), m.Attempt, uint8(m.Type), data)
+	w.hash.Event(int64(w.now), hashSend, int32(m.From), uint64(m.Task), m.TrueAttempt(), uint8(m.Type), data)
 	w.traceSend(m, len(data))
 
 	workerEnd := w.workerEnd(m)
@@ -225,7 +225,7 @@ func (w *world) deliver(slot uint32) error {
 			return fmt.Errorf("deliver %v to node %d: %w", m.Type, to, err)
 		}
 	}
-	w.hash.Event(int64(w.now), hashDeliver, int32(to), uint64(m.Task), m.Attempt, uint8(m.Type), nil)
+	w.hash.Event(int64(w.now), hashDeliver, int32(to), uint64(m.Task), m.TrueAttempt(), uint8(m.Type), nil)
 	w.traceDeliver(&m, len(f.wire))
 	w.freeMsgs = append(w.freeMsgs, slot)
 	if w.proc(to) != nil {
@@ -252,7 +252,7 @@ func (w *world) deliver(slot uint32) error {
 		w.push(w.now+w.latency.Sample(w.rHeaders), event{kind: evStreamOpened, node: p.node, a: p.pipe.gen})
 	}
 	w.out.Reset()
-	n.part.Receive(w.now, m, &w.out)
+	model.Deliver(n.part, w.now, m, &w.out)
 	return w.apply(to)
 }
 
@@ -272,7 +272,7 @@ func (w *world) refuse(m *model.Message) error {
 		return nil
 	}
 	r := model.Message{Type: reply, From: m.To, To: m.From, Call: m.Call, Task: m.Task,
-		Run: m.Run, Step: m.Step, Attempt: m.Attempt, Code: model.CodeUnavailable}
+		Run: m.Run, Code: model.CodeUnavailable, Truth: m.Truth}
 	w.out.Reset()
 	w.out.Send = append(w.out.Send, r)
 	return w.apply(m.To)

@@ -125,11 +125,11 @@ func (w *world) pipeArrive(node model.NodeID, gen uint32) error {
 			return fmt.Errorf("deliver %v to node %d: %w", m.Type, node, err)
 		}
 	}
-	w.hash.Event(int64(w.now), hashDeliver, int32(node), uint64(m.Task), m.Attempt, uint8(m.Type), nil)
+	w.hash.Event(int64(w.now), hashDeliver, int32(node), uint64(m.Task), m.TrueAttempt(), uint8(m.Type), nil)
 	w.traceDeliver(&m, len(f.wire))
 	w.freeMsgs = append(w.freeMsgs, e.msg)
 	w.out.Reset()
-	p.w.Receive(w.now, m, &w.out)
+	model.Deliver(p.w, w.now, m, &w.out)
 	return w.apply(node)
 }
 

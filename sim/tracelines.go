@@ -127,14 +127,14 @@ func (w *world) traceBegin(at int64, e event) {
 // traceDeliver records the message an event delivers.
 func (w *world) traceDeliver(m *model.Message, bytes int) {
 	if w.tw != nil {
-		w.tw.Message(uint64(m.Task), m.Attempt, m.Type.String(), bytes)
+		w.tw.Message(uint64(m.Task), m.TrueAttempt(), m.Type.String(), bytes)
 	}
 }
 
 // traceSend records a message put on the network.
 func (w *world) traceSend(m *model.Message, bytes int) {
 	if w.tw != nil {
-		w.tw.Send(w.traceName(m.From), w.traceName(m.To), uint64(m.Task), m.Attempt, m.Type.String(), bytes)
+		w.tw.Send(w.traceName(m.From), w.traceName(m.To), uint64(m.Task), m.TrueAttempt(), m.Type.String(), bytes)
 	}
 }
 
@@ -142,7 +142,7 @@ func (w *world) traceSend(m *model.Message, bytes int) {
 func (w *world) traceDrop(m *model.Message, reason string) {
 	if w.tw != nil {
 		w.tw.Lifecycle(trace.Life{Kind: "message_dropped", Node: w.traceName(m.From), Worker: w.traceName(m.To),
-			Step: -1, Task: uint64(m.Task), Attempt: m.Attempt, Reason: reason + ": " + m.Type.String()})
+			Step: -1, Task: uint64(m.Task), Attempt: m.TrueAttempt(), Reason: reason + ": " + m.Type.String()})
 	}
 }
 

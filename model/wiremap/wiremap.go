@@ -3,10 +3,11 @@
 // sent and checks that decoding gives it back) and the live driver (which decodes what
 // arrived on a socket and hands the participant the result).
 //
-// Only what the wire carries crosses it. A model.Message also holds ground truth for
-// observers (which attempt a heartbeat's sender really runs, RPC call numbers, the
-// sender's NodeID); FromProto never fills those, and Wire keeps only the wire's part of
-// a message, so a test or a driver can compare exactly what a socket could have told.
+// Only what the wire carries crosses it. A model.Message also holds its envelope (the
+// sender's NodeID, RPC call numbers, which the connection tells) and its Truth (which
+// attempt a heartbeat's sender really runs), ground truth for observers; the decoders
+// never fill those, the encoders never read Truth, and Wire keeps only the wire's part
+// of a message, so a test or a driver can compare exactly what a socket could have told.
 //
 // Foreign ids (a real SDK's worker UUID, a real orchestrator's task ids and run ids) map
 // onto the model's small integers through IDSpaces; queue names and component ids
@@ -406,9 +407,10 @@ func (mp *Mapper) ownRun(s *string) model.RunID {
 	return model.RunID(v)
 }
 
-// Wire returns the part of m the wire carries for its type, everything else zero: what
-// a peer that decoded m's bytes can know, of what the model reads. The input and output
-// Values are not compared (their content stands in for a workload's).
+// Wire returns the part of m the wire carries for its type, everything else zero (its
+// envelope and its Truth among them): what a peer that decoded m's bytes can know, of
+// what the model reads. The input and output Values are not compared (their content
+// stands in for a workload's).
 func Wire(m model.Message) model.Message {
 	w := model.Message{Type: m.Type}
 	switch m.Type {

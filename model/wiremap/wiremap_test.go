@@ -25,7 +25,7 @@ func TestRoundTrip(t *testing.T) {
 		{Type: model.MsgPullTasks, Worker: 7, Pool: 1},
 		{Type: model.MsgAssignment, Task: 42, Run: 3, Step: 9, Attempt: 2, Component: 1, PayloadBytes: 64, HeartbeatSecs: 1},
 		{Type: model.MsgAssignment, Task: 43, Run: 0, Discovery: true, Component: -1},
-		{Type: model.MsgHeartbeat, Task: 42, Worker: 7, Run: 3, Attempt: 2, Call: 5},
+		{Type: model.MsgHeartbeat, Task: 42, Worker: 7, Run: 3, Call: 5, Truth: model.Truth{Step: 9, Attempt: 2}},
 		{Type: model.MsgHeartbeatReply, Status: model.StatusAlreadyClaimed, ShouldAbort: true},
 		{Type: model.MsgComplete, Task: 42, Run: 3, Result: model.ResultResponse, PayloadBytes: 64},
 		{Type: model.MsgComplete, Task: 42, Run: 3, Result: model.ResultError, ErrorCode: model.ErrInvalidInput},
@@ -54,11 +54,86 @@ func TestRoundTrip(t *testing.T) {
 			if Wire(got) != Wire(m) {
 				t.Errorf("owned=%v %v: sent %+v, got %+v", owned, m.Type, Wire(m), Wire(got))
 			}
-			if got.Call != 0 || (m.Type == model.MsgHeartbeat && got.Attempt != 0) {
+			if got.Call != 0 || got.Truth != (model.Truth{}) {
 				t.Errorf("%v: ground truth crossed the wire: %+v", m.Type, got)
 			}
 		}
 	}
+}
+
+// A heartbeat's, a completion's and a reply's Truth never reaches the bytes: the message
+// encodes to exactly the bytes of the same message without it, and decodes with Truth
+// zero, equal to the wire's part of what was sent.
+func TestTruthNeverReachesTheBytes(t *testing.T) {
+	truth := model.Truth{Step: 9, Attempt: 2}
+	msgs := []model.Message{
+		{Type: model.MsgHeartbeat, Task: 42, Worker: 7, Run: 3, Truth: truth},
+		{Type: model.MsgHeartbeat, Task: 42, Worker: 7, Run: model.NoRun, Truth: truth},
+		{Type: model.MsgComplete, Task: 42, Run: 3, Result: model.ResultResponse, PayloadBytes: 64, Truth: truth},
+		{Type: model.MsgComplete, Task: 42, Run: 3, Result: model.ResultError, ErrorCode: model.ErrComponentFailed, Truth: truth},
+		{Type: model.MsgHeartbeatReply, Status: model.StatusInProgress, Truth: truth},
+		{Type: model.MsgCompleteReply, Truth: truth},
+	}
+	marshal := func(m proto.Message) []byte {
+		b, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	for _, owned := range []bool{false, true} {
+		mp := newTestMapper(owned)
+		encode := func(m *model.Message) []byte {
+			switch m.Type {
+			case model.MsgHeartbeat:
+				return marshal(mp.Heartbeat(m))
+			case model.MsgComplete:
+				return marshal(mp.Complete(m))
+			case model.MsgHeartbeatReply:
+				return marshal(mp.HeartbeatReply(m))
+			default:
+				return marshal(mp.CompleteReply(m))
+			}
+		}
+		for _, m := range msgs {
+			bare := m
+			bare.Truth = model.Truth{}
+			with, without := encode(&m), encode(&bare)
+			if string(with) != string(without) {
+				t.Errorf("owned=%v %v: Truth changed the bytes: %x, without it %x", owned, m.Type, with, without)
+			}
+			var got model.Message
+			var err error
+			switch m.Type {
+			case model.MsgHeartbeat:
+				got, err = mp.FromHeartbeat(decode(t, with, &pb.TaskHeartbeatRequest{}))
+			case model.MsgComplete:
+				got, err = mp.FromComplete(decode(t, with, &pb.CompleteTaskRequest{}))
+			case model.MsgHeartbeatReply:
+				got = mp.FromHeartbeatReply(decode(t, with, &pb.TaskHeartbeatResponse{}))
+			default:
+				decode(t, with, &pb.CompleteTaskResponse{})
+				got = model.Message{Type: model.MsgCompleteReply}
+			}
+			if err != nil {
+				t.Fatalf("owned=%v %v: %v", owned, m.Type, err)
+			}
+			if got.Truth != (model.Truth{}) {
+				t.Errorf("owned=%v %v: Truth after decode %+v, want zero", owned, m.Type, got.Truth)
+			}
+			if got != Wire(m) {
+				t.Errorf("owned=%v %v: decoded %+v, want the wire's part %+v", owned, m.Type, got, Wire(m))
+			}
+		}
+	}
+}
+
+func decode[T proto.Message](t *testing.T, b []byte, into T) T {
+	t.Helper()
+	if err := proto.Unmarshal(b, into); err != nil {
+		t.Fatal(err)
+	}
+	return into
 }
 
 func reencode[T proto.Message](t *testing.T, m proto.Message, into T) T {

@@ -314,7 +314,7 @@ func (jw *jsWorker) deliver(a *pb.TaskAssignment, d *natsqueue.Delivery) {
 			Step: m.Step, Run: m.Run, Task: m.Task, Attempt: m.Attempt, Component: m.Component})
 	}
 	wp.out.Reset()
-	wp.w.Receive(now, m, &wp.out)
+	model.Deliver(wp.w, now, m, &wp.out)
 	wp.apply(now)
 }
 

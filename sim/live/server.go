@@ -592,8 +592,10 @@ func (s *Server) poke() {
 
 // truthHeader carries, between this process's own workers and orchestrator only, the
 // ground truth a heartbeat or completion has beside the wire (the attempt the sender
-// really runs), so that the observer classifies stale results as a simulation does.
-// A foreign peer never sends it, and it is ignored unless OwnWorkers.
+// really runs, Message.Truth), so that the observer classifies stale results as a
+// simulation does. The driver attaches it to what the orchestrator reports; the
+// orchestrator itself is handed the request without it. A foreign peer never sends it,
+// and it is ignored unless OwnWorkers.
 const truthHeader = "x-tasksim-attempt"
 
 func (s *Server) truthAttempt(ctx context.Context) uint32 {
@@ -696,12 +698,14 @@ func (h *handlers) unary(ctx context.Context, receive func(now time.Duration, ca
 	}
 }
 
-// deliver hands a request to the orchestrator with its ground-truth attempt and applies
-// what it did; the caller runs on the orchestrator's goroutine.
+// deliver hands a request to the orchestrator and applies what it did, with the
+// ground-truth attempt its sender attached for the observer (never for the
+// orchestrator: model.Deliver keeps it away); the caller runs on the orchestrator's
+// goroutine.
 func (inc *incarnation) deliver(ctx context.Context, now time.Duration, m model.Message) {
-	m.Attempt = inc.s.truthAttempt(ctx)
+	m.Truth.Attempt = inc.s.truthAttempt(ctx)
 	inc.out.Reset()
-	inc.s.o.Receive(now, m, &inc.out)
+	model.Deliver(inc.s.o, now, m, &inc.out)
 	inc.apply(now)
 }
 
@@ -786,7 +790,7 @@ func (h *handlers) PullTasks(req *pb.PullTasksRequest, stream grpc.ServerStreami
 		m.From, m.To, m.Worker = node, orchestratorNode, node
 		now := inc.p.now()
 		inc.out.Reset()
-		inc.s.o.Receive(now, m, &inc.out)
+		model.Deliver(inc.s.o, now, m, &inc.out)
 		inc.apply(now)
 	})
 	if !ok {

@@ -692,7 +692,7 @@ func (wp *workerProc) truth(ctx context.Context, m model.Message) context.Contex
 	if !wp.ws.cfg.OwnOrchestrator {
 		return ctx
 	}
-	return metadata.AppendToOutgoingContext(ctx, truthHeader, strconv.FormatUint(uint64(m.Attempt), 10))
+	return metadata.AppendToOutgoingContext(ctx, truthHeader, strconv.FormatUint(uint64(m.Truth.Attempt), 10))
 }
 
 // later runs send now, or holds it until a black hole heals.
@@ -707,7 +707,7 @@ func (wp *workerProc) later(hold bool, send func()) {
 // reply hands the worker the answer to its call m (on the worker goroutine).
 func (wp *workerProc) reply(m model.Message, code model.Code, hb *pb.TaskHeartbeatResponse) {
 	r := model.Message{From: orchestratorNode, To: wp.node, Call: m.Call, Worker: m.Worker,
-		Task: m.Task, Run: m.Run, Step: m.Step, Attempt: m.Attempt, Discovery: m.Discovery, Code: code}
+		Task: m.Task, Run: m.Run, Discovery: m.Discovery, Code: code}
 	if m.Type == model.MsgHeartbeat {
 		r.Type = model.MsgHeartbeatReply
 		if hb != nil && code == model.CodeOK {
@@ -719,7 +719,7 @@ func (wp *workerProc) reply(m model.Message, code model.Code, hb *pb.TaskHeartbe
 	}
 	now := wp.p.now()
 	wp.out.Reset()
-	wp.w.Receive(now, r, &wp.out)
+	model.Deliver(wp.w, now, r, &wp.out)
 	wp.apply(now)
 }
 
@@ -763,7 +763,7 @@ func (wp *workerProc) readStream(ctx context.Context, st *clientStream, req *pb.
 			m.From, m.To = orchestratorNode, wp.node
 			now := wp.p.now()
 			wp.out.Reset()
-			wp.w.Receive(now, m, &wp.out)
+			model.Deliver(wp.w, now, m, &wp.out)
 			wp.apply(now)
 		})
 	}
