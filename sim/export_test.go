@@ -45,3 +45,63 @@ func (r *recordingOrchestrator) Receive(now time.Duration, m model.Message, out 
 	r.got = append(r.got, m)
 	r.Orchestrator.Receive(now, m, out)
 }
+
+var inputKindNames = map[inputKind]string{inCreate: "create", inStart: "start", inReceive: "receive",
+	inFire: "fire", inDone: "done", inRaised: "raised", inSubmit: "submit", inSendDone: "send_done",
+	inDisconnect: "disconnect", inStreamOpened: "stream_opened", inStreamBroken: "stream_broken",
+	inTerminate: "terminate", inCrash: "crash", inRestart: "restart"}
+
+// RecordedInputs counts a recording's participant inputs by kind.
+func RecordedInputs(r *Recording) map[string]int {
+	n := map[string]int{}
+	for _, in := range r.inputs {
+		n[inputKindNames[in.kind]]++
+	}
+	return n
+}
+
+// RecordedDraws counts a recording's draws by stream.
+func RecordedDraws(r *Recording) map[string]int {
+	n := map[string]int{}
+	for _, d := range r.draws {
+		n[streamNames[d.stream]]++
+	}
+	return n
+}
+
+// TamperAssignment changes the task of the k-th assignment a worker received, as if
+// the run had delivered another one.
+func TamperAssignment(r *Recording, k int) {
+	for _, in := range r.inputs {
+		if in.kind == inReceive && r.msgs[in.a].Type == model.MsgAssignment {
+			if k == 0 {
+				r.msgs[in.a].Task++
+				return
+			}
+			k--
+		}
+	}
+}
+
+// TamperDraw makes the k-th draw of the recording a Float64 where the run drew otherwise,
+// or the reverse.
+func TamperDraw(r *Recording, k int) {
+	if r.draws[k].op == drawFloat64 {
+		r.draws[k].op, r.draws[k].arg = drawIntN, 7
+		return
+	}
+	r.draws[k].op = drawFloat64
+}
+
+// TamperDecode flips a byte of the k-th decoded message's bytes.
+func TamperDecode(r *Recording, k int) {
+	for _, op := range r.codec {
+		if op.decode {
+			if k == 0 {
+				r.wire[op.off+op.n-1] ^= 0x01
+				return
+			}
+			k--
+		}
+	}
+}

@@ -193,6 +193,7 @@ func (w *world) terminate(p *proc) error {
 	w.hash.Event(int64(w.now), hashTerminate, int32(p.node), 0, 0, 0, nil)
 	w.traceProcess("terminate", p.node)
 	w.out.Reset()
+	w.note(inTerminate, p.node, 0, 0, 0)
 	p.w.Terminate(w.now, &w.out)
 	return w.apply(p.node)
 }
@@ -234,6 +235,7 @@ func (w *world) orchestratorDown(f *FaultConfig) error {
 	if n.down {
 		return nil
 	}
+	w.note(inCrash, w.orchNode, 0, 0, 0)
 	n.part.(model.Restarter).Crash()
 	n.down = true
 	w.traceProcess("crash", w.orchNode)
@@ -261,12 +263,14 @@ func (w *world) orchestratorUp() error {
 	w.hash.Event(int64(w.now), uint8(evOrchestratorUp), int32(w.orchNode), 0, 0, 0, nil)
 	w.traceProcess("restart", w.orchNode)
 	w.out.Reset()
+	w.note(inRestart, w.orchNode, 0, 0, 0)
 	n.part.(model.Restarter).Restart(w.now, &w.out)
 	if err := w.apply(w.orchNode); err != nil {
 		return err
 	}
 	for _, spec := range w.ledger.release() {
 		w.out.Reset()
+		w.noteSubmit(spec)
 		w.orch.Submit(w.now, spec, &w.out)
 		if err := w.apply(w.orchNode); err != nil {
 			return err

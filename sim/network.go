@@ -16,6 +16,7 @@ func (w *world) send(m *model.Message) error {
 		if err != nil {
 			return fmt.Errorf("encode %v: %w", m.Type, err)
 		}
+		w.noteEncode(m, b)
 		data = b
 	}
 	if m.Type.OnWire() && m.Code == model.CodeOK {
@@ -34,7 +35,7 @@ func (w *world) send(m *model.Message) error {
 			w.traceDrop(m, "queue restarting")
 			return nil
 		}
-		w.deliverLater(m, data, w.queueDownUntil-w.now+w.latency.Sample(w.rNetwork))
+		w.deliverLater(m, data, w.queueDownUntil-w.now+w.rNetwork.sample(w.latency))
 		return nil
 	}
 	if m.Type == model.MsgAssignment && w.queue == nil {
@@ -47,7 +48,7 @@ func (w *world) send(m *model.Message) error {
 	}
 	if workerEnd == nil {
 		// Orchestrator <-> jetstream queue: one process's view of a local broker; reliable.
-		w.deliverLater(m, data, w.latency.Sample(w.rNetwork))
+		w.deliverLater(m, data, w.rNetwork.sample(w.latency))
 		return nil
 	}
 	retransmit := w.cfg.Network.LossModel != LossDrop
@@ -137,7 +138,7 @@ func (w *world) duplicateAssignment(m *model.Message, data []byte, first *proc) 
 		w.pipeSend(&dup, data, other, false)
 		return
 	}
-	w.deliverLater(&dup, data, w.latency.Sample(w.rNetwork))
+	w.deliverLater(&dup, data, w.rNetwork.sample(w.latency))
 }
 
 func (w *world) deliverLater(m *model.Message, data []byte, delay time.Duration) {
@@ -169,7 +170,7 @@ func (w *world) stash(m *model.Message, data []byte) uint32 {
 // loss model each loss of it costs a retransmission timeout, doubling per further loss
 // (TCP's backoff), so a lost message arrives late, never not at all.
 func (w *world) linkDelay(_ *slot) time.Duration {
-	d := w.latency.Sample(w.rNetwork)
+	d := w.rNetwork.sample(w.latency)
 	nw := &w.cfg.Network
 	if nw.LossModel == LossDrop || nw.Loss <= 0 {
 		return d
@@ -221,6 +222,7 @@ func (w *world) deliver(slot uint32) error {
 		}
 	}
 	if len(f.wire) > 0 {
+		w.noteDecode(&m, f.wire)
 		if err := w.bridge.check(&m, f.wire); err != nil {
 			return fmt.Errorf("deliver %v to node %d: %w", m.Type, to, err)
 		}
@@ -249,9 +251,10 @@ func (w *world) deliver(slot uint32) error {
 			return nil // the process that asked is gone
 		}
 		w.openPipe(p)
-		w.push(w.now+w.latency.Sample(w.rHeaders), event{kind: evStreamOpened, node: p.node, a: p.pipe.gen})
+		w.push(w.now+w.rHeaders.sample(w.latency), event{kind: evStreamOpened, node: p.node, a: p.pipe.gen})
 	}
 	w.out.Reset()
+	w.noteReceive(to, &m)
 	model.Deliver(n.part, w.now, m, &w.out)
 	return w.apply(to)
 }

@@ -3,14 +3,12 @@ package sim
 import (
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"time"
 
 	"github.com/tasksim/tasksim/model"
 	"github.com/tasksim/tasksim/model/wire"
 	"github.com/tasksim/tasksim/sim/eventq"
 	"github.com/tasksim/tasksim/sim/latency"
-	"github.com/tasksim/tasksim/sim/rng"
 	"github.com/tasksim/tasksim/sim/trace"
 )
 
@@ -28,6 +26,9 @@ type Options struct {
 	// QueueLog, if set, records every operation on the event queue, for a benchmark that
 	// replays them on a bare queue (ReplayQueue).
 	QueueLog *eventq.Log
+	// Record, if set, records the run's necessary work (queue operations, participant
+	// inputs, random draws, wire coding) for the floor's replays (ReplayNecessary).
+	Record *Recording
 }
 
 // Result is everything a run produced: the summary and the data behind the plots.
@@ -122,10 +123,10 @@ type world struct {
 	out model.Effects
 
 	// random streams, one per purpose
-	rArrivals, rService, rNetwork, rFaults, rStart *rand.Rand
+	rArrivals, rService, rNetwork, rFaults, rStart *stream
 	// rHeaders times the response headers of opened streams: a stream of its own, so
 	// that modelling them moved no other sample.
-	rHeaders     *rand.Rand
+	rHeaders     *stream
 	latency      Sampler
 	serviceTimes []Sampler
 	// outputBytes is each component's result size: its load's payload size.
@@ -140,6 +141,8 @@ type world struct {
 
 	// lastPush is the handle of the latest push, for re-pointing deferred events.
 	lastPush eventq.Handle
+	// rec records the necessary work (Options.Record); nil almost always.
+	rec *Recording
 	// ledger is the kernel's book of the load; oracle watches the run for its summary.
 	ledger    ledger
 	oracle    *oracle
@@ -282,17 +285,21 @@ func newWorld(cfg *Config, opts Options) (*world, error) {
 	if opts.QueueLog != nil {
 		w.q.Record(opts.QueueLog)
 	}
+	if opts.Record != nil {
+		w.rec = opts.Record
+		w.rec.start(cfg, w.q)
+	}
 	w.bridge = newWireBridge(cfg, w.codec)
 	if opts.Trace != nil {
 		w.tw = trace.NewWriter(opts.Trace)
 	}
 	seed := cfg.Seed
-	w.rArrivals = rng.New(seed, "arrivals")
-	w.rService = rng.New(seed, "service")
-	w.rNetwork = rng.New(seed, "network")
-	w.rFaults = rng.New(seed, "faults")
-	w.rStart = rng.New(seed, "start")
-	w.rHeaders = rng.New(seed, "headers")
+	w.rArrivals = newStream(seed, streamArrivals, w.rec)
+	w.rService = newStream(seed, streamService, w.rec)
+	w.rNetwork = newStream(seed, streamNetwork, w.rec)
+	w.rFaults = newStream(seed, streamFaults, w.rec)
+	w.rStart = newStream(seed, streamStart, w.rec)
+	w.rHeaders = newStream(seed, streamHeaders, w.rec)
 	w.latency = NewSampler(cfg.Network.Latency)
 	for _, c := range cfg.Components {
 		w.serviceTimes = append(w.serviceTimes, NewSampler(c.Duration))
@@ -323,6 +330,7 @@ func newWorld(cfg *Config, opts Options) (*world, error) {
 	}
 	for id := range w.nodes {
 		w.out.Reset()
+		w.note(inStart, model.NodeID(id), 0, 0, 0)
 		w.nodes[id].part.Start(0, &w.out)
 		if err := w.apply(model.NodeID(id)); err != nil {
 			return nil, err
@@ -335,7 +343,7 @@ func newWorld(cfg *Config, opts Options) (*world, error) {
 		for i := 0; i < p.Count; i++ {
 			s := &slot{pool: int32(pi), index: i}
 			slots = append(slots, s)
-			w.push(start.Sample(w.rStart), event{kind: evWorkerStart, a: uint32(len(w.slots)<<20 | i)})
+			w.push(w.rStart.sample(start), event{kind: evWorkerStart, a: uint32(len(w.slots)<<20 | i)})
 		}
 		w.slots = append(w.slots, slots)
 	}
@@ -512,13 +520,14 @@ func (w *world) arrival(stream uint32) error {
 			continue
 		}
 		w.out.Reset()
+		w.noteSubmit(spec)
 		w.orch.Submit(w.now, spec, &w.out)
 		if err := w.apply(w.orchNode); err != nil {
 			return err
 		}
 	}
 	if st.sent < st.cfg.Tasks {
-		w.push(w.now+st.interval.Sample(w.rArrivals), event{kind: evArrival, a: stream})
+		w.push(w.now+w.rArrivals.sample(st.interval), event{kind: evArrival, a: stream})
 	}
 	return nil
 }
@@ -528,6 +537,7 @@ func (w *world) startWorker(pool int32, index int) error {
 	pc := w.cfg.Workers[pool]
 	node := model.NodeID(len(w.nodes))
 	p := &proc{node: node, pool: pool, slot: s, alive: true, drift: pc.ClockDrift}
+	w.note(inCreate, node, uint32(pool), 0, 0)
 	p.w = model.NewWorker(WorkerModelConfig(w.cfg, pool, node, w.orchNode, w.sourceNode))
 	w.addNode(nodeEntry{part: p.w, timers: &timerTable{}, proc: p})
 	w.oracle.started(node, slotRef{pool, index})
@@ -542,6 +552,7 @@ func (w *world) startWorker(pool int32, index int) error {
 	s.current = p
 	w.hash.Event(int64(w.now), uint8(evWorkerStart), int32(node), 0, 0, 0, nil)
 	w.out.Reset()
+	w.note(inStart, node, 0, 0, 0)
 	p.w.Start(w.now, &w.out)
 	return w.apply(node)
 }
@@ -564,6 +575,7 @@ func (w *world) fire(e event) error {
 	tt.drop(e.timer)
 	w.hash.Event(int64(w.now), uint8(evTimer), int32(e.node), uint64(e.timer), 0, 0, nil)
 	w.out.Reset()
+	w.note(inFire, e.node, 0, 0, e.timer)
 	n.part.Fire(w.now, e.timer, &w.out)
 	return w.apply(e.node)
 }
@@ -586,8 +598,10 @@ func (w *world) execDone(e event) error {
 	w.hash.Event(int64(w.now), uint8(evExecDone), int32(e.node), uint64(e.a), 0, 0, nil)
 	w.out.Reset()
 	if e.raised > 0 {
+		w.note(inRaised, e.node, e.a, int32(e.raised-1), 0)
 		p.w.ComponentRaised(w.now, e.a, model.ComponentError(e.raised-1), &w.out)
 	} else {
+		w.note(inDone, e.node, e.a, w.outputBytes[e.comp], 0)
 		p.w.ComponentDone(w.now, e.a, false, w.outputBytes[e.comp], &w.out)
 	}
 	return w.apply(e.node)
@@ -596,6 +610,7 @@ func (w *world) execDone(e event) error {
 // apply carries out the effects a participant at node asked for.
 func (w *world) apply(node model.NodeID) error {
 	out := &w.out
+	w.noteApplied()
 	terminated := false
 	for i := range out.Events {
 		e := &out.Events[i]
@@ -669,7 +684,7 @@ func (w *world) run(node model.NodeID, r model.RunOp) {
 		return
 	}
 	c := w.cfg.Components[r.Component]
-	d := w.serviceTimes[r.Component].Sample(w.rService)
+	d := w.rService.sample(w.serviceTimes[r.Component])
 	var raised uint8
 	if c.ErrorRate > 0 && w.rService.Float64() < c.ErrorRate {
 		raised = 1 + uint8(c.RaisedKind(w.rService.Float64))

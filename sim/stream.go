@@ -121,6 +121,7 @@ func (w *world) pipeArrive(node model.NodeID, gen uint32) error {
 	f := &w.msgs[e.msg]
 	m := f.m
 	if len(f.wire) > 0 {
+		w.noteDecode(&m, f.wire)
 		if err := w.bridge.check(&m, f.wire); err != nil {
 			return fmt.Errorf("deliver %v to node %d: %w", m.Type, node, err)
 		}
@@ -129,6 +130,7 @@ func (w *world) pipeArrive(node model.NodeID, gen uint32) error {
 	w.traceDeliver(&m, len(f.wire))
 	w.freeMsgs = append(w.freeMsgs, e.msg)
 	w.out.Reset()
+	w.noteReceive(node, &m)
 	model.Deliver(p.w, w.now, m, &w.out)
 	return w.apply(node)
 }
@@ -145,6 +147,7 @@ func (w *world) sendDone(node model.NodeID, gen uint32) error {
 		return nil
 	}
 	w.out.Reset()
+	w.note(inSendDone, w.orchNode, 0, int32(node), 0)
 	w.orch.SendDone(w.now, node, &w.out)
 	return w.apply(w.orchNode)
 }
@@ -183,6 +186,7 @@ func (w *world) disconnect(p *proc) error {
 		return nil
 	}
 	w.out.Reset()
+	w.note(inDisconnect, w.sourceNode, 0, int32(p.node), 0)
 	w.source.Disconnect(w.now, p.node, &w.out)
 	return w.apply(w.sourceNode)
 }
@@ -203,6 +207,7 @@ func (w *world) streamOpened(node model.NodeID, gen uint32) error {
 		return nil
 	}
 	w.out.Reset()
+	w.note(inStreamOpened, node, 0, 0, 0)
 	p.w.StreamOpened(w.now, &w.out)
 	return w.apply(node)
 }
@@ -218,6 +223,7 @@ func (w *world) streamBroken(node model.NodeID, code model.Code) error {
 	}
 	p.pipe.reading = false
 	w.out.Reset()
+	w.note(inStreamBroken, node, uint32(code), 0, 0)
 	p.w.StreamBroken(w.now, code, &w.out)
 	return w.apply(node)
 }
