@@ -135,32 +135,51 @@ func newStream(seed uint64, id streamID, rec *Recording) *stream {
 }
 
 func (s *stream) Float64() float64 {
-	v := s.r.Float64()
 	if s.rec != nil {
-		s.rec.draw(s.id, drawFloat64, 0, uint64(v*(1<<53)))
+		return s.recordFloat64()
 	}
-	return v
+	return s.r.Float64()
 }
 
 func (s *stream) IntN(n int) int {
-	v := s.r.IntN(n)
 	if s.rec != nil {
-		s.rec.draw(s.id, drawIntN, uint32(n), uint64(v))
+		return s.recordIntN(n)
 	}
-	return v
+	return s.r.IntN(n)
 }
 
 // sample draws one duration from d.
 func (s *stream) sample(d Sampler) time.Duration {
-	v := d.Sample(s.r)
 	if s.rec != nil {
-		s.rec.draw(s.id, drawSample, s.rec.samplerIndex(d), uint64(v))
+		return s.recordSample(d)
 	}
+	return d.Sample(s.r)
+}
+
+//go:noinline
+func (s *stream) recordFloat64() float64 {
+	v := s.r.Float64()
+	s.rec.draw(s.id, drawFloat64, 0, uint64(v*(1<<53)))
+	return v
+}
+
+//go:noinline
+func (s *stream) recordIntN(n int) int {
+	v := s.r.IntN(n)
+	s.rec.draw(s.id, drawIntN, uint32(n), uint64(v))
+	return v
+}
+
+//go:noinline
+func (s *stream) recordSample(d Sampler) time.Duration {
+	v := d.Sample(s.r)
+	s.rec.draw(s.id, drawSample, s.rec.samplerIndex(d), uint64(v))
 	return v
 }
 
 func (r *Recording) q() uint32 { return uint32(len(r.Queue.Ops)) }
 
+//go:noinline
 func (r *Recording) draw(id streamID, op drawOp, arg uint32, v uint64) {
 	r.draws = append(r.draws, draw{q: r.q(), arg: arg, stream: id, op: op})
 	if r.Digests {
@@ -190,6 +209,8 @@ func (r *Recording) start(cfg *Config, q *eventq.Queue[event]) {
 
 // in records an input the kernel is about to give node at now. Every input but a crash
 // is followed by the kernel's apply of its effects, which digests them (applied).
+//
+//go:noinline
 func (r *Recording) in(now time.Duration, kind inputKind, node model.NodeID, a uint32, b int32, timer model.TimerID) {
 	r.inputs = append(r.inputs, input{q: r.q(), kind: kind, node: node, a: a, b: b, at: now, timer: timer})
 	if r.Digests {
@@ -203,6 +224,7 @@ func (r *Recording) in(now time.Duration, kind inputKind, node model.NodeID, a u
 	}
 }
 
+//go:noinline
 func (r *Recording) receive(now time.Duration, node model.NodeID, m *model.Message) {
 	r.in(now, inReceive, node, r.message(m), 0, 0)
 }
@@ -217,12 +239,15 @@ func (r *Recording) message(m *model.Message) uint32 {
 	return uint32(len(r.msgs) - 1)
 }
 
+//go:noinline
 func (r *Recording) submit(now time.Duration, node model.NodeID, s model.StepSpec) {
 	r.specs = append(r.specs, s)
 	r.in(now, inSubmit, node, uint32(len(r.specs)-1), 0, 0)
 }
 
 // applied digests the effects of the last input, when the kernel applies them.
+//
+//go:noinline
 func (r *Recording) applied(out *model.Effects) {
 	if r.Digests && r.pending {
 		r.effects = append(r.effects, effectsDigest(r.seed, out))
@@ -231,6 +256,8 @@ func (r *Recording) applied(out *model.Effects) {
 }
 
 // encode records the encoding of m into data.
+//
+//go:noinline
 func (r *Recording) encode(m *model.Message, data []byte) {
 	r.codec = append(r.codec, codecOp{q: r.q(), msg: r.message(m)})
 	if r.Digests {
@@ -239,6 +266,8 @@ func (r *Recording) encode(m *model.Message, data []byte) {
 }
 
 // decode records the wire check's decoding of data, encoded from m.
+//
+//go:noinline
 func (r *Recording) decode(m *model.Message, data []byte) {
 	r.codec = append(r.codec, codecOp{q: r.q(), decode: true, msg: r.message(m),
 		off: uint32(len(r.wire)), n: uint32(len(data))})
@@ -269,7 +298,8 @@ func effectsDigest(seed maphash.Seed, out *model.Effects) uint64 {
 	return h
 }
 
-// The kernel's hooks: each is a nil check unless the run records.
+// The kernel's hooks: each inlines to a nil check unless the run records (the Recording
+// methods they call are kept out of line for that).
 
 func (w *world) note(kind inputKind, node model.NodeID, a uint32, b int32, t model.TimerID) {
 	if w.rec != nil {
