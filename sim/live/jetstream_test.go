@@ -13,20 +13,24 @@ import (
 
 // slowAckScenario is ack-late cut down for a test: a JetStream queue with a 1s ack wait
 // and tasks of 3s, so a worker that acknowledges only on completion has each task
-// redelivered while it still runs it. Two workers with twice as many slots as tasks, so
-// both always have a fetch waiting: a redelivery to the other worker is refused
-// (ALREADY_CLAIMED), one to the worker that runs it starts a second copy (both
-// heartbeats are IN_PROGRESS, hazard 4), whichever worker first took the tasks.
+// redelivered while it still runs it. One worker: every redelivery goes back to the
+// worker that runs the task, which claims it again (its own claim: IN_PROGRESS) and
+// starts a second copy (hazard 4). With two workers which one the server hands a
+// redelivery to is up to its scheduling, so the number of second copies (rather than
+// ALREADY_CLAIMED refusals) would be luck. Slots for every copy (12 tasks, up to 3
+// deliveries each), so none waits for one.
 func slowAckScenario(ack sim.AckPoint) *sim.Config {
-	cfg := smallScenario(2, 12, model.FlavourPython, model.DetectorScan)
+	cfg := smallScenario(1, slowAckTasks, model.FlavourPython, model.DetectorScan)
 	cfg.Name = "live-ack"
 	cfg.Queue = sim.QueueConfig{Kind: sim.QueueJetStream, AckWait: time.Second}
 	cfg.Workers[0].Ack = ack
-	cfg.Workers[0].Concurrency = 24
+	cfg.Workers[0].Concurrency = 4 * slowAckTasks
 	cfg.Components[0].Duration = sim.Dist{Kind: sim.DistConstant, Value: 3 * time.Second}
 	cfg.Load[0].Arrival = sim.ArrivalBurst
 	return cfg
 }
+
+const slowAckTasks = 12
 
 func runBoth(t *testing.T, cfg *sim.Config) (live, simulated sim.Summary) {
 	t.Helper()
@@ -44,20 +48,23 @@ func runBoth(t *testing.T, cfg *sim.Config) (live, simulated sim.Summary) {
 }
 
 // Ack on completion with tasks longer than the ack wait: the real NATS server redelivers
-// them, a second worker runs them while the first still does, and the simulation of the
-// same file shows the same in kind.
+// every task while the worker still runs it, the worker runs a second copy of each, and
+// the simulation of the same file shows exactly the same.
 func TestJetStreamSlowAckRedelivers(t *testing.T) {
 	live, simulated := runBoth(t, slowAckScenario(sim.AckOnComplete))
 	t.Logf("live: redeliveries %d double executions %d already claimed %d lost %d; sim: %d %d %d %d",
 		live.Redeliveries, live.DoubleExecutions, live.AlreadyClaimed, live.Lost,
 		simulated.Redeliveries, simulated.DoubleExecutions, simulated.AlreadyClaimed, simulated.Lost)
 	for name, s := range map[string]sim.Summary{"live": live, "simulated": simulated} {
-		if s.Redeliveries == 0 || s.DoubleExecutions == 0 {
-			t.Errorf("%s: %d redeliveries, %d double executions; want both > 0", name, s.Redeliveries, s.DoubleExecutions)
+		// The first redelivery is due 1s after a delivery, 2s before the task ends: every
+		// step runs twice at once. Later ones race the ack at the end, so only a floor.
+		if s.Redeliveries < slowAckTasks || s.DoubleExecutions != slowAckTasks || s.AlreadyClaimed != 0 {
+			t.Errorf("%s: %d redeliveries, %d double executions, %d already claimed; want >= %d, %d, 0",
+				name, s.Redeliveries, s.DoubleExecutions, s.AlreadyClaimed, slowAckTasks, slowAckTasks)
 		}
-	}
-	if live.Lost != 0 || live.Completed != 12 {
-		t.Errorf("live: lost %d completed %d, want 0 and 12", live.Lost, live.Completed)
+		if s.Lost != 0 || s.Completed != slowAckTasks {
+			t.Errorf("%s: lost %d completed %d, want 0 and %d", name, s.Lost, s.Completed, slowAckTasks)
+		}
 	}
 	js := live.Live.JetStream
 	if len(js) != 1 || js[0].Stream != "STEPFLOW_TASKS" || js[0].Consumer != "stepflow-default" {
@@ -70,9 +77,9 @@ func TestJetStreamSlowAckRedelivers(t *testing.T) {
 func TestJetStreamAckOnReceiptLosesNothing(t *testing.T) {
 	live, simulated := runBoth(t, slowAckScenario(sim.AckOnReceipt))
 	for name, s := range map[string]sim.Summary{"live": live, "simulated": simulated} {
-		if s.Redeliveries != 0 || s.DoubleExecutions != 0 || s.Lost != 0 || s.Completed != 12 {
-			t.Errorf("%s: redeliveries %d double executions %d lost %d completed %d; want 0 0 0 12",
-				name, s.Redeliveries, s.DoubleExecutions, s.Lost, s.Completed)
+		if s.Redeliveries != 0 || s.DoubleExecutions != 0 || s.Lost != 0 || s.Completed != slowAckTasks {
+			t.Errorf("%s: redeliveries %d double executions %d lost %d completed %d; want 0 0 0 %d",
+				name, s.Redeliveries, s.DoubleExecutions, s.Lost, s.Completed, slowAckTasks)
 		}
 	}
 	if js := live.Live.JetStream; len(js) != 1 || js[0].Pending != 0 || js[0].AckPending != 0 {
