@@ -67,8 +67,12 @@ func TestRunLiveCrash(t *testing.T) {
 	if s.Lost != 0 || s.Completed != 40 || s.MissedDetections != 0 || s.Detection.SinceCrash.Count == 0 {
 		t.Fatalf("lost %d completed %d missed %d crash detections %d", s.Lost, s.Completed, s.MissedDetections, s.Detection.SinceCrash.Count)
 	}
-	// Generous on purpose: the bound that matters is the lower one, exact by construction.
-	if d.Min < 5 || d.Max > 5+2 {
-		t.Fatalf("detection since last heartbeat %+v, want within [5s, 7s]", d)
+	// The deadline timer is set when a heartbeat is handled, 5s on, and fires as late as
+	// the harness lets it: detection is within [5s, 5s + the largest lag any timer of the
+	// run showed], however loaded the machine (1µs for the seconds' float rounding).
+	lag := s.Live.HarnessLag.Max
+	t.Logf("detection since last heartbeat %+v, harness lag max %.4fs", d, lag)
+	if d.Min < 5 || d.Max > 5+lag+1e-6 {
+		t.Fatalf("detection since last heartbeat %+v, want within [5s, 5s + harness lag %.4fs]", d, lag)
 	}
 }
