@@ -105,3 +105,16 @@ func TamperDecode(r *Recording, k int) {
 		}
 	}
 }
+
+// RunWireOnly runs cfg handing every receiver only what a socket tells it (wireView).
+func RunWireOnly(cfg *Config) (*Result, error) {
+	w, err := newWorld(cfg, Options{})
+	if err != nil {
+		return nil, err
+	}
+	w.wireOnly = true
+	if err := w.loop(); err != nil {
+		return nil, err
+	}
+	return w.finish()
+}

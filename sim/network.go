@@ -255,7 +255,7 @@ func (w *world) deliver(slot uint32) error {
 	}
 	w.out.Reset()
 	w.noteReceive(to, &m)
-	model.Deliver(n.part, w.now, m, &w.out)
+	model.Deliver(n.part, w.now, w.handed(m), &w.out)
 	return w.apply(to)
 }
 

@@ -121,6 +121,8 @@ type world struct {
 	freeMsgs []uint32
 
 	out model.Effects
+	// wireOnly hands receivers only what a socket tells them (wireView; tests).
+	wireOnly bool
 
 	// random streams, one per purpose
 	rArrivals, rService, rNetwork, rFaults, rStart *stream

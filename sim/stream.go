@@ -131,7 +131,7 @@ func (w *world) pipeArrive(node model.NodeID, gen uint32) error {
 	w.freeMsgs = append(w.freeMsgs, e.msg)
 	w.out.Reset()
 	w.noteReceive(node, &m)
-	model.Deliver(p.w, w.now, m, &w.out)
+	model.Deliver(p.w, w.now, w.handed(m), &w.out)
 	return w.apply(node)
 }
 
