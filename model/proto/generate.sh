@@ -3,7 +3,12 @@
 # the //go:generate line; `go generate ./...` at the module root runs it). It needs
 # protoc (Debian: apt-get install protobuf-compiler) and nothing else: the plugins are the
 # versions go.mod pins as tool directives, built by `go tool -n`. protoc-gen-go-grpc makes
-# the TasksService and OrchestratorService stubs the live driver serves and dials.
+# the TasksService and OrchestratorService stubs the live driver serves and dials; they go
+# to their own package, model/stepflowgrpc, so that what only needs the messages (the
+# simulator, the codecs, their fuzz targets) does not compile grpc-go. The M options put
+# the two service files in that package for protoc-gen-go-grpc alone (protoc-gen-go still
+# puts every message in stepflowpb); stepflowgrpc/messages.go names the RPC messages
+# there. The descriptors, service names and method paths are the schema's.
 set -eu
 proto=../proto
 module=github.com/tasksim/tasksim/model/stepflowpb
@@ -14,8 +19,13 @@ vt_opt="module=$module,features=marshal+unmarshal+unmarshal_unsafe+size+pool+equ
 for m in TaskHeartbeatRequest TaskHeartbeatResponse TaskAssignment CompleteTaskRequest; do
   vt_opt="$vt_opt,pool=$module.$m"
 done
+grpc_module=github.com/tasksim/tasksim/model/stepflowgrpc
+grpc_opt="module=$grpc_module"
+for f in tasks orchestrator; do
+  grpc_opt="$grpc_opt,Mstepflow/v1/$f.proto=$grpc_module;stepflowgrpc"
+done
 protoc -I "$proto" \
   --plugin=protoc-gen-go="$go_plugin" --go_out=. --go_opt=module="$module" \
   --plugin=protoc-gen-go-vtproto="$vt_plugin" --go-vtproto_out=. --go-vtproto_opt="$vt_opt" \
-  --plugin=protoc-gen-go-grpc="$grpc_plugin" --go-grpc_out=. --go-grpc_opt=module="$module" \
+  --plugin=protoc-gen-go-grpc="$grpc_plugin" --go-grpc_out=../stepflowgrpc --go-grpc_opt="$grpc_opt" \
   "$proto"/stepflow/v1/*.proto

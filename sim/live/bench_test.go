@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/tasksim/tasksim/model"
+	pbgrpc "github.com/tasksim/tasksim/model/stepflowgrpc"
 	pb "github.com/tasksim/tasksim/model/stepflowpb"
 	"github.com/tasksim/tasksim/sim/latency"
 )
@@ -60,7 +61,7 @@ func BenchmarkPacedHeartbeats(b *testing.B) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c := pb.NewOrchestratorServiceClient(conns[i%len(conns)])
+			c := pbgrpc.NewOrchestratorServiceClient(conns[i%len(conns)])
 			req := &pb.TaskHeartbeatRequest{TaskId: id, WorkerId: benchWorker}
 			// A plain slice, merged at the end: a Recorder per loop would be 10,000 HDR
 			// histograms of 300 KiB, 3 GB that the collector would scan all the time.
@@ -120,7 +121,7 @@ func claimedTasks(b *testing.B, timeout time.Duration) (*Server, *LagMeter, []*g
 	conns := dialN(b, srv.Addr(), 8)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	stream, err := pb.NewTasksServiceClient(conns[0]).PullTasks(ctx, &pb.PullTasksRequest{QueueName: "default", WorkerId: benchWorker})
+	stream, err := pbgrpc.NewTasksServiceClient(conns[0]).PullTasks(ctx, &pb.PullTasksRequest{QueueName: "default", WorkerId: benchWorker})
 	if err != nil {
 		srv.Stop()
 		b.Fatal(err)
@@ -134,7 +135,7 @@ func claimedTasks(b *testing.B, timeout time.Duration) (*Server, *LagMeter, []*g
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			orch := pb.NewOrchestratorServiceClient(conns[k%len(conns)])
+			orch := pbgrpc.NewOrchestratorServiceClient(conns[k%len(conns)])
 			for id := range assigned {
 				if _, err := orch.TaskHeartbeat(ctx, &pb.TaskHeartbeatRequest{TaskId: id, WorkerId: benchWorker}); err != nil {
 					claimErr.CompareAndSwap(nil, err)
@@ -177,7 +178,7 @@ func reportLag(b *testing.B, lag *LagMeter, before int64) {
 
 // bareServer answers every heartbeat IN_PROGRESS at once: the floor for this machine.
 type bareServer struct {
-	pb.UnimplementedOrchestratorServiceServer
+	pbgrpc.UnimplementedOrchestratorServiceServer
 }
 
 func (bareServer) TaskHeartbeat(context.Context, *pb.TaskHeartbeatRequest) (*pb.TaskHeartbeatResponse, error) {
@@ -191,7 +192,7 @@ func BenchmarkBareHeartbeats(b *testing.B) {
 		b.Fatal(err)
 	}
 	gs := grpc.NewServer()
-	pb.RegisterOrchestratorServiceServer(gs, bareServer{})
+	pbgrpc.RegisterOrchestratorServiceServer(gs, bareServer{})
 	go func() { _ = gs.Serve(lis) }()
 	defer gs.Stop()
 	conns := dialN(b, lis.Addr().String(), 8)
@@ -223,7 +224,7 @@ func heartbeatLoad(b *testing.B, conns []*grpc.ClientConn, req func(i int64) *pb
 	b.ResetTimer()
 	start := time.Now()
 	b.RunParallel(func(p *testing.PB) {
-		c := pb.NewOrchestratorServiceClient(conns[conn.Add(1)%int64(len(conns))])
+		c := pbgrpc.NewOrchestratorServiceClient(conns[conn.Add(1)%int64(len(conns))])
 		ctx := context.Background()
 		mine := latency.New()
 		defer func() {

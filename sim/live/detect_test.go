@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/types/known/emptypb"
 
 	"github.com/tasksim/tasksim/model"
+	pbgrpc "github.com/tasksim/tasksim/model/stepflowgrpc"
 	pb "github.com/tasksim/tasksim/model/stepflowpb"
 	"github.com/tasksim/tasksim/sim"
 )
@@ -68,7 +69,7 @@ func TestDetectionInstantsOverGRPC(t *testing.T) {
 			srv, mock, conn, obs := mockServer(t, cfg)
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			tasks, orch := pb.NewTasksServiceClient(conn), pb.NewOrchestratorServiceClient(conn)
+			tasks, orch := pbgrpc.NewTasksServiceClient(conn), pbgrpc.NewOrchestratorServiceClient(conn)
 			const worker = "3f1c2a9e-0000-4000-9000-000000000001"
 			stream, err := tasks.PullTasks(ctx, &pb.PullTasksRequest{QueueName: "default", WorkerId: worker})
 			if err != nil {
@@ -111,7 +112,7 @@ func TestBadRequestsAndHealth(t *testing.T) {
 	srv, _, conn, _ := mockServer(t, cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	tasks, orch := pb.NewTasksServiceClient(conn), pb.NewOrchestratorServiceClient(conn)
+	tasks, orch := pbgrpc.NewTasksServiceClient(conn), pbgrpc.NewOrchestratorServiceClient(conn)
 	check := func(what string, err error, want codes.Code) {
 		t.Helper()
 		if status.Code(err) != want {

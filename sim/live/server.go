@@ -22,6 +22,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/tasksim/tasksim/model"
+	pbgrpc "github.com/tasksim/tasksim/model/stepflowgrpc"
 	pb "github.com/tasksim/tasksim/model/stepflowpb"
 	"github.com/tasksim/tasksim/model/wiremap"
 	"github.com/tasksim/tasksim/sim"
@@ -410,10 +411,10 @@ func (s *Server) newIncarnation(lis net.Listener) *incarnation {
 	}
 	inc.gs = grpc.NewServer()
 	h := &handlers{inc: inc}
-	pb.RegisterTasksServiceServer(inc.gs, h)
-	pb.RegisterOrchestratorServiceServer(inc.gs, h)
+	pbgrpc.RegisterTasksServiceServer(inc.gs, h)
+	pbgrpc.RegisterOrchestratorServiceServer(inc.gs, h)
 	hs := health.NewServer()
-	for _, name := range []string{"", pb.TasksService_ServiceDesc.ServiceName, pb.OrchestratorService_ServiceDesc.ServiceName} {
+	for _, name := range []string{"", pbgrpc.TasksService_ServiceDesc.ServiceName, pbgrpc.OrchestratorService_ServiceDesc.ServiceName} {
 		hs.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
 	}
 	healthpb.RegisterHealthServer(inc.gs, hs)
@@ -621,8 +622,8 @@ func (s *Server) countRequest(t model.MsgType, req proto.Message) {
 
 // handlers are the gRPC services of one incarnation.
 type handlers struct {
-	pb.UnimplementedTasksServiceServer
-	pb.UnimplementedOrchestratorServiceServer
+	pbgrpc.UnimplementedTasksServiceServer
+	pbgrpc.UnimplementedOrchestratorServiceServer
 	inc *incarnation
 }
 

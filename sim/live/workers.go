@@ -24,6 +24,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/tasksim/tasksim/model"
+	pbgrpc "github.com/tasksim/tasksim/model/stepflowgrpc"
 	pb "github.com/tasksim/tasksim/model/stepflowpb"
 	"github.com/tasksim/tasksim/model/wire"
 	"github.com/tasksim/tasksim/model/wiremap"
@@ -333,8 +334,8 @@ type workerProc struct {
 	rnd  *rand.Rand
 
 	conn   *grpc.ClientConn
-	tasks  pb.TasksServiceClient
-	orch   pb.OrchestratorServiceClient
+	tasks  pbgrpc.TasksServiceClient
+	orch   pbgrpc.OrchestratorServiceClient
 	ctx    context.Context
 	cancel context.CancelFunc
 	// link is cancelled by a partition in reset mode: every call and stream on it fails.
@@ -409,7 +410,7 @@ func (ws *Workers) startProc(now time.Duration, s *workerSlot) {
 		return
 	}
 	wp.conn = conn
-	wp.tasks, wp.orch = pb.NewTasksServiceClient(conn), pb.NewOrchestratorServiceClient(conn)
+	wp.tasks, wp.orch = pbgrpc.NewTasksServiceClient(conn), pbgrpc.NewOrchestratorServiceClient(conn)
 	wp.ctx, wp.cancel = context.WithCancel(context.Background())
 	wp.link, wp.linkCancel = context.WithCancel(wp.ctx)
 	source := orchestratorNode

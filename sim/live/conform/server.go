@@ -14,6 +14,8 @@ import (
 	"google.golang.org/grpc/status"
 
 	pb "github.com/tasksim/tasksim/model/stepflowpb"
+
+	pbgrpc "github.com/tasksim/tasksim/model/stepflowgrpc"
 )
 
 // eventKind is what the scripted orchestrator saw.
@@ -86,8 +88,8 @@ const (
 // server is the scripted orchestrator: both services on one loopback listener. Every call
 // is logged with its time; answers come from per-task scripts.
 type server struct {
-	pb.UnimplementedTasksServiceServer
-	pb.UnimplementedOrchestratorServiceServer
+	pbgrpc.UnimplementedTasksServiceServer
+	pbgrpc.UnimplementedOrchestratorServiceServer
 
 	start time.Time
 	addr  string
@@ -149,8 +151,8 @@ func listen(port int) (*server, error) {
 	}
 	s.gs = grpc.NewServer(grpc.StatsHandler(connTracker{s}))
 	s.changed = sync.NewCond(&s.mu)
-	pb.RegisterTasksServiceServer(s.gs, s)
-	pb.RegisterOrchestratorServiceServer(s.gs, s)
+	pbgrpc.RegisterTasksServiceServer(s.gs, s)
+	pbgrpc.RegisterOrchestratorServiceServer(s.gs, s)
 	go func() { _ = s.gs.Serve(ln) }()
 	return s, nil
 }

@@ -13,6 +13,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/tasksim/tasksim/model/stepflowpb"
+
+	pbgrpc "github.com/tasksim/tasksim/model/stepflowgrpc"
 	"github.com/tasksim/tasksim/model/wire"
 )
 
@@ -94,7 +96,7 @@ func benchJetStream(b *testing.B, assignment []byte) {
 
 // pullServer sends n copies of one assignment on every PullTasks stream.
 type pullServer struct {
-	pb.UnimplementedTasksServiceServer
+	pbgrpc.UnimplementedTasksServiceServer
 	assignment *pb.TaskAssignment
 	n          int
 }
@@ -118,7 +120,7 @@ func benchPullStream(b *testing.B, assignment []byte) {
 		b.Fatal(err)
 	}
 	srv := grpc.NewServer()
-	pb.RegisterTasksServiceServer(srv, &pullServer{assignment: &msg, n: b.N})
+	pbgrpc.RegisterTasksServiceServer(srv, &pullServer{assignment: &msg, n: b.N})
 	go func() { _ = srv.Serve(lis) }()
 	defer srv.Stop()
 	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
@@ -129,7 +131,7 @@ func benchPullStream(b *testing.B, assignment []byte) {
 	b.SetBytes(int64(len(assignment)))
 	b.ResetTimer()
 	start := time.Now()
-	stream, err := pb.NewTasksServiceClient(conn).PullTasks(context.Background(), &pb.PullTasksRequest{QueueName: "bench"})
+	stream, err := pbgrpc.NewTasksServiceClient(conn).PullTasks(context.Background(), &pb.PullTasksRequest{QueueName: "bench"})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -28,6 +28,8 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	pb "github.com/tasksim/tasksim/model/stepflowpb"
+
+	pbgrpc "github.com/tasksim/tasksim/model/stepflowgrpc"
 )
 
 const (
@@ -48,8 +50,8 @@ func main() {
 
 type worker struct {
 	id      string
-	tasks   pb.TasksServiceClient
-	dial    func(addr string) (pb.OrchestratorServiceClient, error)
+	tasks   pbgrpc.TasksServiceClient
+	dial    func(addr string) (pbgrpc.OrchestratorServiceClient, error)
 	running sync.WaitGroup
 	slots   chan struct{}
 }
@@ -65,9 +67,9 @@ func run() error {
 	}
 	defer conn.Close()
 	var mu sync.Mutex
-	orch := map[string]pb.OrchestratorServiceClient{url: pb.NewOrchestratorServiceClient(conn)}
-	w := &worker{id: uuid(), tasks: pb.NewTasksServiceClient(conn), slots: make(chan struct{}, slots),
-		dial: func(addr string) (pb.OrchestratorServiceClient, error) {
+	orch := map[string]pbgrpc.OrchestratorServiceClient{url: pbgrpc.NewOrchestratorServiceClient(conn)}
+	w := &worker{id: uuid(), tasks: pbgrpc.NewTasksServiceClient(conn), slots: make(chan struct{}, slots),
+		dial: func(addr string) (pbgrpc.OrchestratorServiceClient, error) {
 			mu.Lock()
 			defer mu.Unlock()
 			if c, ok := orch[addr]; ok {
@@ -77,7 +79,7 @@ func run() error {
 			if err != nil {
 				return nil, err
 			}
-			orch[addr] = pb.NewOrchestratorServiceClient(cc)
+			orch[addr] = pbgrpc.NewOrchestratorServiceClient(cc)
 			return orch[addr], nil
 		}}
 	// SIGTERM stops reading at once; running tasks get terminateGrace to finish.
@@ -218,7 +220,7 @@ func (w *worker) handle(a *pb.TaskAssignment) {
 }
 
 // complete sends CompleteTask, again every second for as long as it is UNAVAILABLE.
-func (w *worker) complete(orch pb.OrchestratorServiceClient, req *pb.CompleteTaskRequest) {
+func (w *worker) complete(orch pbgrpc.OrchestratorServiceClient, req *pb.CompleteTaskRequest) {
 	for {
 		_, err := orch.CompleteTask(context.Background(), req)
 		if status.Code(err) != codes.Unavailable {

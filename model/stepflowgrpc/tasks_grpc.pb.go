@@ -6,7 +6,7 @@
 // - protoc             v3.21.12
 // source: stepflow/v1/tasks.proto
 
-package stepflowpb
+package stepflowgrpc
 
 import (
 	context "context"
