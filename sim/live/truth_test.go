@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/test/bufconn"
 
 	"github.com/tasksim/tasksim/model"
+	pbgrpc "github.com/tasksim/tasksim/model/stepflowgrpc"
 	pb "github.com/tasksim/tasksim/model/stepflowpb"
 	"github.com/tasksim/tasksim/model/wiremap"
 )
@@ -46,7 +47,7 @@ func TestTruthHeaderReachesOnlyTheObserver(t *testing.T) {
 			t.Cleanup(func() { conn.Close() })
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			tasks, orch := pb.NewTasksServiceClient(conn), pb.NewOrchestratorServiceClient(conn)
+			tasks, orch := pbgrpc.NewTasksServiceClient(conn), pbgrpc.NewOrchestratorServiceClient(conn)
 			var buf [36]byte
 			worker := wiremap.UUIDs{Kind: wiremap.WorkerKind}.Render(&buf, 5)
 			stream, err := tasks.PullTasks(ctx, &pb.PullTasksRequest{QueueName: "default", WorkerId: worker})
