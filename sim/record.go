@@ -299,7 +299,10 @@ func effectsDigest(seed maphash.Seed, out *model.Effects) uint64 {
 }
 
 // The kernel's hooks: each inlines to a nil check unless the run records (the Recording
-// methods they call are kept out of line for that).
+// methods they call are kept out of line for that). Every call the kernel makes of a
+// participant goes through note (or noteReceive, noteSubmit) just before it, and every
+// random draw through a stream: a call or draw without one makes the replayed
+// participants or streams part from the run's, which TestFloorReplaysTheRunsWork reports.
 
 func (w *world) note(kind inputKind, node model.NodeID, a uint32, b int32, t model.TimerID) {
 	if w.rec != nil {
