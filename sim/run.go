@@ -27,7 +27,8 @@ type Options struct {
 	// replays them on a bare queue (ReplayQueue).
 	QueueLog *eventq.Log
 	// Record, if set, records the run's necessary work (queue operations, participant
-	// inputs, random draws, wire coding) for the floor's replays (ReplayNecessary).
+	// inputs, random draws, wire coding) for the floor's replays (Floor). It takes a
+	// fresh Recording, and the queue's log: QueueLog is left empty beside it.
 	Record *Recording
 }
 
