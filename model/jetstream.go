@@ -17,12 +17,12 @@ type JetStreamQueue struct {
 	msgs     []jsMessage
 	freeMsgs []int32
 	// deliveries maps a delivery number to its message, for acks and ack-wait timers.
-	deliveries   map[uint32]jsDelivery
+	deliveries   idIndex[uint32, jsDelivery]
 	nextDelivery uint32
 	unacked      int
 
 	workers     []jsWorker
-	workerIndex map[NodeID]int32
+	workerIndex idIndex[NodeID, int32]
 	pools       []jsPool
 }
 
@@ -64,8 +64,7 @@ func NewJetStreamQueue(node NodeID, ackWait time.Duration) *JetStreamQueue {
 	if ackWait <= 0 {
 		ackWait = defaultAckWait
 	}
-	return &JetStreamQueue{node: node, ackWait: ackWait, deliveries: make(map[uint32]jsDelivery),
-		workerIndex: make(map[NodeID]int32)}
+	return &JetStreamQueue{node: node, ackWait: ackWait}
 }
 
 // QueueDepth reports the assignments of pool waiting for delivery or redelivery.
@@ -89,7 +88,7 @@ func (q *JetStreamQueue) Unacked() int { return q.unacked }
 
 // TrackedDeliveries reports the delivery numbers the queue still remembers: those of
 // messages not yet acknowledged (waiting, expired or outstanding), never more.
-func (q *JetStreamQueue) TrackedDeliveries() int { return len(q.deliveries) }
+func (q *JetStreamQueue) TrackedDeliveries() int { return q.deliveries.len() }
 
 // HeldMessages reports the messages the queue holds: not yet acknowledged, or
 // acknowledged while queued for redelivery and not yet passed by the pump.
@@ -114,7 +113,7 @@ func (q *JetStreamQueue) Receive(now time.Duration, m Message, out *Effects) {
 // delivery's message goes back to the front of its pool's FIFO for redelivery.
 func (q *JetStreamQueue) Fire(now time.Duration, id TimerID, out *Effects) {
 	d := uint32(id)
-	ref, ok := q.deliveries[d]
+	ref, ok := q.deliveries.get(d)
 	if !ok {
 		return
 	}
@@ -137,7 +136,7 @@ func (q *JetStreamQueue) Fire(now time.Duration, id TimerID, out *Effects) {
 // Disconnect tells the queue that a worker's connection broke: it gets nothing more.
 // Its unacked deliveries are redelivered when their ack wait ends.
 func (q *JetStreamQueue) Disconnect(_ time.Duration, worker NodeID, _ *Effects) {
-	ws, ok := q.workerIndex[worker]
+	ws, ok := q.workerIndex.get(worker)
 	if !ok || !q.workers[ws].connected {
 		return
 	}
@@ -175,11 +174,11 @@ func (q *JetStreamQueue) onPublish(now time.Duration, m Message, out *Effects) {
 }
 
 func (q *JetStreamQueue) onConnect(now time.Duration, m *Message, out *Effects) {
-	ws, ok := q.workerIndex[m.From]
+	ws, ok := q.workerIndex.get(m.From)
 	if !ok {
 		q.workers = append(q.workers, jsWorker{node: m.From, pool: m.Pool})
 		ws = int32(len(q.workers) - 1)
-		q.workerIndex[m.From] = ws
+		q.workerIndex.set(m.From, ws)
 	}
 	w := &q.workers[ws]
 	if !w.connected {
@@ -190,7 +189,7 @@ func (q *JetStreamQueue) onConnect(now time.Duration, m *Message, out *Effects) 
 
 // onFetch is one pull request: the worker will take one more message.
 func (q *JetStreamQueue) onFetch(now time.Duration, m *Message, out *Effects) {
-	ws, ok := q.workerIndex[m.From]
+	ws, ok := q.workerIndex.get(m.From)
 	if !ok || !q.workers[ws].connected {
 		return
 	}
@@ -201,18 +200,18 @@ func (q *JetStreamQueue) onFetch(now time.Duration, m *Message, out *Effects) {
 
 // onAck acknowledges the message of any of its deliveries: it is forgotten.
 func (q *JetStreamQueue) onAck(d uint32, out *Effects) {
-	ref, ok := q.deliveries[d]
+	ref, ok := q.deliveries.get(d)
 	if !ok {
 		return
 	}
-	delete(q.deliveries, d)
+	q.deliveries.delete(d)
 	msg := &q.msgs[ref.slot]
 	if !msg.live || msg.gen != ref.gen {
 		return
 	}
 	if msg.outstanding != 0 {
 		out.Timers = append(out.Timers, TimerOp{ID: TimerID(msg.outstanding), Cancel: true})
-		delete(q.deliveries, msg.outstanding)
+		q.deliveries.delete(msg.outstanding)
 		msg.outstanding = 0
 		q.unacked--
 	}
@@ -221,7 +220,7 @@ func (q *JetStreamQueue) onAck(d uint32, out *Effects) {
 	// delivery whose ack never comes (its worker crashed, the ack was cut off) is kept
 	// for the rest of the run.
 	for _, x := range msg.expired {
-		delete(q.deliveries, x)
+		q.deliveries.delete(x)
 	}
 	msg.expired = msg.expired[:0]
 	if msg.inFIFO {
@@ -291,7 +290,7 @@ func (q *JetStreamQueue) deliver(now time.Duration, ws int32, slot int32, out *E
 	msg.delivered = true
 	msg.outstanding = d
 	q.unacked++
-	q.deliveries[d] = jsDelivery{slot: slot, gen: msg.gen}
+	q.deliveries.set(d, jsDelivery{slot: slot, gen: msg.gen})
 	m := msg.m
 	m.From, m.To, m.Delivery = q.node, w.node, d
 	out.Send = append(out.Send, m)

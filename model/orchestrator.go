@@ -168,7 +168,7 @@ type Orchestrator struct {
 	// In-memory tables, lost on Crash.
 	tasks        []orchTask
 	freeTasks    []int32
-	taskIndex    map[TaskID]int32
+	taskIndex    idIndex[TaskID, int32]
 	trackedTasks int
 	execHead     int32
 	execTail     int32
@@ -180,7 +180,7 @@ type Orchestrator struct {
 	freeDeadlines []int32
 
 	workers     []orchWorker
-	workerIndex map[NodeID]int32
+	workerIndex idIndex[NodeID, int32]
 	pools       []orchPool
 
 	health []componentHealth
@@ -188,7 +188,7 @@ type Orchestrator struct {
 	// Runs' cap bookkeeping (MaxTasksPerRun > 0 only): in-memory, rebuilt by recovery.
 	runs     []orchRun
 	freeRuns []int32
-	runIndex map[RunID]int32
+	runIndex idIndex[RunID, int32]
 
 	// startupPending is the start-up gate; recovering holds the runs whose own gate is
 	// closed (see Restart).
@@ -231,20 +231,20 @@ func NewOrchestrator(cfg OrchestratorConfig) *Orchestrator {
 func (o *Orchestrator) resetMemory() {
 	o.tasks = o.tasks[:0]
 	o.freeTasks = o.freeTasks[:0]
-	o.taskIndex = make(map[TaskID]int32)
+	o.taskIndex.reset()
 	o.trackedTasks = 0
 	o.execHead, o.execTail, o.executing = noSlot, noSlot, 0
 	o.deadlines = o.deadlines[:0]
 	o.freeDeadlines = o.freeDeadlines[:0]
 	o.workers = o.workers[:0]
-	o.workerIndex = make(map[NodeID]int32)
+	o.workerIndex.reset()
 	o.pools = o.pools[:0]
 	for _, c := range o.cfg.Components {
 		o.pool(c.Pool)
 	}
 	o.health = make([]componentHealth, len(o.cfg.Components))
 	o.runs, o.freeRuns = o.runs[:0], o.freeRuns[:0]
-	o.runIndex = make(map[RunID]int32)
+	o.runIndex.reset()
 	o.startupPending = false
 	o.recovering = nil
 	o.recoverySteps = o.recoverySteps[:0]
@@ -328,7 +328,7 @@ func (o *Orchestrator) ExecutingTasks() int { return o.executing }
 // onHeartbeat answers TaskHeartbeat: the first heartbeat claims a Queued task, later
 // ones from the claimant mark it seen, others get ALREADY_CLAIMED with should_abort.
 func (o *Orchestrator) onHeartbeat(now time.Duration, m *Message, out *Effects) {
-	slot, ok := o.taskIndex[m.Task]
+	slot, ok := o.taskIndex.get(m.Task)
 	if !ok {
 		o.reply(m, MsgHeartbeatReply, o.unknownTaskCode(m.Run), StatusUnspecified, false, out)
 		return
@@ -362,7 +362,7 @@ func (o *Orchestrator) onHeartbeat(now time.Duration, m *Message, out *Effects) 
 
 // onComplete accepts a CompleteTask for a tracked task in either phase, from any sender.
 func (o *Orchestrator) onComplete(now time.Duration, m *Message, out *Effects) {
-	slot, ok := o.taskIndex[m.Task]
+	slot, ok := o.taskIndex.get(m.Task)
 	if !ok {
 		o.reply(m, MsgCompleteReply, o.unknownTaskCode(m.Run), StatusUnspecified, false, out)
 		return
@@ -451,7 +451,7 @@ func (o *Orchestrator) addTask(id TaskID, step int32, attempt uint32, discovery 
 	t := &o.tasks[slot]
 	*t = orchTask{id: id, step: step, gen: t.gen + 1, attempt: attempt, phase: phaseQueued,
 		discovery: discovery, stepID: stepID, run: run, component: component, prev: noSlot, next: noSlot}
-	o.taskIndex[id] = slot
+	o.taskIndex.set(id, slot)
 	o.trackedTasks++
 	return slot
 }
@@ -469,7 +469,7 @@ func (o *Orchestrator) removeTask(slot int32, out *Effects) {
 	if t.execTimer {
 		out.Timers = append(out.Timers, TimerOp{ID: orchTimerID(orchTimerExecution, t.gen, slot), Cancel: true})
 	}
-	delete(o.taskIndex, t.id)
+	o.taskIndex.delete(t.id)
 	if t.step != noSlot && o.steps[t.step].taskSlot == slot {
 		o.steps[t.step].taskSlot = noSlot
 	}

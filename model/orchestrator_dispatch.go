@@ -106,7 +106,7 @@ func (o *Orchestrator) onQueueDeadline(now time.Duration, gen uint32, slot int32
 	task, attempt := d.task, d.attempt
 	d.live = false
 	o.freeDeadlines = append(o.freeDeadlines, slot)
-	ts, ok := o.taskIndex[task]
+	ts, ok := o.taskIndex.get(task)
 	if !ok || o.tasks[ts].phase != phaseQueued {
 		return
 	}
@@ -120,11 +120,11 @@ func (o *Orchestrator) onConnect(now time.Duration, m *Message, out *Effects) {
 	if o.cfg.JetStream {
 		return // NATS workers open no stream to the orchestrator and trigger no discovery
 	}
-	ws, ok := o.workerIndex[m.From]
+	ws, ok := o.workerIndex.get(m.From)
 	if !ok {
 		o.workers = append(o.workers, orchWorker{node: m.From, pool: m.Pool})
 		ws = int32(len(o.workers) - 1)
-		o.workerIndex[m.From] = ws
+		o.workerIndex.set(m.From, ws)
 	}
 	w := &o.workers[ws]
 	if !w.connected {
@@ -146,7 +146,7 @@ func (o *Orchestrator) SendDone(_ time.Duration, worker NodeID, out *Effects) {
 	if !o.up {
 		return
 	}
-	ws, ok := o.workerIndex[worker]
+	ws, ok := o.workerIndex.get(worker)
 	if !ok {
 		return
 	}
@@ -164,7 +164,7 @@ func (o *Orchestrator) SendDone(_ time.Duration, worker NodeID, out *Effects) {
 // those tasks stay Queued until their queue deadline, and the detector finds the
 // executing ones.
 func (o *Orchestrator) Disconnect(_ time.Duration, worker NodeID, _ *Effects) {
-	ws, ok := o.workerIndex[worker]
+	ws, ok := o.workerIndex.get(worker)
 	if !ok {
 		return
 	}

@@ -13,7 +13,7 @@ type orchRun struct {
 
 // runOf returns the slot of run id, adding it if it has none.
 func (o *Orchestrator) runOf(id RunID) int32 {
-	if r, ok := o.runIndex[id]; ok {
+	if r, ok := o.runIndex.get(id); ok {
 		return r
 	}
 	var r int32
@@ -25,7 +25,7 @@ func (o *Orchestrator) runOf(id RunID) int32 {
 		o.runs = append(o.runs, orchRun{id: id})
 		r = int32(len(o.runs) - 1)
 	}
-	o.runIndex[id] = r
+	o.runIndex.set(id, r)
 	return r
 }
 
@@ -69,7 +69,7 @@ func (o *Orchestrator) startWaiting(now time.Duration, run RunID, out *Effects) 
 	if o.cfg.MaxTasksPerRun <= 0 {
 		return
 	}
-	ri, ok := o.runIndex[run]
+	ri, ok := o.runIndex.get(run)
 	if !ok {
 		return
 	}
@@ -86,7 +86,7 @@ func (o *Orchestrator) leaveRun(slot int32) {
 		return
 	}
 	s := &o.steps[slot]
-	ri, ok := o.runIndex[s.run]
+	ri, ok := o.runIndex.get(s.run)
 	if !ok {
 		return
 	}
@@ -97,14 +97,14 @@ func (o *Orchestrator) leaveRun(slot int32) {
 	}
 	r.live--
 	if r.live <= 0 && r.waiting.Len() == 0 {
-		delete(o.runIndex, s.run)
+		o.runIndex.delete(s.run)
 		o.freeRuns = append(o.freeRuns, ri)
 	}
 }
 
 // RunInFlight reports run's steps in flight under the cap (0 without a cap).
 func (o *Orchestrator) RunInFlight(run RunID) int {
-	if ri, ok := o.runIndex[run]; ok {
+	if ri, ok := o.runIndex.get(run); ok {
 		return int(o.runs[ri].inFlight)
 	}
 	return 0
@@ -112,7 +112,7 @@ func (o *Orchestrator) RunInFlight(run RunID) int {
 
 // RunWaiting reports run's steps waiting for room under the cap.
 func (o *Orchestrator) RunWaiting(run RunID) int {
-	if ri, ok := o.runIndex[run]; ok {
+	if ri, ok := o.runIndex.get(run); ok {
 		return o.runs[ri].waiting.Len()
 	}
 	return 0
