@@ -27,7 +27,9 @@ import (
 // What the floor leaves out is the kernel's glue: routing events to nodes and messages
 // through the network model (pipes, connections, partitions), the timer tables, carrying
 // effects out, the oracle, the trace hash and the wire check's compare. That is the
-// overhead the ratio tasksim/necessary measures.
+// overhead the ratio tasksim/necessary measures. A replay does one thing the run does
+// not: it reads its recording (about 285 bytes per event of scale, in order), so the
+// floor it measures is if anything a little high.
 
 // FloorPart selects parts of the floor to replay.
 type FloorPart uint8
