@@ -6,7 +6,7 @@ package simulate
 
 import (
 	"fmt"
-	"runtime"
+	"runtime/metrics"
 	"time"
 
 	"github.com/tasksim/tasksim/sim"
@@ -22,16 +22,34 @@ func Run(cfg *sim.Config, opts sim.Options) (*sim.Result, error) {
 		return nil, fmt.Errorf("simulate %s: %w", cfg.Name, err)
 	}
 	wall := time.Since(start).Seconds()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
 	p := &res.Summary.Perf
 	p.WallSeconds = wall
 	if wall > 0 {
 		p.EventsPerSecond = float64(p.Events) / wall
 		p.VirtualPerWallSecond = res.Summary.VirtualDuration / wall
 	}
-	p.PeakHeapBytes = int64(ms.HeapSys)
+	p.PeakHeapBytes = heapSys()
 	return res, nil
+}
+
+// heapSys is the heap memory obtained from the OS (MemStats.HeapSys), read without
+// runtime.ReadMemStats' stop-the-world: a sweep ends a run every few tens of
+// milliseconds, and with --parallel each end would pause the runs on the other cores.
+func heapSys() int64 {
+	s := []metrics.Sample{
+		{Name: "/memory/classes/heap/objects:bytes"},
+		{Name: "/memory/classes/heap/unused:bytes"},
+		{Name: "/memory/classes/heap/free:bytes"},
+		{Name: "/memory/classes/heap/released:bytes"},
+	}
+	metrics.Read(s)
+	var sum uint64
+	for _, v := range s {
+		if v.Value.Kind() == metrics.KindUint64 {
+			sum += v.Value.Uint64()
+		}
+	}
+	return int64(sum)
 }
 
 // Checked simulates cfg and checks its expectations: the summary that `tasksim check`

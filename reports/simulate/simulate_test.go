@@ -1,6 +1,7 @@
 package simulate
 
 import (
+	"runtime"
 	"testing"
 
 	"github.com/tasksim/tasksim/scenarios"
@@ -28,5 +29,18 @@ func TestCheckedTimesTheRunAndChecksExpectations(t *testing.T) {
 	}
 	if p.VirtualPerWallSecond != s.VirtualDuration/p.WallSeconds {
 		t.Errorf("virtual per wall second %g, want %g", p.VirtualPerWallSecond, s.VirtualDuration/p.WallSeconds)
+	}
+}
+
+// heapSys reads what runtime.MemStats.HeapSys reads, without stopping the world.
+func TestHeapSysIsMemStatsHeapSys(t *testing.T) {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	got := heapSys()
+	// Nothing here allocates between the two reads but the runtime itself may, so allow
+	// a few pages; a wrong sum (stacks counted, a class left out) is off by far more.
+	if d := got - int64(ms.HeapSys); d < -64<<10 || d > 64<<10 {
+		t.Errorf("heapSys %d, MemStats.HeapSys %d", got, ms.HeapSys)
 	}
 }
