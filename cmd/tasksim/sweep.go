@@ -114,6 +114,7 @@ func runSweep(cmd *cobra.Command, name string, f sweepFlags) error {
 	if err := admit(cfg, f.parallel, f.force, cmd.ErrOrStderr()); err != nil {
 		return err
 	}
+	defer paceSweepGC(cfg, f.parallel)()
 	opts.Scenario = cfg.Name
 	if _, data, err := scenarios.Resolve(name); err == nil {
 		opts.ScenarioSHA256 = fmt.Sprintf("%x", sha256.Sum256(data))
