@@ -75,6 +75,10 @@ type lane struct {
 	keys  []key // len is a power of two
 	head  int
 	n     int
+	// settled: the front key is known live and true, so settle need not read its slot
+	// again. Anything that can change that (a pop of the front, a push into an empty
+	// lane, a Reset or Cancel of one of the lane's entries) clears it.
+	settled bool
 }
 
 func (l *lane) front() *key { return &l.keys[l.head] }
@@ -84,6 +88,7 @@ func (l *lane) back() *key { return &l.keys[(l.head+l.n-1)&(len(l.keys)-1)] }
 func (l *lane) popFront() {
 	l.head = (l.head + 1) & (len(l.keys) - 1)
 	l.n--
+	l.settled = false
 }
 
 // fits reports whether a key (at, seq) keeps the lane sorted at its tail. A re-keyed
@@ -105,6 +110,9 @@ func (l *lane) pushBack(k key) {
 		l.keys, l.head = grown, 0
 	}
 	l.keys[(l.head+l.n)&(len(l.keys)-1)] = k
+	if l.n == 0 {
+		l.settled = false
+	}
 	l.n++
 }
 
@@ -228,6 +236,8 @@ func (q *Queue[T]) Reset(h Handle, at int64) bool {
 	q.seq++
 	s.at, s.seq = at, q.seq
 	if s.idx <= laneBase {
+		l := int(laneBase - s.idx)
+		q.lanes[l].settled = false // the entry may be the lane's front
 		// The fresh sequence makes the new key later than the lane key even at an equal
 		// time, so the lane key stays a lower bound.
 		if at >= s.kat {
@@ -235,7 +245,6 @@ func (q *Queue[T]) Reset(h Handle, at int64) bool {
 		}
 		// Earlier than its lane key: that key is dead now, and the entry goes where its
 		// new key keeps order.
-		l := int(laneBase - s.idx)
 		s.kseq = 0
 		q.laneLive--
 		if q.lanes[l].fits(at, s.seq) {
@@ -266,6 +275,7 @@ func (q *Queue[T]) Cancel(h Handle) bool {
 	}
 	if s.idx <= laneBase {
 		// Its key stays behind, dead (the slot is free), until it reaches the head.
+		q.lanes[laneBase-s.idx].settled = false
 		q.laneLive--
 		q.release(h.slot)
 		return true
@@ -319,15 +329,7 @@ func (q *Queue[T]) Pop() (at int64, v T, ok bool) {
 	var si uint32
 	if src == srcHeap {
 		si = q.heap[0].slot
-		last := len(q.heap) - 1
-		if last > 0 {
-			q.heap[0] = q.heap[last]
-			q.slots[q.heap[0].slot].idx = 0
-			q.heap = q.heap[:last]
-			q.down(0)
-		} else {
-			q.heap = q.heap[:0]
-		}
+		q.popTop()
 	} else {
 		l := &q.lanes[src]
 		si = l.front().slot
@@ -360,6 +362,11 @@ func (q *Queue[T]) frontKey(src int) *key {
 // the front with a stale key until the least front key is a true one, and reports where
 // that is.
 func (q *Queue[T]) settle() int {
+	for l := range q.lanes {
+		if !q.lanes[l].settled {
+			q.settleLane(l)
+		}
+	}
 	for {
 		src := srcEmpty
 		var best *key
@@ -368,37 +375,44 @@ func (q *Queue[T]) settle() int {
 		}
 		for l := range q.lanes {
 			ln := &q.lanes[l]
-			for ln.n > 0 {
-				k := ln.front()
-				s := &q.slots[k.slot]
-				if s.idx == int32(laneBase-l) && s.kseq == k.seq {
-					break
-				}
-				ln.popFront() // dead: cancelled, moved, or its slot reused
-			}
 			if ln.n > 0 && (best == nil || less(ln.front(), best)) {
 				src, best = l, ln.front()
 			}
 		}
-		if src == srcEmpty {
-			return srcEmpty
+		if src != srcHeap {
+			return src // a lane's front is settled: live and true
 		}
 		s := &q.slots[best.slot]
 		if best.at == s.at && best.seq == s.seq {
 			return src
 		}
 		// Reset later: re-key it and look again.
-		if src == srcHeap {
-			best.at, best.seq = s.at, s.seq
-			q.down(0)
+		best.at, best.seq = s.at, s.seq
+		q.down(0)
+	}
+}
+
+// settleLane drops lane l's dead front keys and re-keys a front entry that was reset
+// later, until its front is live and true (or it is empty). Re-keying before the entry
+// is due changes no order: its key only moves to its true key.
+func (q *Queue[T]) settleLane(l int) {
+	ln := &q.lanes[l]
+	for ln.n > 0 {
+		k := ln.front()
+		s := &q.slots[k.slot]
+		if s.idx != int32(laneBase-l) || s.kseq != k.seq {
+			ln.popFront() // dead: cancelled, moved, or its slot reused
 			continue
 		}
-		ln := &q.lanes[src]
-		si := best.slot
+		if k.at == s.at && k.seq == s.seq {
+			ln.settled = true
+			return
+		}
+		si := k.slot
 		ln.popFront()
 		q.laneLive--
 		if ln.fits(s.at, s.seq) {
-			q.laneInsert(src, si, s)
+			q.laneInsert(l, si, s)
 		} else {
 			q.heapInsert(si, s)
 		}
@@ -422,6 +436,41 @@ func (q *Queue[T]) release(si uint32) {
 
 func less(a, b *key) bool {
 	return a.at < b.at || (a.at == b.at && a.seq < b.seq)
+}
+
+// popTop removes the heap's root. The hole left at the root moves down along the smaller
+// children to a leaf, and the heap's last key fills it and sifts up: the last key
+// usually belongs near the leaves, so this costs one comparison per level fewer than
+// sifting it down from the root (Floyd's bottom-up heap).
+func (q *Queue[T]) popTop() {
+	h := q.heap
+	last := len(h) - 1
+	e := h[last]
+	h = h[:last]
+	q.heap = h
+	if last == 0 {
+		return
+	}
+	i := 0
+	for {
+		c := 4*i + 1
+		if c >= last {
+			break
+		}
+		m := c
+		end := min(c+4, last)
+		for j := c + 1; j < end; j++ {
+			if less(&h[j], &h[m]) {
+				m = j
+			}
+		}
+		h[i] = h[m]
+		q.slots[h[i].slot].idx = int32(i)
+		i = m
+	}
+	h[i] = e
+	q.slots[e.slot].idx = int32(i)
+	q.up(i)
 }
 
 // up sifts the element at i toward the root and reports whether it moved.
