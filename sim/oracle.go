@@ -18,6 +18,11 @@ import (
 // process table, so the kernel and sim/live (through Observer) feed it alike.
 type oracle struct {
 	cfg *Config
+	// total is the number of steps the load submits.
+	total int64
+	// timelineQuiet: before this instant the timeline opens no bucket (advance per
+	// event is then one comparison).
+	timelineQuiet time.Duration
 	// slots is the slot of each worker process, by NodeID (pool -1: not a worker).
 	slots []slotRef
 
@@ -153,6 +158,7 @@ func (b bitset) has(i model.StepID) bool {
 func newOracle(cfg *Config) *oracle {
 	return &oracle{
 		cfg:                cfg,
+		total:              loadSteps(cfg),
 		orphans:            map[model.StepID]orphan{},
 		crashAt:            map[model.NodeID]time.Duration{},
 		exitAt:             map[model.NodeID]time.Duration{},
@@ -187,17 +193,20 @@ func (o *oracle) component(c int32) *ComponentStats {
 	return &ComponentStats{}
 }
 
-func (o *oracle) totalSteps() int64 {
+func (o *oracle) totalSteps() int64 { return o.total }
+
+func loadSteps(cfg *Config) int64 {
 	var n int64
-	for _, l := range o.cfg.Load {
+	for _, l := range cfg.Load {
 		n += int64(l.Tasks)
 	}
 	return n
 }
 
 // allSettled reports whether every step of the scenario's load was submitted and settled.
+// The kernel asks after every event, so the load's size is summed once (newOracle).
 func (o *oracle) allSettled() bool {
-	return o.submitted > 0 && o.settled == o.totalSteps()
+	return o.submitted > 0 && o.settled == o.total
 }
 
 // started records that worker process node runs in slot s.
@@ -217,7 +226,11 @@ func (o *oracle) slotOf(node model.NodeID) (slotRef, bool) {
 }
 
 func (o *oracle) advance(now time.Duration) {
+	if now < o.timelineQuiet {
+		return // no bucket opens before then: skip the float division of bucket()
+	}
 	o.timeline.advance(now, o.submitted-o.settled)
+	o.timelineQuiet = o.timeline.quietUntil()
 }
 
 func (o *oracle) submit(now time.Duration, s model.StepSpec) {

@@ -77,6 +77,17 @@ func (t *Timeline) advance(now time.Duration, inFlight int64) {
 	}
 }
 
+// quietUntil returns an instant before which advance opens no bucket: a little before
+// the next bucket's start, checked against bucket() itself so that float rounding can
+// only make it earlier, never late.
+func (t *Timeline) quietUntil() time.Duration {
+	q := time.Duration(float64(len(t.InFlight))*t.BucketSeconds*float64(time.Second)) - time.Millisecond
+	for q > 0 && t.bucket(q) >= len(t.InFlight) {
+		q -= time.Millisecond
+	}
+	return max(q, 0)
+}
+
 // Fit merges buckets, halving the resolution each time, until at most MaxBuckets remain:
 // for a timeline read back from a file, which may hold more than the simulator writes
 // (plotting a million buckets took gigabytes). InFlight and Settled must be as long.
