@@ -410,6 +410,12 @@ func orchestratorConfig(cfg *Config, node, queue model.NodeID) model.Orchestrato
 }
 
 func (w *world) push(at time.Duration, e event) eventq.Handle {
+	if at == w.now {
+		// Due at once (a read, a send's completion): pushes at the present come in time
+		// order, so the queue's lane for delay 0 keeps them out of the heap, same order.
+		w.lastPush = w.q.PushAfter(int64(at), 0, e)
+		return w.lastPush
+	}
 	w.lastPush = w.q.Push(int64(at), e)
 	return w.lastPush
 }
