@@ -69,7 +69,7 @@ const (
 	evStreamOpened // a worker's stream's response headers arrive (a: pipe gen)
 )
 
-// event is a value in the heap: small, so that heap moves stay cheap.
+// event is a value in the queue: small, so that a queue slot stays one cache line.
 type event struct {
 	kind evKind
 	// raised marks a component execution that ends in an error: 1 + the
@@ -77,9 +77,10 @@ type event struct {
 	raised uint8
 	comp   int32 // component of an execution
 	node   model.NodeID
-	// gen is the incarnation of the process whose timer this is (timerTable).
-	gen   uint32
-	a     uint32 // message slot, exec number, stream, fault or worker slot index
+	// a is the message slot, exec number, stream, fault or worker slot index; for a
+	// timer, the incarnation of the process that armed it (timerTable). Sharing the
+	// field keeps the event at 24 bytes, so a queue slot is one 64-byte cache line.
+	a     uint32
 	timer model.TimerID
 }
 
@@ -570,7 +571,7 @@ func (w *world) startWorker(pool int32, index int) error {
 func (w *world) fire(e event) error {
 	n := &w.nodes[e.node]
 	tt := n.timers
-	if n.down || e.gen != tt.incarnation {
+	if n.down || e.a != tt.incarnation {
 		return nil // the process is down, or this timer was armed by a previous life
 	}
 	if w.paused(e.node, e) {
@@ -678,7 +679,7 @@ func (w *world) timer(node model.NodeID, t model.TimerOp) {
 	}
 	// Timers are armed a fixed delay ahead (queue deadlines, RPC timeouts, heartbeat
 	// ticks), so they go to the queue's lane for their delay: same order, no heap work.
-	w.lastPush = w.q.PushAfter(int64(at), int64(at-w.now), event{kind: evTimer, node: node, gen: tt.incarnation, timer: t.ID})
+	w.lastPush = w.q.PushAfter(int64(at), int64(at-w.now), event{kind: evTimer, node: node, a: tt.incarnation, timer: t.ID})
 	tt.put(t.ID, w.lastPush)
 }
 
