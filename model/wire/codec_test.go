@@ -11,6 +11,7 @@ import (
 
 	"github.com/tasksim/tasksim/model/stepflowpb"
 	"github.com/tasksim/tasksim/model/wire"
+	"github.com/tasksim/tasksim/model/wire/wiretest"
 )
 
 var testPayloads = []int{0, 512, 16384}
@@ -46,7 +47,7 @@ func TestSampleMessages(t *testing.T) {
 	}
 	for _, msg := range m.All() {
 		if !proto.Equal(msg, wire.SampleMessages(512).All()[indexOf(m.All(), msg)]) {
-			t.Errorf("%s is not deterministic", describe(msg))
+			t.Errorf("%s is not deterministic", wiretest.Describe(msg))
 		}
 	}
 }
@@ -64,18 +65,18 @@ func indexOf(ms []proto.Message, m proto.Message) int {
 // trace hash does not depend on map order, and does not change if one replaces the other.
 func TestEncodeMatchesDeterministicProto(t *testing.T) {
 	c := wire.NewCodec()
-	for _, m := range allMessages(testPayloads...) {
+	for _, m := range wiretest.AllMessages(testPayloads...) {
 		want, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
 		if err != nil {
-			t.Fatalf("%s: proto: %v", describe(m), err)
+			t.Fatalf("%s: proto: %v", wiretest.Describe(m), err)
 		}
 		for range 5 { // map order differs between iterations; the bytes must not
 			got, err := c.Encode(proto.Clone(m))
 			if err != nil {
-				t.Fatalf("%s: %v", describe(m), err)
+				t.Fatalf("%s: %v", wiretest.Describe(m), err)
 			}
 			if !bytes.Equal(got, want) {
-				t.Fatalf("%s: encoding differs from deterministic proto\n got %x\nwant %x", describe(m), got, want)
+				t.Fatalf("%s: encoding differs from deterministic proto\n got %x\nwant %x", wiretest.Describe(m), got, want)
 			}
 		}
 	}
@@ -89,29 +90,29 @@ func TestEncodeRejectsOtherTypes(t *testing.T) {
 
 // Every encoder paired with every decoder gives back a message equal to the original.
 func TestRoundTripEveryVariant(t *testing.T) {
-	encs, decs := encoders(), binaryDecoders()
-	for _, m := range allMessages(testPayloads...) {
+	encs, decs := wiretest.Encoders(), wiretest.BinaryDecoders()
+	for _, m := range wiretest.AllMessages(testPayloads...) {
 		for en, enc := range encs {
 			b, err := enc(m)
 			if err != nil {
-				t.Fatalf("%s: encode %s: %v", describe(m), en, err)
+				t.Fatalf("%s: encode %s: %v", wiretest.Describe(m), en, err)
 			}
 			if en == "protojson" {
 				// JSON has no place for unknown fields.
-				got, err := protojsonDecode(m, b)
-				if err != nil || !equalKnown(got, m) {
-					t.Errorf("%s: protojson round trip: equal=%v err=%v", describe(m), equalKnown(got, m), err)
+				got, err := wiretest.ProtojsonDecode(m, b)
+				if err != nil || !wiretest.EqualKnown(got, m) {
+					t.Errorf("%s: protojson round trip: equal=%v err=%v", wiretest.Describe(m), wiretest.EqualKnown(got, m), err)
 				}
 				continue
 			}
 			for dn, dec := range decs {
 				got, err := dec(m, b)
 				if err != nil {
-					t.Errorf("%s: encode %s, decode %s: %v", describe(m), en, dn, err)
+					t.Errorf("%s: encode %s, decode %s: %v", wiretest.Describe(m), en, dn, err)
 					continue
 				}
 				if !proto.Equal(got, m) {
-					t.Errorf("%s: encode %s, decode %s: message differs\n got %v\nwant %v", describe(m), en, dn, got, m)
+					t.Errorf("%s: encode %s, decode %s: message differs\n got %v\nwant %v", wiretest.Describe(m), en, dn, got, m)
 				}
 			}
 		}
@@ -120,12 +121,12 @@ func TestRoundTripEveryVariant(t *testing.T) {
 
 func TestEncodeAllocatesNothing(t *testing.T) {
 	c := wire.NewCodec()
-	for _, m := range allMessages(testPayloads...) {
+	for _, m := range wiretest.AllMessages(testPayloads...) {
 		if _, err := c.Encode(m); err != nil { // grows the buffer
 			t.Fatal(err)
 		}
 		if n := testing.AllocsPerRun(50, func() { _, _ = c.Encode(m) }); n != 0 {
-			t.Errorf("%s: %v allocs per encode, want 0", describe(m), n)
+			t.Errorf("%s: %v allocs per encode, want 0", wiretest.Describe(m), n)
 		}
 	}
 }
@@ -137,15 +138,15 @@ func TestDecodeAllocatesNothing(t *testing.T) {
 	for _, p := range []int{512, 16384} {
 		for _, m := range wire.SampleMessages(p).All() {
 			in, _ := proto.Marshal(m)
-			if _, err := wireDecode(c, m, in); err != nil { // grows the slabs
+			if _, err := wiretest.WireDecode(c, m, in); err != nil { // grows the slabs
 				t.Fatal(err)
 			}
-			if n := testing.AllocsPerRun(20, func() { _, _ = wireDecode(c, m, in) }); n != 0 {
-				t.Errorf("%s: %v allocs per decode, want 0", describe(m), n)
+			if n := testing.AllocsPerRun(20, func() { _, _ = wiretest.WireDecode(c, m, in) }); n != 0 {
+				t.Errorf("%s: %v allocs per decode, want 0", wiretest.Describe(m), n)
 			}
-			got, err := wireDecode(c, m, in)
+			got, err := wiretest.WireDecode(c, m, in)
 			if err != nil || !proto.Equal(got, m) {
-				t.Fatalf("%s: decodes to a different message (err %v)", describe(m), err)
+				t.Fatalf("%s: decodes to a different message (err %v)", wiretest.Describe(m), err)
 			}
 		}
 	}
@@ -159,16 +160,16 @@ func TestDecodeReusesCleanly(t *testing.T) {
 	for _, p := range []int{16384, 512, 0, 16384} {
 		seq = append(seq, wire.SampleMessages(p).TaskAssignment, wire.SampleMessages(p).CompleteTaskRequest)
 	}
-	seq = append(seq, variety()...)
+	seq = append(seq, wiretest.Variety()...)
 	seq = append(seq, wire.SampleMessages(512).TaskAssignment, wire.SampleMessages(512).CompleteTaskRequest)
 	for _, m := range seq {
 		in, _ := proto.Marshal(m)
-		got, err := wireDecode(c, m, in)
+		got, err := wiretest.WireDecode(c, m, in)
 		if err != nil {
-			t.Fatalf("%s: %v", describe(m), err)
+			t.Fatalf("%s: %v", wiretest.Describe(m), err)
 		}
 		if !proto.Equal(got, m) {
-			t.Fatalf("%s: decoded after others, differs:\n got %v\nwant %v", describe(m), got, m)
+			t.Fatalf("%s: decoded after others, differs:\n got %v\nwant %v", wiretest.Describe(m), got, m)
 		}
 	}
 }

@@ -7,17 +7,18 @@ import (
 
 	"github.com/tasksim/tasksim/model/stepflowpb"
 	"github.com/tasksim/tasksim/model/wire"
+	"github.com/tasksim/tasksim/model/wire/wiretest"
 )
 
 // Decoders differ in what they accept: protobuf-go checks UTF-8 and treats a known
 // field with the wrong wire type as unknown, vtprotobuf does neither. So a fuzz input may
 // decode in some variants and fail in others. What must hold: no variant panics; the sim
 // path accepts whatever protobuf-go accepts and decodes it to the same message (known
-// fields; see discardUnknown), as do the vtproto variants except for their known
+// fields; see wiretest.DiscardUnknown), as do the vtproto variants except for their known
 // map-entry difference (logged); and what the sim path decodes, it re-encodes and decodes
 // again to an equal message, as does what protobuf-go decodes.
 func fuzzDecode(f *testing.F, tmpl proto.Message) {
-	for _, m := range allMessages(0, 512) {
+	for _, m := range wiretest.AllMessages(0, 512) {
 		if m.ProtoReflect().Descriptor() != tmpl.ProtoReflect().Descriptor() {
 			continue
 		}
@@ -27,7 +28,7 @@ func fuzzDecode(f *testing.F, tmpl proto.Message) {
 		}
 		f.Add(b)
 	}
-	decs := binaryDecoders()
+	decs := wiretest.BinaryDecoders()
 	f.Fuzz(func(t *testing.T, data []byte) {
 		got := map[string]proto.Message{}
 		// hyperpb is not fuzzed: v0.1.3 dies with SIGSEGV, which no recover catches, on
@@ -62,7 +63,7 @@ func fuzzDecode(f *testing.F, tmpl proto.Message) {
 			return
 		}
 		for name, m := range got {
-			if !equalKnown(ref, m) {
+			if !wiretest.EqualKnown(ref, m) {
 				if name == "vtproto" || name == "vtproto-unsafe" {
 					// vtprotobuf v0.6.0 parses a map entry with extra or repeated fields
 					// differently from protobuf-go (corpus 26cd9f47385ab313). It is a bench
@@ -91,11 +92,11 @@ func roundTrip(t *testing.T, m proto.Message) {
 	if err != nil {
 		t.Fatalf("re-encode %T: %v", m, err)
 	}
-	back, err := wireDecode(wire.NewCodec(), m, b)
+	back, err := wiretest.WireDecode(wire.NewCodec(), m, b)
 	if err != nil {
 		t.Fatalf("decode of re-encoded %T: %v", m, err)
 	}
-	if !equalKnown(m, back) {
+	if !wiretest.EqualKnown(m, back) {
 		t.Fatalf("re-encoded message differs:\n got %v\nwant %v", back, m)
 	}
 }

@@ -1,11 +1,14 @@
-package wire_test
+// Package wiretest holds what the tests of model/wire and the codec benchmark's share:
+// the codecs by the bench's variant names and the messages they are checked on (every
+// sample plus every oneof case, Value kind, empty field and unknown field). It is apart
+// from wire's tests so that the hyperpb cross-check can live with hyperpb in
+// reports/codecbench, keeping hyperpb out of wire's test binary and its fuzz build.
+package wiretest
 
 import (
 	"fmt"
 	"strings"
-	"sync"
 
-	"buf.build/go/hyperpb"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -15,13 +18,14 @@ import (
 	"github.com/tasksim/tasksim/model/wire"
 )
 
-// The codecs under test, by the bench's variant names. They are spelled out here rather
-// than taken from reports/codecbench, which imports this package.
+// The codecs under test, by the bench's variant names (hyperpb's decoder is in
+// reports/codecbench's tests, with hyperpb). They are spelled out here rather
+// than taken from reports/codecbench, which imports model/wire.
 
-type encodeFunc func(m proto.Message) ([]byte, error)
+type EncodeFunc func(m proto.Message) ([]byte, error)
 
-// decodeFunc decodes b as a message of the same type as tmpl.
-type decodeFunc func(tmpl proto.Message, b []byte) (proto.Message, error)
+// DecodeFunc decodes b as a message of the same type as tmpl.
+type DecodeFunc func(tmpl proto.Message, b []byte) (proto.Message, error)
 
 type vtCodec interface {
 	proto.Message
@@ -31,10 +35,11 @@ type vtCodec interface {
 	UnmarshalVTUnsafe([]byte) error
 }
 
-func encoders() map[string]encodeFunc {
+// Encoders are the encoders by variant name: protojson too.
+func Encoders() map[string]EncodeFunc {
 	c := wire.NewCodec()
 	var buf []byte
-	return map[string]encodeFunc{
+	return map[string]EncodeFunc{
 		"proto": func(m proto.Message) ([]byte, error) { return proto.Marshal(m) },
 		"proto-append": func(m proto.Message) ([]byte, error) {
 			var err error
@@ -56,10 +61,10 @@ func encoders() map[string]encodeFunc {
 	}
 }
 
-// binaryDecoders are the decoders of protobuf bytes; protojson is paired separately.
-func binaryDecoders() map[string]decodeFunc {
+// BinaryDecoders are the decoders of protobuf bytes; protojson is paired separately.
+func BinaryDecoders() map[string]DecodeFunc {
 	c := wire.NewCodec()
-	return map[string]decodeFunc{
+	return map[string]DecodeFunc{
 		"proto": func(tmpl proto.Message, b []byte) (proto.Message, error) {
 			m := tmpl.ProtoReflect().New().Interface()
 			return m, proto.Unmarshal(b, m)
@@ -72,23 +77,19 @@ func binaryDecoders() map[string]decodeFunc {
 			m := tmpl.ProtoReflect().New().Interface()
 			return m, m.(vtCodec).UnmarshalVTUnsafe(b)
 		},
-		"hyperpb": func(tmpl proto.Message, b []byte) (proto.Message, error) {
-			m := hyperpb.NewMessage(hyperType(tmpl.ProtoReflect().Descriptor()))
-			return m, m.Unmarshal(b)
-		},
 		wire.SimVariant: func(tmpl proto.Message, b []byte) (proto.Message, error) {
-			return wireDecode(c, tmpl, b)
+			return WireDecode(c, tmpl, b)
 		},
 	}
 }
 
-func protojsonDecode(tmpl proto.Message, b []byte) (proto.Message, error) {
+func ProtojsonDecode(tmpl proto.Message, b []byte) (proto.Message, error) {
 	m := tmpl.ProtoReflect().New().Interface()
 	return m, protojson.Unmarshal(b, m)
 }
 
-// wireDecode calls the Codec's typed Decode for tmpl's type.
-func wireDecode(c *wire.Codec, tmpl proto.Message, b []byte) (proto.Message, error) {
+// WireDecode calls the Codec's typed Decode for tmpl's type.
+func WireDecode(c *wire.Codec, tmpl proto.Message, b []byte) (proto.Message, error) {
 	var (
 		m   proto.Message
 		err error
@@ -115,27 +116,10 @@ func wireDecode(c *wire.Codec, tmpl proto.Message, b []byte) (proto.Message, err
 	return m, nil
 }
 
-var (
-	hyperMu    sync.Mutex
-	hyperTypes = map[protoreflect.FullName]*hyperpb.MessageType{}
-)
-
-// hyperType compiles a hyperpb parser once per message type, as hyperpb asks.
-func hyperType(d protoreflect.MessageDescriptor) *hyperpb.MessageType {
-	hyperMu.Lock()
-	defer hyperMu.Unlock()
-	t, ok := hyperTypes[d.FullName()]
-	if !ok {
-		t = hyperpb.CompileMessageDescriptor(d)
-		hyperTypes[d.FullName()] = t
-	}
-	return t
-}
-
-// discardUnknown clears unknown fields throughout a (mutable) message. vtprotobuf drops
+// DiscardUnknown clears unknown fields throughout a (mutable) message. vtprotobuf drops
 // unknown fields inside google.protobuf.Value/Struct/ListValue while protobuf-go keeps
 // them, so cross-codec comparisons of arbitrary bytes are made without them.
-func discardUnknown(m protoreflect.Message) {
+func DiscardUnknown(m protoreflect.Message) {
 	if m.GetUnknown() != nil {
 		m.SetUnknown(nil)
 	}
@@ -144,34 +128,34 @@ func discardUnknown(m protoreflect.Message) {
 		case fd.IsMap():
 			if fd.MapValue().Message() != nil {
 				v.Map().Range(func(_ protoreflect.MapKey, mv protoreflect.Value) bool {
-					discardUnknown(mv.Message())
+					DiscardUnknown(mv.Message())
 					return true
 				})
 			}
 		case fd.IsList():
 			if fd.Message() != nil {
 				for i := 0; i < v.List().Len(); i++ {
-					discardUnknown(v.List().Get(i).Message())
+					DiscardUnknown(v.List().Get(i).Message())
 				}
 			}
 		case fd.Message() != nil:
-			discardUnknown(v.Message())
+			DiscardUnknown(v.Message())
 		}
 		return true
 	})
 }
 
-// equalKnown is proto.Equal over known fields only; see discardUnknown.
-func equalKnown(a, b proto.Message) bool {
+// EqualKnown is proto.Equal over known fields only; see DiscardUnknown.
+func EqualKnown(a, b proto.Message) bool {
 	a, b = proto.Clone(a), proto.Clone(b)
-	discardUnknown(a.ProtoReflect())
-	discardUnknown(b.ProtoReflect())
+	DiscardUnknown(a.ProtoReflect())
+	DiscardUnknown(b.ProtoReflect())
 	return proto.Equal(a, b)
 }
 
-// variety returns messages beyond SampleMessages that exercise every oneof case, every
+// Variety returns messages beyond SampleMessages that exercise every oneof case, every
 // Value kind, empty and unset fields, and unknown fields.
-func variety() []proto.Message {
+func Variety() []proto.Message {
 	str := func(s string) *string { return &s }
 	withUnknown := &stepflowpb.TaskHeartbeatRequest{TaskId: "t"}
 	// Field 99, varint 7: a field a newer Stepflow might add.
@@ -212,15 +196,16 @@ func variety() []proto.Message {
 	}
 }
 
-// allMessages is every sample at the given payloads plus the variety.
-func allMessages(payloads ...int) []proto.Message {
+// AllMessages is every sample at the given payloads plus the Variety.
+func AllMessages(payloads ...int) []proto.Message {
 	var ms []proto.Message
 	for _, p := range payloads {
 		ms = append(ms, wire.SampleMessages(p).All()...)
 	}
-	return append(ms, variety()...)
+	return append(ms, Variety()...)
 }
 
-func describe(m proto.Message) string {
+// Describe names a message by its type and encoded size, for test failures.
+func Describe(m proto.Message) string {
 	return fmt.Sprintf("%s(%d B)", m.ProtoReflect().Descriptor().Name(), proto.Size(m))
 }
