@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -97,30 +96,12 @@ func TestJetStreamExternalServer(t *testing.T) {
 		}
 		t.Skip("nats-server not installed (apt-get install nats-server)")
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	ns, err := natsqueue.StartExternal(bin, t.TempDir(), 20*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	ns := exec.Command(bin, "-js", "-a", "127.0.0.1", "-p", strconv.Itoa(port), "-sd", t.TempDir())
-	if err := ns.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ns.Process.Kill(); _ = ns.Wait() })
-	url := "nats://127.0.0.1:" + strconv.Itoa(port)
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
-		if err == nil {
-			c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("nats-server does not listen: %v", err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	t.Cleanup(ns.Stop)
+	url := ns.URL
 	tasksim := tasksimLink(t)
 	jetStreamRun(t, tasksim, 1, "--nats", url)
 

@@ -2,8 +2,6 @@ package natsqueue
 
 import (
 	"context"
-	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"strconv"
@@ -259,42 +257,16 @@ func TestExternalServerLayout(t *testing.T) {
 		}
 		t.Skip("nats-server not installed (apt-get install nats-server)")
 	}
-	ports, err := freePorts(1)
+	ns, err := StartExternal(bin, t.TempDir(), 20*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "-js", "-a", "127.0.0.1", "-p", strconv.Itoa(ports[0]), "-sd", t.TempDir())
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0]))
-	if err := waitListening(addr, 20*time.Second); err != nil {
-		t.Fatal(err)
-	}
-	js := connect(t, "nats://"+addr)
+	t.Cleanup(ns.Stop)
+	js := connect(t, ns.URL)
 	ctx := testCtx(t)
 	l := Layout{Stream: DefaultStream, Consumer: DefaultConsumer, AckWait: DefaultAckWait}
 	if got := roundTrip(t, ctx, js, l, 100); got != 100 {
 		t.Fatalf("%d of 100 assignments arrived", got)
 	}
 	checkLayout(t, ctx, js, l)
-}
-
-func waitListening(addr string, within time.Duration) error {
-	deadline := time.Now().Add(within)
-	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("nothing listens on %s after %s: %w", addr, within, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
