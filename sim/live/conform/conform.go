@@ -209,20 +209,26 @@ func (r *runner) row(ctx context.Context, s situation) Row {
 		row.NotRun = fmt.Sprintf("the component ran %s; these situations need at least %s", fmtDur(r.duration), fmtDur(minDuration))
 		return row
 	}
+	began := r.srv.now()
 	o := s.run(ctx, r)
 	if o.notRun != "" {
 		row.NotRun = o.notRun
 		return row
 	}
 	row.Ran, row.Worker, row.Observed = true, o.did, o.observed
+	// The worst harness lag while the situation ran widens its timings' tolerance: a
+	// loaded machine delays the worker's timers and conform's own clock reads alike.
+	lag := r.srv.lag.maxSince(began)
+	row.HarnessLag = secs(lag)
 	for _, b := range behaviours {
-		row.Flavours = append(row.Flavours, verdict(b, o))
+		row.Flavours = append(row.Flavours, verdict(b, o, min(lag, maxLagSlack)))
 	}
 	return row
 }
 
-// verdict compares an outcome with flavour b's expectation.
-func verdict(b behaviour, o outcome) Verdict {
+// verdict compares an outcome with flavour b's expectation, each duration within its
+// tolerance plus slack.
+func verdict(b behaviour, o outcome, slack time.Duration) Verdict {
 	v := Verdict{Flavour: b.flavour.String()}
 	want := o.expect(b)
 	if want == nil {
@@ -242,7 +248,7 @@ func verdict(b behaviour, o outcome) Verdict {
 			v.Differences = append(v.Differences, fmt.Sprintf("%s: not observed, %s expects %s", w.Name, v.Flavour, fmtValue(w.Value)))
 			continue
 		}
-		if !matches(g, w.Value) {
+		if !matchesWithin(g, w.Value, slack) {
 			match = false
 			v.Differences = append(v.Differences, fmt.Sprintf("%s: observed %s, %s expects %s", w.Name, fmtValue(g), v.Flavour, fmtValue(w.Value)))
 		}

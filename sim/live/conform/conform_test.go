@@ -319,6 +319,64 @@ func TestMatchesWithTolerance(t *testing.T) {
 	}
 }
 
+// The harness lag widens every duration's tolerance by exactly the slack, and no further
+// than maxLagSlack, which still tells python's 2s reconnect from rust's at once and
+// python's SIGTERM exit at the probe (5.5s) from rust's at its task's end (3.5s).
+func TestLagWidensTheToleranceUpToItsCap(t *testing.T) {
+	ms := time.Millisecond
+	for _, c := range []struct {
+		got, want any
+		slack     time.Duration
+		ok        bool
+	}{
+		{1400 * ms, time.Second, 0, false},
+		{1400 * ms, time.Second, 50 * ms, true}, // 350ms + 50ms
+		{1401 * ms, time.Second, 50 * ms, false},
+		{500 * ms, atOnce, 149 * ms, false},
+		{500 * ms, atOnce, 150 * ms, true},
+		{sched{1300 * ms, 1600 * ms}, sched{time.Second, time.Second}, 249 * ms, false},
+		{sched{1300 * ms, 1600 * ms}, sched{time.Second, time.Second}, 250 * ms, true},
+		{time.Duration(0), 2 * time.Second, maxLagSlack, false},
+		{ms, 2 * time.Second, maxLagSlack, false},
+		{2 * time.Second, atOnce, maxLagSlack, false},
+		{3500 * ms, 5500 * ms, maxLagSlack, false},
+		{5500 * ms, 3500 * ms, maxLagSlack, false},
+	} {
+		if got := matchesWithin(c.got, c.want, c.slack); got != c.ok {
+			t.Errorf("matchesWithin(%v, %v, %v) = %v, want %v", c.got, c.want, c.slack, got, c.ok)
+		}
+	}
+}
+
+// The probe's worst lag counts only the wakes since a situation began; a report whose
+// situation saw more lag than the tolerance absorbs says so, naming it.
+func TestLagProbeWindowAndWarning(t *testing.T) {
+	ms := time.Millisecond
+	p := &lagProbe{late: []lagSample{{at: 100 * ms, late: 900 * ms}, {at: 2000 * ms, late: 40 * ms}, {at: 2500 * ms, late: 70 * ms}}}
+	for _, c := range []struct{ from, want time.Duration }{
+		{0, 900 * ms}, {100 * ms, 900 * ms}, {101 * ms, 70 * ms}, {2400 * ms, 70 * ms}, {2501 * ms, 0},
+	} {
+		if got := p.maxSince(c.from); got != c.want {
+			t.Errorf("maxSince(%v) = %v, want %v", c.from, got, c.want)
+		}
+	}
+	rep := &Report{Rows: []Row{{Situation: "sigterm", Ran: true, HarnessLag: 1.2}, {Situation: "sigkill", Ran: true, HarnessLag: 1}}}
+	rep.summarise()
+	if want := "the machine was too loaded: conform's timers ran over 1.000s late in sigterm (1.200s), so those timings may differ because of the load, not the worker"; rep.Warning != want {
+		t.Errorf("warning %q, want %q", rep.Warning, want)
+	}
+	// A real probe measures from its start and stops: the goroutine has ended.
+	start := time.Now()
+	live := startLagProbe(func() time.Duration { return time.Since(start) })
+	time.Sleep(3 * lagTick)
+	live.stop()
+	select {
+	case <-live.done:
+	default:
+		t.Error("the probe's goroutine outlived stop")
+	}
+}
+
 // Each flavour's row of the table predicts what PROTOCOL.md says it does, situation by
 // situation, from one outcome: the expectations differ exactly where the flavours do.
 func TestFlavourExpectationsFollowTheTable(t *testing.T) {
@@ -328,7 +386,7 @@ func TestFlavourExpectationsFollowTheTable(t *testing.T) {
 	}
 	got := map[string]bool{}
 	for _, b := range behaviours {
-		v := verdict(b, o)
+		v := verdict(b, o, 0)
 		got[v.Flavour] = *v.Match
 	}
 	// Python stops heartbeating but completes (hazard 5); rust ignores; strict abandons.

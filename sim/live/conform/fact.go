@@ -74,9 +74,12 @@ func tolerance(want time.Duration) time.Duration {
 // expects this, which any observed pause within the tolerance matches.
 const atOnce = time.Nanosecond
 
-func closeTo(got, want time.Duration) bool {
+func closeTo(got, want time.Duration) bool { return closeWithin(got, want, 0) }
+
+// closeWithin is closeTo with the tolerance widened by slack (the harness lag).
+func closeWithin(got, want, slack time.Duration) bool {
 	if want == atOnce {
-		return got >= 0 && got <= tolerance(0)
+		return got >= 0 && got <= tolerance(0)+slack
 	}
 	if got == 0 || want == 0 {
 		return got == want
@@ -85,22 +88,25 @@ func closeTo(got, want time.Duration) bool {
 	if d < 0 {
 		d = -d
 	}
-	return d <= tolerance(want)
+	return d <= tolerance(want)+slack
 }
 
 // matches compares an observed value with an expected one.
-func matches(got, want any) bool {
+func matches(got, want any) bool { return matchesWithin(got, want, 0) }
+
+// matchesWithin is matches with every duration's tolerance widened by slack.
+func matchesWithin(got, want any, slack time.Duration) bool {
 	switch w := want.(type) {
 	case time.Duration:
 		g, ok := got.(time.Duration)
-		return ok && closeTo(g, w)
+		return ok && closeWithin(g, w, slack)
 	case sched:
 		g, ok := got.(sched)
 		if !ok || len(g) != len(w) {
 			return false
 		}
 		for i := range w {
-			if !closeTo(g[i], w[i]) {
+			if !closeWithin(g[i], w[i], slack) {
 				return false
 			}
 		}

@@ -26,6 +26,8 @@ type Report struct {
 	Best              *Best    `json:"best_match"`
 	Hazards           []string `json:"hazards"`
 	NotRun            []string `json:"not_run"`
+	// Warning says when the harness lag exceeded what the tolerance absorbs.
+	Warning string `json:"warning,omitempty"`
 }
 
 // Row is one situation: what the worker did and what each flavour would have done.
@@ -39,6 +41,10 @@ type Row struct {
 	Flavours  []Verdict `json:"flavours,omitempty"`
 	// Seconds is the situation's wall time.
 	Seconds float64 `json:"seconds"`
+	// HarnessLag is the worst lateness of conform's own timers while the situation ran
+	// (seconds): its timings were judged with this much (at most maxLagSlack) beyond the
+	// tolerance.
+	HarnessLag float64 `json:"harness_lag_s"`
 }
 
 // Verdict is one flavour's expectation for a row. Match is nil when the flavour's
@@ -137,10 +143,18 @@ func (rep *Report) summarise() {
 			rep.Best = &b
 		}
 	}
+	var lagged []string
 	for _, row := range rep.Rows {
 		if !row.Ran {
 			rep.NotRun = append(rep.NotRun, row.Situation+": "+row.NotRun)
 		}
+		if row.HarnessLag > maxLagSlack.Seconds() {
+			lagged = append(lagged, fmt.Sprintf("%s (%.3fs)", row.Situation, row.HarnessLag))
+		}
+	}
+	if len(lagged) > 0 {
+		rep.Warning = fmt.Sprintf("the machine was too loaded: conform's timers ran over %s late in %s, so those timings may differ because of the load, not the worker",
+			fmtDur(maxLagSlack), strings.Join(lagged, ", "))
 	}
 	rep.Hazards = rep.hazards()
 }
@@ -268,6 +282,9 @@ func (rep *Report) Print(w io.Writer) {
 			continue
 		}
 		fmt.Fprintf(w, "  %s (%s)\n    observed: %s\n", row.Situation, row.Title, factsText(row.Observed))
+		if lag := time.Duration(row.HarnessLag * float64(time.Second)); lag >= 10*time.Millisecond {
+			fmt.Fprintf(w, "    harness lag %s, added to the timings' tolerance (at most %s)\n", fmtDur(lag), fmtDur(maxLagSlack))
+		}
 		for _, v := range row.Flavours {
 			mark := "n/a"
 			if v.Match != nil {
@@ -288,6 +305,9 @@ func (rep *Report) Print(w io.Writer) {
 	}
 	for _, h := range rep.Hazards {
 		fmt.Fprintf(w, "  - %s\n", h)
+	}
+	if rep.Warning != "" {
+		fmt.Fprintf(w, "\nwarning: %s\n", rep.Warning)
 	}
 	if len(rep.NotRun) > 0 {
 		fmt.Fprintln(w, "\nnot run:")

@@ -94,6 +94,7 @@ type server struct {
 	start time.Time
 	addr  string
 	gs    *grpc.Server
+	lag   *lagProbe
 
 	mu      sync.Mutex
 	changed *sync.Cond
@@ -153,6 +154,7 @@ func listen(port int) (*server, error) {
 	s.changed = sync.NewCond(&s.mu)
 	pbgrpc.RegisterTasksServiceServer(s.gs, s)
 	pbgrpc.RegisterOrchestratorServiceServer(s.gs, s)
+	s.lag = startLagProbe(s.now)
 	go func() { _ = s.gs.Serve(ln) }()
 	return s, nil
 }
@@ -167,6 +169,7 @@ func (s *server) stop() {
 	}
 	s.mu.Unlock()
 	s.gs.Stop()
+	s.lag.stop()
 }
 
 func (s *server) now() time.Duration { return time.Since(s.start) }

@@ -666,7 +666,11 @@ func sigterm(ctx context.Context, r *runner) outcome {
 	}
 	exitedBefore := r.srv.waitUntil(ctx, at+probeAt, func(evs []event) bool { _, _, ok := exitAfter(evs, at); return ok })
 	probe := newTaskID()
+	// The probe goes out when this goroutine gets to it, late on a loaded machine: a
+	// worker that notices SIGTERM on an assignment is expected to act from that instant.
+	sentAt := probeAt
 	if !exitedBefore {
+		sentAt = r.srv.now() - at
 		r.srv.setScript(probe, defaultScript())
 		comp, in := r.component()
 		// A worker that has closed its stream takes no probe; that is fine.
@@ -679,7 +683,7 @@ func sigterm(ctx context.Context, r *runner) outcome {
 	completed := task != "" && len(eventsOf(evs, task).completes) > 0
 	probeClaimed := len(eventsOf(evs, probe).beats) > 0
 	r.proc.kill()
-	did := fmt.Sprintf("probe assignment sent %s after SIGTERM, %s; ", fmtDur(probeAt), map[bool]string{true: "claimed", false: "not claimed"}[probeClaimed])
+	did := fmt.Sprintf("probe assignment sent %s after SIGTERM, %s; ", fmtDur(sentAt), map[bool]string{true: "claimed", false: "not claimed"}[probeClaimed])
 	if exitedBefore {
 		did = "exited before the probe assignment was due; "
 	}
@@ -705,7 +709,7 @@ func sigterm(ctx context.Context, r *runner) outcome {
 			}
 			notice := time.Duration(0)
 			if b.noticedOnAssignment {
-				notice = probeAt
+				notice = sentAt
 			}
 			// The task finishes by itself if it ends within the grace after the notice.
 			finishes := remaining <= notice+b.grace
