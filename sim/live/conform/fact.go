@@ -74,9 +74,8 @@ func tolerance(want time.Duration) time.Duration {
 // expects this, which any observed pause within the tolerance matches.
 const atOnce = time.Nanosecond
 
-func closeTo(got, want time.Duration) bool { return closeWithin(got, want, 0) }
-
-// closeWithin is closeTo with the tolerance widened by slack (the harness lag).
+// closeWithin reports whether got is want within its tolerance widened by slack (the
+// harness lag).
 func closeWithin(got, want, slack time.Duration) bool {
 	if want == atOnce {
 		return got >= 0 && got <= tolerance(0)+slack
