@@ -230,6 +230,14 @@ func (l *LagMeter) record(d time.Duration) {
 	l.mu.Unlock()
 }
 
+// Reset forgets the lags recorded so far, so that a measurement can leave out its
+// warm-up (a benchmark's set-up burst is not the load it measures).
+func (l *LagMeter) Reset() {
+	l.mu.Lock()
+	l.rec = latency.New()
+	l.mu.Unlock()
+}
+
 // Snapshot returns a copy of the lags recorded so far.
 func (l *LagMeter) Snapshot() *latency.Recorder {
 	l.mu.Lock()
