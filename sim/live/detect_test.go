@@ -25,11 +25,19 @@ import (
 // client connection to it. Both are closed when the test ends.
 func mockServer(t *testing.T, cfg *sim.Config) (*Server, *clock.Mock, *grpc.ClientConn, *Observer) {
 	t.Helper()
+	return mockServerWith(t, ServerConfig{Scenario: cfg})
+}
+
+// mockServerWith is mockServer for a ServerConfig whose other fields (e.g. OwnWorkers)
+// the test sets; the address, clock, listener, observer and lag meter are its own.
+func mockServerWith(t *testing.T, sc ServerConfig) (*Server, *clock.Mock, *grpc.ClientConn, *Observer) {
+	t.Helper()
 	mock := clock.NewMock()
 	lis := bufconn.Listen(1 << 20)
-	obs := NewObserver(cfg)
-	srv, err := StartServer(ServerConfig{Scenario: cfg, Addr: "bufnet", Clock: mock,
-		Listen: func(string) (net.Listener, error) { return lis, nil }, Observer: obs, Lag: NewLagMeter(), NoLagProbe: true})
+	obs := NewObserver(sc.Scenario)
+	sc.Addr, sc.Clock, sc.Observer, sc.Lag, sc.NoLagProbe = "bufnet", mock, obs, NewLagMeter(), true
+	sc.Listen = func(string) (net.Listener, error) { return lis, nil }
+	srv, err := StartServer(sc)
 	if err != nil {
 		t.Fatal(err)
 	}

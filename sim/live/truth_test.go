@@ -2,15 +2,10 @@ package live
 
 import (
 	"context"
-	"net"
 	"testing"
 	"time"
 
-	"github.com/benbjohnson/clock"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/test/bufconn"
 
 	"github.com/tasksim/tasksim/model"
 	pbgrpc "github.com/tasksim/tasksim/model/stepflowgrpc"
@@ -30,21 +25,7 @@ func TestTruthHeaderReachesOnlyTheObserver(t *testing.T) {
 	}{{"1", 1}, {"2", 0}} {
 		t.Run("attempt "+tc.attempt, func(t *testing.T) {
 			cfg := smallScenario(1, 1, model.FlavourPython, model.DetectorDeadline)
-			mock := clock.NewMock()
-			lis := bufconn.Listen(1 << 20)
-			obs := NewObserver(cfg)
-			srv, err := StartServer(ServerConfig{Scenario: cfg, Addr: "bufnet", Clock: mock, OwnWorkers: true,
-				Listen: func(string) (net.Listener, error) { return lis, nil }, Observer: obs, Lag: NewLagMeter(), NoLagProbe: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(srv.Stop)
-			conn, err := grpc.NewClient("passthrough:///bufnet", grpc.WithTransportCredentials(insecure.NewCredentials()),
-				grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { conn.Close() })
+			srv, mock, conn, obs := mockServerWith(t, ServerConfig{Scenario: cfg, OwnWorkers: true})
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			tasks, orch := pbgrpc.NewTasksServiceClient(conn), pbgrpc.NewOrchestratorServiceClient(conn)
