@@ -64,19 +64,25 @@ func (w *Worker) periodicBeatReply(now time.Duration, m Message, out *Effects) {
 	}
 }
 
+// stopComponent stops e's component if it is still running (the driver gets a stop, the
+// observers an ExecEnded with reason): what abandoning and SIGTERM's end of grace share.
+func (w *Worker) stopComponent(e *workerExec, reason uint8, out *Effects) {
+	if !e.running {
+		return
+	}
+	e.running = false
+	w.running--
+	out.Runs = append(out.Runs, RunOp{Stop: true, Task: e.task, Step: e.step,
+		Attempt: e.attempt, Component: e.component, Exec: e.exec})
+	ev := w.event(EvExecEnded, e)
+	ev.Reason = reason
+	out.Events = append(out.Events, ev)
+}
+
 // abandon stops execution i for good without a CompleteTask (strict flavour): the
 // orchestrator has given the task to someone else or forgotten it.
 func (w *Worker) abandon(now time.Duration, i int, out *Effects) {
-	e := &w.execs[i]
-	if e.running {
-		e.running = false
-		w.running--
-		out.Runs = append(out.Runs, RunOp{Stop: true, Task: e.task, Step: e.step,
-			Attempt: e.attempt, Component: e.component, Exec: e.exec})
-		ev := w.event(EvExecEnded, e)
-		ev.Reason = ExecAbandoned
-		out.Events = append(out.Events, ev)
-	}
+	w.stopComponent(&w.execs[i], ExecAbandoned, out)
 	w.finish(now, i, out)
 }
 

@@ -95,16 +95,7 @@ func (w *Worker) graceOver(now time.Duration, out *Effects) {
 	w.graceLive = false
 	for len(w.execs) > 0 && !w.exited {
 		i := len(w.execs) - 1
-		e := &w.execs[i]
-		if e.running {
-			e.running = false
-			w.running--
-			out.Runs = append(out.Runs, RunOp{Stop: true, Task: e.task, Step: e.step,
-				Attempt: e.attempt, Component: e.component, Exec: e.exec})
-			ev := w.event(EvExecEnded, e)
-			ev.Reason = ExecCancelled
-			out.Events = append(out.Events, ev)
-		}
+		w.stopComponent(&w.execs[i], ExecCancelled, out)
 		w.drop(now, i, DropTerminated, CodeOK, StatusUnspecified, out)
 	}
 }

@@ -158,19 +158,24 @@ func (w *world) faultEnd(i int) error {
 	return nil
 }
 
-// crash kills a worker process: it does nothing more, and whatever reaches it is lost.
-func (w *world) crash(p *proc) error {
-	if p == nil || !p.alive {
-		return nil
-	}
+// processGone marks p's process ended, by a crash or an exit after SIGTERM: its node
+// takes nothing more, and its timers and executions die with it.
+func (w *world) processGone(p *proc) {
 	p.alive = false
 	w.nodes[p.node].down = true
-	// Its timers and executions die with it.
 	w.nodes[p.node].timers.discard(w.q)
 	for _, x := range p.execs {
 		w.q.Cancel(x.h)
 	}
 	p.execs = nil
+}
+
+// crash kills a worker process: it does nothing more, and whatever reaches it is lost.
+func (w *world) crash(p *proc) error {
+	if p == nil || !p.alive {
+		return nil
+	}
+	w.processGone(p)
 	w.oracle.crashed(p.node, w.now)
 	w.hash.Event(int64(w.now), hashCrash, int32(p.node), 0, 0, 0, nil)
 	w.traceProcess("crash", p.node)
@@ -206,13 +211,7 @@ func (w *world) closeStream(p *proc, exited bool) error {
 		return nil
 	}
 	if exited {
-		p.alive = false
-		w.nodes[p.node].down = true
-		w.nodes[p.node].timers.discard(w.q)
-		for _, x := range p.execs {
-			w.q.Cancel(x.h)
-		}
-		p.execs = nil
+		w.processGone(p)
 		w.hash.Event(int64(w.now), hashExit, int32(p.node), 0, 0, 0, nil)
 		w.traceProcess("exit", p.node)
 	}
