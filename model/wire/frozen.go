@@ -113,3 +113,26 @@ func (c *Codec) decodeTopValue(a *valueArena, body []byte) (*structpb.Value, boo
 	}
 	return a.value(body, 0)
 }
+
+// FrozenBody returns the encoding of v (without the tag and length of the field that
+// holds it) if v is frozen: what an encoder outside the Codec (wiremap.Direct) copies
+// where v goes. The slice belongs to the Codec and must not be modified.
+func (c *Codec) FrozenBody(v *structpb.Value) ([]byte, bool) {
+	for i := range c.enc.frozen {
+		if c.enc.frozen[i].v == v {
+			return c.enc.frozen[i].body, true
+		}
+	}
+	return nil, false
+}
+
+// IsFrozenBody reports whether body is exactly the encoding of a frozen Value: a decoder
+// outside the Codec takes such bytes as that Value, as the Codec's own decodes do.
+func (c *Codec) IsFrozenBody(body []byte) bool {
+	for i := range c.enc.frozen {
+		if bytes.Equal(c.enc.frozen[i].body, body) {
+			return true
+		}
+	}
+	return false
+}

@@ -29,19 +29,19 @@ type UUIDs struct {
 
 const hexDigits = "0123456789abcdef"
 
+// uuidZero is the shape every rendered UUID starts from.
+var uuidZero = [36]byte([]byte("00000000-0000-4000-8000-000000000000"))
+
 // Render writes the UUID into buf and returns a string aliasing it (no allocation).
 func (u UUIDs) Render(buf *[36]byte, id uint64) string {
-	copy(buf[:], "00000000-0000-4000-8000-000000000000")
-	salt := u.Salt
-	for i := 7; i >= 0; i-- {
-		buf[i] = hexDigits[salt&0xf]
-		salt >>= 4
+	*buf = uuidZero
+	// Two digits per table lookup, as Direct writes them.
+	for i := 0; i < 4; i++ {
+		p := hexPairs[byte(u.Salt>>(24-8*i))]
+		buf[2*i], buf[2*i+1] = p[0], p[1]
 	}
 	buf[19] = u.Kind
-	for i := 35; i >= 24; i-- {
-		buf[i] = hexDigits[id&0xf]
-		id >>= 4
-	}
+	putHex48((*[12]byte)(buf[24:]), id)
 	return unsafe.String(&buf[0], len(buf))
 }
 
@@ -193,6 +193,12 @@ func (n *Names) Index(s string) (int32, bool) {
 		return -1, false
 	}
 	return i, true
+}
+
+// lookup is Index of a name's bytes, without allocating a string.
+func (n *Names) lookup(b []byte) (int32, bool) {
+	i, ok := n.index[string(b)]
+	return i, ok
 }
 
 // Name returns the name at i, or "" out of range.
