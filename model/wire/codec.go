@@ -73,6 +73,10 @@ type Codec struct {
 	stats Stats
 	clock func() time.Duration
 	every int64
+	// encLeft and decLeft count the untimed encodes and decodes left before the next
+	// timed one (a countdown: a remainder of the call count took a division on every
+	// message). Without a clock they only fall, never read.
+	encLeft, decLeft int64
 	// overhead is the cost of one clock read, subtracted from each timed call so that
 	// tiny messages are not reported as slow as the clock.
 	overhead time.Duration
@@ -90,6 +94,9 @@ func NewCodec() *Codec {
 func (c *Codec) SetClock(now func() time.Duration, every int) {
 	c.clock = now
 	c.every = max(int64(every), 1)
+	// The same calls as timing those whose count is a multiple of every.
+	c.encLeft = (c.every - c.stats.Encoded%c.every) % c.every
+	c.decLeft = (c.every - c.stats.Decoded%c.every) % c.every
 	c.overhead = 0
 	if now == nil {
 		return
@@ -162,8 +169,8 @@ func perMessage(t time.Duration, n int64) float64 {
 }
 
 // startTimer returns the start time if this call is one to time, else -1.
-func (c *Codec) startTimer(n int64) time.Duration {
-	if c.clock == nil || n%c.every != 0 {
+func (c *Codec) startTimer(left int64) time.Duration {
+	if c.clock == nil || left != 0 {
 		return -1
 	}
 	return c.clock()
@@ -181,9 +188,11 @@ func (c *Codec) encoded(start time.Duration, n int) {
 	}
 	c.stats.Encoded++
 	c.stats.EncodedBytes += int64(n)
+	c.encLeft-- // a timed call has set it to every
 }
 
 func (c *Codec) timedEncode(start time.Duration, n int) {
+	c.encLeft = c.every
 	c.stats.EncodeTime += c.elapsed(start)
 	c.stats.TimedEncodes++
 	c.stats.TimedEncodeBytes += int64(n)
@@ -195,18 +204,19 @@ func (c *Codec) decoded(start time.Duration, n int) {
 	}
 	c.stats.Decoded++
 	c.stats.DecodedBytes += int64(n)
+	c.decLeft--
 }
 
 // EncodeTimedNext reports whether the Codec would time its next encode. A coder outside
 // the Codec (wiremap.Direct) leaves such a call to the Codec's own full path, so the
 // timed figures stay those of full encodes, and counts the others with CountEncode.
 func (c *Codec) EncodeTimedNext() bool {
-	return c.clock != nil && c.stats.Encoded%c.every == 0
+	return c.clock != nil && c.encLeft == 0
 }
 
 // DecodeTimedNext is EncodeTimedNext for decodes.
 func (c *Codec) DecodeTimedNext() bool {
-	return c.clock != nil && c.stats.Decoded%c.every == 0
+	return c.clock != nil && c.decLeft == 0
 }
 
 // CountEncode counts an untimed encode of n bytes done outside the Codec; reused says
@@ -214,6 +224,7 @@ func (c *Codec) DecodeTimedNext() bool {
 func (c *Codec) CountEncode(n int, reused bool) {
 	c.stats.Encoded++
 	c.stats.EncodedBytes += int64(n)
+	c.encLeft--
 	if reused {
 		c.stats.ReusedEncodes++
 	}
@@ -224,12 +235,14 @@ func (c *Codec) CountEncode(n int, reused bool) {
 func (c *Codec) CountDecode(n int, reused bool) {
 	c.stats.Decoded++
 	c.stats.DecodedBytes += int64(n)
+	c.decLeft--
 	if reused {
 		c.stats.ReusedDecodes++
 	}
 }
 
 func (c *Codec) timedDecode(start time.Duration, n int) {
+	c.decLeft = c.every
 	c.stats.DecodeTime += c.elapsed(start)
 	c.stats.TimedDecodes++
 	c.stats.TimedDecodeBytes += int64(n)
@@ -249,7 +262,7 @@ const maxHeader = 1 + 10
 
 // EncodePullTasksRequest encodes m into the Codec's buffer (valid until the next Encode).
 func (c *Codec) EncodePullTasksRequest(m *pb.PullTasksRequest) ([]byte, error) {
-	start := c.startTimer(c.stats.Encoded)
+	start := c.startTimer(c.encLeft)
 	unknown := unknown(m, offPullTasks)
 	b := c.grow(2*maxHeader + len(m.QueueName) + len(m.WorkerId) + len(unknown))[:0]
 	if len(m.QueueName) > 0 {
@@ -267,7 +280,7 @@ func (c *Codec) EncodePullTasksRequest(m *pb.PullTasksRequest) ([]byte, error) {
 // Encode). It is written out by hand, in one pass with no size pass: heartbeats are most
 // of the traffic, and this is what makes them cost little more than copying their bytes.
 func (c *Codec) EncodeTaskHeartbeatRequest(m *pb.TaskHeartbeatRequest) ([]byte, error) {
-	start := c.startTimer(c.stats.Encoded)
+	start := c.startTimer(c.encLeft)
 	unknown := unknown(m, offHeartbeat)
 	// Exact size first, then plain stores: cheaper than append's checks at this size.
 	n := len(unknown)
@@ -355,7 +368,7 @@ func putAnyString(b []byte, i int, tag byte, s string) int {
 
 // EncodeTaskHeartbeatResponse encodes m into the Codec's buffer (valid until the next Encode).
 func (c *Codec) EncodeTaskHeartbeatResponse(m *pb.TaskHeartbeatResponse) ([]byte, error) {
-	start := c.startTimer(c.stats.Encoded)
+	start := c.startTimer(c.encLeft)
 	unknown := unknown(m, offHeartbeatResp)
 	b := c.grow(2*maxHeader + len(unknown))[:0]
 	if m.ShouldAbort {
@@ -371,7 +384,7 @@ func (c *Codec) EncodeTaskHeartbeatResponse(m *pb.TaskHeartbeatResponse) ([]byte
 
 // EncodeCompleteTaskResponse encodes m into the Codec's buffer (valid until the next Encode).
 func (c *Codec) EncodeCompleteTaskResponse(m *pb.CompleteTaskResponse) ([]byte, error) {
-	start := c.startTimer(c.stats.Encoded)
+	start := c.startTimer(c.encLeft)
 	unknown := unknown(m, offCompleteResp)
 	b := append(c.grow(len(unknown))[:0], unknown...)
 	c.encoded(start, len(b))
@@ -381,7 +394,7 @@ func (c *Codec) EncodeCompleteTaskResponse(m *pb.CompleteTaskResponse) ([]byte, 
 // EncodeTaskAssignment encodes m, with path_params and Struct keys in sorted order, into
 // the Codec's buffer (valid until the next Encode).
 func (c *Codec) EncodeTaskAssignment(m *pb.TaskAssignment) ([]byte, error) {
-	start := c.startTimer(c.stats.Encoded)
+	start := c.startTimer(c.encLeft)
 	c.enc.reset()
 	c.enc.reuse = start < 0
 	size := c.enc.sizeTaskAssignment(m)
@@ -405,7 +418,7 @@ func (c *Codec) EncodeTaskAssignment(m *pb.TaskAssignment) ([]byte, error) {
 // EncodeCompleteTaskRequest encodes m, with Struct keys in sorted order, into the
 // Codec's buffer (valid until the next Encode).
 func (c *Codec) EncodeCompleteTaskRequest(m *pb.CompleteTaskRequest) ([]byte, error) {
-	start := c.startTimer(c.stats.Encoded)
+	start := c.startTimer(c.encLeft)
 	c.enc.reset()
 	c.enc.reuse = start < 0
 	size := c.enc.sizeCompleteTaskRequest(m)
@@ -465,7 +478,7 @@ type vtUnsafe interface {
 // the C++ parser) keeps it as an unknown field; the fallback makes the Codec accept
 // everything protobuf-go accepts, at no cost to well-formed input.
 func (c *Codec) decode(name string, m vtUnsafe, b []byte) error {
-	start := c.startTimer(c.stats.Decoded)
+	start := c.startTimer(c.decLeft)
 	// Unmarshal merges; start from empty so nothing of the previous message survives.
 	m.Reset()
 	err := m.UnmarshalVTUnsafe(b)
@@ -487,7 +500,7 @@ func (c *Codec) decode(name string, m vtUnsafe, b []byte) error {
 // Struct entry whose key vtproto read as ""), so only the fast path, which gives up on
 // such entries, and protobuf-go may decide what these bytes mean.
 func (c *Codec) decodeWithMaps(name string, m proto.Message, b []byte) error {
-	start := c.startTimer(c.stats.Decoded)
+	start := c.startTimer(c.decLeft)
 	err := proto.Unmarshal(b, m)
 	c.decoded(start, len(b))
 	if err != nil {
@@ -508,7 +521,7 @@ func (c *Codec) DecodePullTasksRequest(b []byte) (*pb.PullTasksRequest, error) {
 // DecodeTaskAssignment decodes b into the Codec's TaskAssignment; see the aliasing
 // contract on Codec. Its nested messages, and the nodes of its Value, belong to the Codec.
 func (c *Codec) DecodeTaskAssignment(b []byte) (*pb.TaskAssignment, error) {
-	start := c.startTimer(c.stats.Decoded)
+	start := c.startTimer(c.decLeft)
 	m := &c.assignment
 	m.Reset()
 	c.enc.reuse, c.enc.reused = start < 0, false
@@ -529,7 +542,7 @@ func (c *Codec) DecodeTaskAssignment(b []byte) (*pb.TaskAssignment, error) {
 // DecodeTaskHeartbeatRequest decodes b into the Codec's TaskHeartbeatRequest; see the
 // aliasing contract on Codec. Its optional fields point into the Codec too.
 func (c *Codec) DecodeTaskHeartbeatRequest(b []byte) (*pb.TaskHeartbeatRequest, error) {
-	start := c.startTimer(c.stats.Decoded)
+	start := c.startTimer(c.decLeft)
 	m := &c.heartbeat
 	m.Reset()
 	if !c.decodeHeartbeat(m, b) {
@@ -593,7 +606,7 @@ func (c *Codec) decodeHeartbeat(m *pb.TaskHeartbeatRequest, b []byte) bool {
 // DecodeTaskHeartbeatResponse decodes b into the Codec's TaskHeartbeatResponse; see the
 // aliasing contract on Codec.
 func (c *Codec) DecodeTaskHeartbeatResponse(b []byte) (*pb.TaskHeartbeatResponse, error) {
-	start := c.startTimer(c.stats.Decoded)
+	start := c.startTimer(c.decLeft)
 	m := &c.heartbeatResp
 	m.Reset()
 	if decodeHeartbeatResponse(m, b) {
@@ -632,7 +645,7 @@ func decodeHeartbeatResponse(m *pb.TaskHeartbeatResponse, b []byte) bool {
 // aliasing contract on Codec. Its nested messages, and the nodes of its Value, belong to
 // the Codec.
 func (c *Codec) DecodeCompleteTaskRequest(b []byte) (*pb.CompleteTaskRequest, error) {
-	start := c.startTimer(c.stats.Decoded)
+	start := c.startTimer(c.decLeft)
 	m := &c.complete
 	m.Reset()
 	c.enc.reuse, c.enc.reused = start < 0, false
