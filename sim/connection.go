@@ -48,18 +48,28 @@ func (w *world) callSent(m *model.Message) {
 // callGone forgets the call a request or answer belongs to: the answer arrived, or one of
 // them was lost for good (loss_model drop, heartbeat_loss), so no break can fail it.
 func (w *world) callGone(m *model.Message) {
-	var p *proc
 	switch {
 	case replyType(m.Type) != 0 && m.To == w.orchNode:
-		p = w.proc(m.From)
+		if p := w.proc(m.From); p != nil {
+			forgetCall(p, m.Call)
+		}
 	case m.Type == model.MsgHeartbeatReply || m.Type == model.MsgCompleteReply:
-		p = w.proc(m.To)
+		if p := w.proc(m.To); p != nil {
+			forgetCall(p, m.Call)
+		}
 	}
-	if p == nil {
-		return
+}
+
+// callGoneAt is callGone for a message that reached worker process p (m.To).
+func (w *world) callGoneAt(p *proc, m *model.Message) {
+	if m.Type == model.MsgHeartbeatReply || m.Type == model.MsgCompleteReply {
+		forgetCall(p, m.Call)
 	}
+}
+
+func forgetCall(p *proc, call uint32) {
 	for i := range p.calls {
-		if p.calls[i].call == m.Call {
+		if p.calls[i].call == call {
 			p.calls[i] = p.calls[len(p.calls)-1]
 			p.calls = p.calls[:len(p.calls)-1]
 			return
@@ -68,8 +78,8 @@ func (w *world) callGone(m *model.Message) {
 }
 
 // cutByReset reports whether p's slot is behind a partition that breaks connections.
-func cutByReset(p *proc) bool {
-	return p.slot.partitioned > 0 && p.slot.resets > 0
+func (w *world) cutByReset(p *proc) bool {
+	return w.partitionedSlots > 0 && p.slot.partitioned > 0 && p.slot.resets > 0
 }
 
 // breakConnection breaks worker p's connection to the orchestrator: what is still on it

@@ -103,7 +103,11 @@ func (w *world) faultStart(i int) error {
 		switch f.Kind {
 		case FaultHeartbeatLoss:
 			s.hbLoss = f.Rate
+			w.hbLossOn = true
 		case FaultPartition:
+			if s.partitioned == 0 {
+				w.partitionedSlots++
+			}
 			s.partitioned++
 			s.healAt = max(s.healAt, w.now+f.For)
 			w.oracle.cutOff(slotRef{s.pool, s.index}, w.now, windowEnd(w.now, f.For))
@@ -114,12 +118,14 @@ func (w *world) faultStart(i int) error {
 				}
 			}
 		case FaultPause:
+			w.pausing = true
 			if until := w.now + f.For; until > s.pausedUntil {
 				s.pausedUntil = until
 				w.oracle.paused(slotRef{s.pool, s.index}, w.now, until)
 			}
 		case FaultDuplicateDelivery:
 			s.dupRate = f.Rate
+			w.dupOn = true
 		}
 	}
 	if f.For > 0 {
@@ -144,6 +150,7 @@ func (w *world) faultEnd(i int) error {
 				s.resets--
 			}
 			if s.partitioned == 0 {
+				w.partitionedSlots--
 				// What the stream held up arrives once the network heals.
 				w.healPipe(s.current)
 			}

@@ -41,7 +41,7 @@ func (w *world) send(m *model.Message) error {
 	if m.Type == model.MsgAssignment && w.queue == nil {
 		// A pull stream: the assignment goes into the worker's pipe.
 		w.pipeSend(m, data, workerEnd, true)
-		if workerEnd != nil && workerEnd.slot.dupRate > 0 && w.rFaults.Float64() < workerEnd.slot.dupRate {
+		if w.dupOn && workerEnd != nil && workerEnd.slot.dupRate > 0 && w.rFaults.Float64() < workerEnd.slot.dupRate {
 			w.duplicateAssignment(m, data, workerEnd)
 		}
 		return nil
@@ -52,7 +52,7 @@ func (w *world) send(m *model.Message) error {
 		return nil
 	}
 	retransmit := w.cfg.Network.LossModel != LossDrop
-	if cutByReset(workerEnd) && (m.To == w.orchNode || m.From == w.orchNode) {
+	if w.cutByReset(workerEnd) && (m.To == w.orchNode || m.From == w.orchNode) {
 		// The connection is broken and cannot be made again until the heal.
 		w.traceDrop(m, "reset")
 		if m.From == workerEnd.node {
@@ -60,7 +60,7 @@ func (w *world) send(m *model.Message) error {
 		}
 		return nil
 	}
-	if workerEnd.slot.partitioned > 0 {
+	if w.partitionedSlots > 0 && workerEnd.slot.partitioned > 0 {
 		if retransmit {
 			// A blackhole: TCP holds the message and delivers it after the heal.
 			w.deliverLater(m, data, workerEnd.slot.healAt-w.now+w.linkDelay(workerEnd.slot))
@@ -72,7 +72,7 @@ func (w *world) send(m *model.Message) error {
 	}
 	// heartbeat_loss is an application-level fault (a proxy or a bug that drops
 	// TaskHeartbeat requests): they never arrive, whatever the loss model.
-	if m.Type == model.MsgHeartbeat && workerEnd.slot.hbLoss > 0 && w.rNetwork.Float64() < workerEnd.slot.hbLoss {
+	if m.Type == model.MsgHeartbeat && w.hbLossOn && workerEnd.slot.hbLoss > 0 && w.rNetwork.Float64() < workerEnd.slot.hbLoss {
 		w.traceDrop(m, "heartbeat_loss")
 		w.callGone(m)
 		return nil
@@ -86,7 +86,7 @@ func (w *world) send(m *model.Message) error {
 	if isRPC(m.Type) && w.cfg.Network.Duplicate > 0 && w.rNetwork.Float64() < w.cfg.Network.Duplicate {
 		w.deliverLater(m, data, w.linkDelay(workerEnd.slot))
 	}
-	if m.Type == model.MsgAssignment && workerEnd.slot.dupRate > 0 && w.rFaults.Float64() < workerEnd.slot.dupRate {
+	if m.Type == model.MsgAssignment && w.dupOn && workerEnd.slot.dupRate > 0 && w.rFaults.Float64() < workerEnd.slot.dupRate {
 		w.duplicateAssignment(m, data, workerEnd)
 	}
 	return nil
@@ -186,63 +186,74 @@ func (w *world) linkDelay(_ *slot) time.Duration {
 // deliver hands an arrived message to its destination.
 func (w *world) deliver(slot uint32) error {
 	f := &w.msgs[slot]
-	m := f.m
+	// m stays valid to the hand-over: nothing before it stashes a message (which could
+	// reuse the slot freed below).
+	m := &f.m
 	to := m.To
+	p := w.proc(to)
 	if f.local {
 		// The worker's own library reports it: no network in between.
-		if p := w.proc(to); p == nil || !p.alive {
+		if p == nil || !p.alive {
 			w.freeMsgs = append(w.freeMsgs, slot)
 			return nil
 		}
-		if w.paused(to, event{kind: evDeliver, node: to, a: slot}) {
+		if w.procPaused(p, event{kind: evDeliver, node: to, a: slot}) {
 			return nil
 		}
-	} else if p := w.workerEnd(&m); p != nil && (m.To == w.orchNode || m.From == w.orchNode) && f.epoch != p.epoch {
+	} else if e := w.connEnd(m, p); e != nil && f.epoch != e.epoch {
 		// Sent on a connection that broke since: lost with it (its call, if any,
 		// failed UNAVAILABLE when it broke).
 		w.freeMsgs = append(w.freeMsgs, slot)
 		return nil
-	} else if p := w.proc(to); p != nil {
-		if p.alive && p.slot.partitioned > 0 && w.cfg.Network.LossModel != LossDrop {
+	} else if p != nil {
+		cut := w.partitionedSlots > 0 && p.slot.partitioned > 0
+		if p.alive && cut && w.cfg.Network.LossModel != LossDrop {
 			// Caught by a blackhole on its way: delivered after the heal.
 			w.q.Push(int64(p.slot.healAt+w.linkDelay(p.slot)), event{kind: evDeliver, node: to, a: slot})
 			return nil
 		}
-		if !p.alive || p.slot.partitioned > 0 {
+		if !p.alive || cut {
 			w.freeMsgs = append(w.freeMsgs, slot)
 			if !p.alive {
-				w.traceDrop(&m, "receiver down")
+				w.traceDrop(m, "receiver down")
 			} else {
-				w.traceDrop(&m, "partition")
+				w.traceDrop(m, "partition")
 			}
 			return nil
 		}
-		if w.paused(to, event{kind: evDeliver, node: to, a: slot}) {
+		if w.procPaused(p, event{kind: evDeliver, node: to, a: slot}) {
 			return nil
 		}
 	}
 	if len(f.wire) > 0 {
-		w.noteDecode(&m, f.wire)
-		if err := w.bridge.check(&m, f.wire); err != nil {
+		w.noteDecode(m, f.wire)
+		if err := w.bridge.check(m, f.wire); err != nil {
 			return fmt.Errorf("deliver %v to node %d: %w", m.Type, to, err)
 		}
 	}
 	w.hash.Event(int64(w.now), hashDeliver, int32(to), uint64(m.Task), m.TrueAttempt(), uint8(m.Type), nil)
-	w.traceDeliver(&m, len(f.wire))
+	w.traceDeliver(m, len(f.wire))
 	w.freeMsgs = append(w.freeMsgs, slot)
-	if w.proc(to) != nil {
-		w.callGone(&m) // an answer reached its caller
-	}
-
-	if to < 0 || int(to) >= len(w.nodes) {
-		return fmt.Errorf("message %v to unknown node %d", m.Type, to)
-	}
-	n := &w.nodes[to]
-	if n.down {
-		if n.refuses {
-			return w.refuse(&m)
+	var part model.Participant
+	if p != nil {
+		w.callGoneAt(p, m) // an answer reached its caller
+		// A worker is down exactly when it is not alive, and refuses nothing.
+		if !p.alive {
+			return nil
 		}
-		return nil
+		part = p.w
+	} else {
+		if to < 0 || int(to) >= len(w.nodes) {
+			return fmt.Errorf("message %v to unknown node %d", m.Type, to)
+		}
+		n := &w.nodes[to]
+		if n.down {
+			if n.refuses {
+				return w.refuse(m)
+			}
+			return nil
+		}
+		part = n.part
 	}
 	if m.Type == model.MsgPullTasks && w.queue == nil {
 		// A PullTasks reaching the orchestrator opens the asking worker's stream.
@@ -254,9 +265,21 @@ func (w *world) deliver(slot uint32) error {
 		w.push(w.now+w.rHeaders.sample(w.latency), event{kind: evStreamOpened, node: p.node, a: p.pipe.gen})
 	}
 	w.out.Reset()
-	w.noteReceive(to, &m)
-	model.Deliver(n.part, w.now, w.handed(m), &w.out)
+	w.noteReceive(to, m)
+	model.Deliver(part, w.now, w.handed(*m), &w.out)
 	return w.apply(to)
+}
+
+// connEnd is the worker end of m if m travels a worker's connection to the
+// orchestrator (p: the worker m goes to, if any); nil otherwise.
+func (w *world) connEnd(m *model.Message, to *proc) *proc {
+	if m.From == w.orchNode {
+		return to
+	}
+	if m.To == w.orchNode {
+		return w.proc(m.From)
+	}
+	return nil
 }
 
 // refuse answers a request that reached a down server (the orchestrator restarting): the

@@ -118,6 +118,19 @@ type world struct {
 	queueDownUntil time.Duration
 
 	slots [][]*slot // per pool, per worker slot
+	// procBlocks holds every worker process ever started, by NodeID - workerBase, in
+	// blocks that never move (slots and fault targets point into them). A delivery, a
+	// timer or an execution's end finds all the kernel keeps for its worker there, in one
+	// record, without going through nodes.
+	procBlocks [][]proc
+	nprocs     int
+	workerBase model.NodeID
+	// partitionedSlots counts the slots a partition cuts off now; pausing says a pause
+	// fault has started; hbLossOn and dupOn that such a fault has. Without them (most
+	// runs) the hot paths skip reading the slot at all.
+	partitionedSlots int
+	pausing          bool
+	hbLossOn, dupOn  bool
 
 	msgs     []inflight
 	freeMsgs []uint32
@@ -200,24 +213,50 @@ func (w *world) addNode(n nodeEntry) model.NodeID {
 	return model.NodeID(len(w.nodes) - 1)
 }
 
-// proc is one worker process.
+// proc is one worker process: everything the kernel keeps for it, in one record, the
+// fields every delivery, timer and execution end reads first. Its pending calls, running
+// executions and timers start in small arrays inside the record (a worker has one or two
+// of each at a time) and spill to the heap only beyond them. A proc never moves (see
+// world.procBlocks): those slices may point into it.
 type proc struct {
 	w     *model.Worker
-	node  model.NodeID
-	pool  int32
-	slot  *slot
 	alive bool
-	drift float64
-	// execs (by exec number) are the worker's running components' queue entries.
-	execs []handleOf
-	// pipe is its PullTasks stream (pull queue only).
-	pipe pipe
 	// epoch names its current connection to the orchestrator; it moves on when that
 	// connection breaks, so a message sent on an older one is lost with it.
 	epoch uint32
+	node  model.NodeID
+	pool  int32
 	// calls are its RPCs to the orchestrator that have no answer yet: a connection that
 	// breaks fails each of them with UNAVAILABLE.
 	calls []pendingCall
+	// execs (by exec number) are the worker's running components' queue entries.
+	execs []handleOf
+	// timers are the process's live timers (it lives once: one incarnation).
+	timers   timerTable
+	callBuf  [2]pendingCall
+	execBuf  [2]handleOf
+	timerBuf [4]handleOf
+	slot     *slot
+	drift    float64
+	// pipe is its PullTasks stream (pull queue only).
+	pipe pipe
+}
+
+// procBlockBits sizes the blocks of world.procBlocks.
+const procBlockBits = 10
+
+// newProc returns a fresh record for the worker process at the next node.
+func (w *world) newProc() *proc {
+	i := w.nprocs
+	if i>>procBlockBits == len(w.procBlocks) {
+		w.procBlocks = append(w.procBlocks, make([]proc, 1<<procBlockBits))
+	}
+	w.nprocs++
+	p := &w.procBlocks[i>>procBlockBits][i&(1<<procBlockBits-1)]
+	p.calls = p.callBuf[:0]
+	p.execs = p.execBuf[:0]
+	p.timers.few = p.timerBuf[:0]
+	return p
 }
 
 // slot is one worker position in a pool; a crashed worker restarts in its slot as a new
@@ -341,6 +380,7 @@ func newWorld(cfg *Config, opts Options) (*world, error) {
 		}
 	}
 
+	w.workerBase = model.NodeID(len(w.nodes))
 	for pi, p := range cfg.Workers {
 		var slots []*slot
 		start := NewSampler(p.Start)
@@ -489,11 +529,11 @@ func (w *world) dispatch(e event) error {
 	return fmt.Errorf("unknown event kind %d", e.kind)
 }
 
-// paused defers an event of a paused worker to the end of its pause: the process stalls,
-// so its timers fire late and what arrives is read late, then it acts on stale state.
-func (w *world) paused(node model.NodeID, e event) bool {
-	p := w.proc(node)
-	if p == nil || p.slot.pausedUntil <= w.now {
+// procPaused defers an event of worker process p (nil: not a worker) to the end of its
+// pause: the process stalls, so its timers fire late and what arrives is read late, then
+// it acts on stale state.
+func (w *world) procPaused(p *proc, e event) bool {
+	if !w.pausing || p == nil || p.slot.pausedUntil <= w.now {
 		return false
 	}
 	w.push(p.slot.pausedUntil, e)
@@ -502,8 +542,8 @@ func (w *world) paused(node model.NodeID, e event) bool {
 
 // proc returns the worker process at node; nil for another node.
 func (w *world) proc(node model.NodeID) *proc {
-	if node >= 0 && int(node) < len(w.nodes) {
-		return w.nodes[node].proc
+	if i := uint(node - w.workerBase); i < uint(w.nprocs) {
+		return &w.procBlocks[i>>procBlockBits][i&(1<<procBlockBits-1)]
 	}
 	return nil
 }
@@ -546,10 +586,11 @@ func (w *world) startWorker(pool int32, index int) error {
 	s := w.slots[pool][index]
 	pc := w.cfg.Workers[pool]
 	node := model.NodeID(len(w.nodes))
-	p := &proc{node: node, pool: pool, slot: s, alive: true, drift: pc.ClockDrift}
+	p := w.newProc()
+	p.node, p.pool, p.slot, p.alive, p.drift = node, pool, s, true, pc.ClockDrift
 	w.note(inCreate, node, uint32(pool), 0, 0)
 	p.w = model.NewWorker(WorkerModelConfig(w.cfg, pool, node, w.orchNode, w.sourceNode))
-	w.addNode(nodeEntry{part: p.w, timers: &timerTable{}, proc: p})
+	w.addNode(nodeEntry{part: p.w, timers: &p.timers, proc: p})
 	w.oracle.started(node, slotRef{pool, index})
 	if w.tw != nil {
 		w.tw.Node(w.traceNode(node))
@@ -569,12 +610,26 @@ func (w *world) startWorker(pool int32, index int) error {
 
 // fire runs a participant's timer.
 func (w *world) fire(e event) error {
-	n := &w.nodes[e.node]
-	tt := n.timers
-	if n.down || e.a != tt.incarnation {
-		return nil // the process is down, or this timer was armed by a previous life
+	// A worker's timers are in its proc; a worker is down exactly when it is not alive.
+	var tt *timerTable
+	var part model.Participant
+	p := w.proc(e.node)
+	if p != nil {
+		if !p.alive {
+			return nil
+		}
+		tt, part = &p.timers, p.w
+	} else {
+		n := &w.nodes[e.node]
+		if n.down {
+			return nil
+		}
+		tt, part = n.timers, n.part
 	}
-	if w.paused(e.node, e) {
+	if e.a != tt.incarnation {
+		return nil // this timer was armed by a previous life
+	}
+	if w.procPaused(p, e) {
 		// The deferred copy is a new entry; point the timer at it so that a later
 		// reset or cancel still finds it.
 		if _, ok := tt.get(e.timer); ok {
@@ -586,7 +641,7 @@ func (w *world) fire(e event) error {
 	w.hash.Event(int64(w.now), uint8(evTimer), int32(e.node), uint64(e.timer), 0, 0, nil)
 	w.out.Reset()
 	w.note(inFire, e.node, 0, 0, e.timer)
-	n.part.Fire(w.now, e.timer, &w.out)
+	part.Fire(w.now, e.timer, &w.out)
 	return w.apply(e.node)
 }
 
@@ -596,7 +651,7 @@ func (w *world) execDone(e event) error {
 		return nil
 	}
 	i := findHandle(p.execs, uint64(e.a))
-	if w.paused(e.node, e) {
+	if w.procPaused(p, e) {
 		if i >= 0 {
 			p.execs[i].h = w.lastPush
 		}
@@ -656,11 +711,20 @@ func (w *world) apply(node model.NodeID) error {
 }
 
 func (w *world) timer(node model.NodeID, t model.TimerOp) {
-	n := &w.nodes[node]
-	if n.down {
-		return // a process that is not running arms nothing
+	var tt *timerTable
+	p := w.proc(node)
+	if p != nil {
+		if !p.alive {
+			return // a process that is not running arms nothing
+		}
+		tt = &p.timers
+	} else {
+		n := &w.nodes[node]
+		if n.down {
+			return
+		}
+		tt = n.timers
 	}
-	tt, p := n.timers, n.proc
 	h, exists := tt.get(t.ID)
 	if t.Cancel {
 		if exists {

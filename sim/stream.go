@@ -100,10 +100,10 @@ func (w *world) pipeArrive(node model.NodeID, gen uint32) error {
 		return nil
 	}
 	e := p.pipe.entries[p.pipe.head]
-	if e.at > w.now || p.slot.partitioned > 0 {
+	if e.at > w.now || (w.partitionedSlots > 0 && p.slot.partitioned > 0) {
 		return nil // a later arrival, or the heal of the partition, tries again
 	}
-	if w.paused(node, event{kind: evPipeArrive, node: node, a: gen}) {
+	if w.procPaused(p, event{kind: evPipeArrive, node: node, a: gen}) {
 		return nil
 	}
 	p.pipe.entries[p.pipe.head] = pipeEntry{}
@@ -119,19 +119,19 @@ func (w *world) pipeArrive(node model.NodeID, gen uint32) error {
 		w.push(w.now+w.linkDelay(p.slot), event{kind: evSendDone, node: node, a: gen})
 	}
 	f := &w.msgs[e.msg]
-	m := f.m
+	m := &f.m // valid to the hand-over: nothing before it stashes a message
 	if len(f.wire) > 0 {
-		w.noteDecode(&m, f.wire)
-		if err := w.bridge.check(&m, f.wire); err != nil {
+		w.noteDecode(m, f.wire)
+		if err := w.bridge.check(m, f.wire); err != nil {
 			return fmt.Errorf("deliver %v to node %d: %w", m.Type, node, err)
 		}
 	}
 	w.hash.Event(int64(w.now), hashDeliver, int32(node), uint64(m.Task), m.TrueAttempt(), uint8(m.Type), nil)
-	w.traceDeliver(&m, len(f.wire))
+	w.traceDeliver(m, len(f.wire))
 	w.freeMsgs = append(w.freeMsgs, e.msg)
 	w.out.Reset()
-	w.noteReceive(node, &m)
-	model.Deliver(p.w, w.now, w.handed(m), &w.out)
+	w.noteReceive(node, m)
+	model.Deliver(p.w, w.now, w.handed(*m), &w.out)
 	return w.apply(node)
 }
 
@@ -141,7 +141,7 @@ func (w *world) sendDone(node model.NodeID, gen uint32) error {
 	if p == nil || !p.alive || gen != p.pipe.gen || !p.pipe.open || w.nodes[w.orchNode].down {
 		return nil
 	}
-	if p.slot.partitioned > 0 {
+	if w.partitionedSlots > 0 && p.slot.partitioned > 0 {
 		// The window update is held up with everything else; the heal sends it again.
 		p.pipe.blocked = true
 		return nil
@@ -198,12 +198,12 @@ func (w *world) streamOpened(node model.NodeID, gen uint32) error {
 	if p == nil || !p.alive || gen != p.pipe.gen || !p.pipe.open {
 		return nil
 	}
-	if p.slot.partitioned > 0 {
+	if w.partitionedSlots > 0 && p.slot.partitioned > 0 {
 		// Held by a blackhole with everything else.
 		w.push(p.slot.healAt+w.linkDelay(p.slot), event{kind: evStreamOpened, node: node, a: gen})
 		return nil
 	}
-	if w.paused(node, event{kind: evStreamOpened, node: node, a: gen}) {
+	if w.procPaused(p, event{kind: evStreamOpened, node: node, a: gen}) {
 		return nil
 	}
 	w.out.Reset()
@@ -218,7 +218,7 @@ func (w *world) streamBroken(node model.NodeID, code model.Code) error {
 	if p == nil || !p.alive {
 		return nil
 	}
-	if w.paused(node, event{kind: evStreamBroken, node: node, a: uint32(code)}) {
+	if w.procPaused(p, event{kind: evStreamBroken, node: node, a: uint32(code)}) {
 		return nil
 	}
 	p.pipe.reading = false
