@@ -323,7 +323,7 @@ func newWorld(cfg *Config, opts Options) (*world, error) {
 		hash:  trace.NewHasher(),
 	}
 	if opts.Clock != nil {
-		w.codec.SetClock(opts.Clock, 16)
+		w.codec.SetClock(opts.Clock, CodecTimedEvery)
 	}
 	if opts.QueueLog != nil {
 		w.q.Record(opts.QueueLog)
@@ -783,6 +783,9 @@ func (w *world) finish() (*Result, error) {
 	res.Summary.Perf.CodecDecodeNsPerMsg = st.DecodeNsPerMessage()
 	res.Summary.Perf.CodecMBPerSecond = st.MBPerSecond()
 	res.Summary.Perf.CodecReusedValues = st.ReusedEncodes + st.ReusedDecodes
+	if st.TimedEncodes+st.TimedDecodes > 0 {
+		res.Summary.Perf.CodecTimedEvery = CodecTimedEvery
+	}
 	return res, nil
 }
 

@@ -30,6 +30,12 @@ type sizedValue struct {
 	v *structpb.Value
 }
 
+// CodecTimedEvery is how many codec calls a run makes for each one it times for the perf
+// figures. A timed call is a full encode or decode (the payload Value walked, sorted and
+// rebuilt), several times the cost of the direct path the others take, so one in 64
+// keeps the timing a small part of the wire's cost; a run of scale still times ~300k.
+const CodecTimedEvery = 64
+
 // orchestratorURL is what simulated assignments name as the orchestrator's address: the
 // live default, so that the bytes look like what `tasksim serve` sends.
 const orchestratorURL = "http://127.0.0.1:7837"

@@ -39,8 +39,8 @@ func bridgeConfig() *Config {
 
 // BenchmarkWireBridge is the wire's cost per message as a run pays it: encode at the
 // send, and at the delivery the check (decode and compare). "sampled" times one call in
-// 16 with a clock, as `tasksim run` does for its perf figures (those calls take the full
-// path: the Value walked); "plain" has no clock.
+// CodecTimedEvery with a clock, as `tasksim run` does for its perf figures (those calls
+// take the full path: the Value walked); "plain" has no clock.
 func BenchmarkWireBridge(b *testing.B) {
 	start := time.Now()
 	clock := func() time.Duration { return time.Since(start) }
@@ -49,7 +49,7 @@ func BenchmarkWireBridge(b *testing.B) {
 			newBridge := func() *wireBridge {
 				c := wire.NewCodec()
 				if mode == "sampled" {
-					c.SetClock(clock, 16)
+					c.SetClock(clock, CodecTimedEvery)
 				}
 				return newWireBridge(bridgeConfig(), c)
 			}
