@@ -13,18 +13,27 @@
 // deadline per dispatch, a 10s RPC timeout per call, a 1s heartbeat tick), pushed in time
 // order. PushAfter puts such an entry at the tail of its delay's lane, a FIFO ring, when
 // that keeps the lane sorted by (time, sequence), and into the heap otherwise; Pop takes
-// the least of the heap's top and the lanes' heads. A lane push or cancel is O(1) and
-// touches no other entry, so the heap holds only what has no fixed delay.
+// the least of the heap's top and the lanes' heads. A lane push is O(1) and touches no
+// other entry, so the heap holds only what has no fixed delay.
+//
+// Keys. The heap and the lanes hold keys (time, sequence, slot), and an entry's value and
+// true key live in its slot of a slot table. Exactly one key stands for each live entry:
+// the slot records that key's sequence (sequences are never reused), and any other key
+// naming the slot is dead. Nothing in the heap points back at its position, so a sift
+// moves keys within the heap array and touches no slot: on a large queue the slot table
+// is far bigger than the cache, and a write into it per sift level would miss per level.
 //
 // Timers. A heartbeat deadline is typically pushed later again and again and rarely fires.
-// Reset to a later time therefore only records the new key; the heap or lane entry keeps
-// its old, earlier key, and is re-keyed (sifted down, or moved to the back of a lane or
-// into the heap) only when it reaches the front, the way Go's runtime timers work. An
-// entry's key is never later than its true key, so the true minimum is always found:
-// whatever reaches the front with a stale key is re-keyed before anything is popped.
-// Reset to an earlier time moves the entry at once. Cancel removes a heap entry by its
-// index at once; a cancelled lane entry is left behind as a dead key, dropped when it
-// reaches its lane's head.
+// Reset to a later time therefore only records the new key in the slot; the entry's key
+// keeps its old, earlier time and sequence, and is re-keyed (sifted down, or moved to the
+// back of a lane or into the heap) only when it reaches the front, the way Go's runtime
+// timers work. A key is never later than its entry's true key, so the true minimum is
+// always found: whatever reaches the front with a stale key is re-keyed before anything
+// is popped. Reset to an earlier time pushes a new key for the entry and Cancel frees the
+// slot; either way the old key is left behind dead and dropped when it reaches the front.
+// Dead keys are counted: when a heap's or a lane's dead keys outnumber its live ones (and
+// are more than a few), it is compacted, so they take at most about as much room as the
+// live entries.
 //
 // Handles. Every entry lives in a slot of a slot table; a Handle names the slot and its
 // generation. A slot's generation changes when its entry is popped or cancelled, so a
@@ -32,7 +41,7 @@
 //
 // Values are stored inline in the slot table and the heap and lanes hold small keys, so
 // sifting moves 24 bytes whatever T is, and no operation allocates once the slices have
-// grown.
+// grown (compaction works in place).
 //
 // A Queue is not safe for concurrent use; the simulator is single-goroutine by design.
 package eventq
@@ -43,30 +52,31 @@ type Handle struct {
 	gen  uint32
 }
 
-// key is a heap or lane element. at and seq are the entry's key, which may be earlier
-// than its true key (its slot's at and seq) after a lazy Reset.
+// key is a heap or lane element: a lower bound (at, seq) of the key of the entry in slot,
+// or dead (see slot.kseq).
 type key struct {
 	at   int64
 	seq  uint64
 	slot uint32
 }
 
-// Where a slot's entry is kept (slot.idx): a heap index (>= 0), free, or a lane.
+// Where a slot's entry is kept (slot.where): the heap, free, or a lane (>= 0).
 const (
-	idxFree  = -1
-	laneBase = -2 // lane l is laneBase - l
+	inHeap = -1
+	isFree = -2
 )
 
 type slot[T any] struct {
 	at  int64  // true time
 	seq uint64 // true sequence
-	// kseq is the sequence of the key that stands for this entry in its lane; any other
-	// key of the lane naming this slot is dead.
-	kseq uint64
-	kat  int64 // that key's time
-	idx  int32 // position in heap; idxFree; or laneBase - lane
-	gen  uint32
-	v    T
+	// kat and kseq are the key that stands for this entry in the heap or its lane: any
+	// other key naming this slot is dead. kseq is 0 while the slot is free (sequences
+	// start at 1), so every key naming a free slot is dead.
+	kat   int64
+	kseq  uint64
+	where int32 // inHeap, isFree or a lane's index
+	gen   uint32
+	v     T
 }
 
 // lane is a FIFO ring of keys sorted by (at, seq), live and dead.
@@ -74,11 +84,8 @@ type lane struct {
 	delay int64
 	keys  []key // len is a power of two
 	head  int
-	n     int
-	// settled: the front key is known live and true, so settle need not read its slot
-	// again. Anything that can change that (a pop of the front, a push into an empty
-	// lane, a Reset or Cancel of one of the lane's entries) clears it.
-	settled bool
+	n     int // keys in the ring
+	dead  int // of which dead
 }
 
 func (l *lane) front() *key { return &l.keys[l.head] }
@@ -88,7 +95,6 @@ func (l *lane) back() *key { return &l.keys[(l.head+l.n-1)&(len(l.keys)-1)] }
 func (l *lane) popFront() {
 	l.head = (l.head + 1) & (len(l.keys) - 1)
 	l.n--
-	l.settled = false
 }
 
 // fits reports whether a key (at, seq) keeps the lane sorted at its tail. A re-keyed
@@ -110,9 +116,6 @@ func (l *lane) pushBack(k key) {
 		l.keys, l.head = grown, 0
 	}
 	l.keys[(l.head+l.n)&(len(l.keys)-1)] = k
-	if l.n == 0 {
-		l.settled = false
-	}
 	l.n++
 }
 
@@ -120,15 +123,22 @@ func (l *lane) pushBack(k key) {
 // the heap.
 const maxLanes = 8
 
+// minCompact is the fewest dead keys that make a heap or lane worth compacting: below
+// it, the reads of every key's slot would cost more than the room they free.
+const minCompact = 256
+
 // Queue is a timer-capable event queue. The zero value is an empty queue ready to use.
 type Queue[T any] struct {
 	heap     []key
+	heapDead int // dead keys in heap
 	slots    []slot[T]
 	free     []uint32 // LIFO, so recently used (cache-warm) slots are reused first
 	seq      uint64
 	lanes    []lane
-	laneLive int  // live entries in lanes
+	live     int  // live entries
 	log      *Log // nil unless recording
+	// compactions counts compactions of the heap and lanes (tests check they happen).
+	compactions int
 }
 
 // New returns an empty queue with room for n entries before it grows.
@@ -137,7 +147,7 @@ func New[T any](n int) *Queue[T] {
 }
 
 // Len reports the number of live entries.
-func (q *Queue[T]) Len() int { return len(q.heap) + q.laneLive }
+func (q *Queue[T]) Len() int { return q.live }
 
 // alloc takes a free slot for a new entry at at with the next sequence number.
 func (q *Queue[T]) alloc(at int64, v T) (uint32, *slot[T]) {
@@ -147,9 +157,10 @@ func (q *Queue[T]) alloc(at int64, v T) (uint32, *slot[T]) {
 		q.free = q.free[:n-1]
 	} else {
 		si = uint32(len(q.slots))
-		q.slots = append(q.slots, slot[T]{gen: 1})
+		q.slots = append(q.slots, slot[T]{gen: 1, where: isFree})
 	}
 	q.seq++
+	q.live++
 	s := &q.slots[si]
 	s.at, s.seq, s.v = at, q.seq, v
 	return si, s
@@ -195,27 +206,28 @@ func (q *Queue[T]) laneFor(delay int64) int {
 	return len(q.lanes) - 1
 }
 
+// heapInsert makes a key of the entry's true key stand for it in the heap.
 func (q *Queue[T]) heapInsert(si uint32, s *slot[T]) {
-	i := len(q.heap)
-	s.idx = int32(i)
+	s.where = inHeap
+	s.kat, s.kseq = s.at, s.seq
 	q.heap = append(q.heap, key{at: s.at, seq: s.seq, slot: si})
-	q.up(i)
+	q.up(len(q.heap) - 1)
 }
 
+// laneInsert makes a key of the entry's true key stand for it at the back of lane l.
 func (q *Queue[T]) laneInsert(l int, si uint32, s *slot[T]) {
-	s.idx = int32(laneBase - l)
+	s.where = int32(l)
 	s.kat, s.kseq = s.at, s.seq
 	q.lanes[l].pushBack(key{at: s.at, seq: s.seq, slot: si})
-	q.laneLive++
 }
 
-// live returns the slot h names, or nil if the handle is stale.
-func (q *Queue[T]) live(h Handle) *slot[T] {
+// liveSlot returns the slot h names, or nil if the handle is stale.
+func (q *Queue[T]) liveSlot(h Handle) *slot[T] {
 	if uint64(h.slot) >= uint64(len(q.slots)) {
 		return nil
 	}
 	s := &q.slots[h.slot]
-	if s.gen != h.gen || s.idx == idxFree {
+	if s.gen != h.gen || s.where == isFree {
 		return nil
 	}
 	return s
@@ -224,9 +236,9 @@ func (q *Queue[T]) live(h Handle) *slot[T] {
 // Reset moves the entry h names to virtual time at and gives it a fresh sequence number,
 // so it orders as if pushed now. It reports whether h was live; a stale handle is a no-op.
 // Moving later is O(1): the entry is re-keyed when it reaches the front. Moving earlier
-// moves it at once.
+// gives it a new key at once and leaves the old one behind dead.
 func (q *Queue[T]) Reset(h Handle, at int64) bool {
-	s := q.live(h)
+	s := q.liveSlot(h)
 	if s == nil {
 		return false
 	}
@@ -235,81 +247,111 @@ func (q *Queue[T]) Reset(h Handle, at int64) bool {
 	}
 	q.seq++
 	s.at, s.seq = at, q.seq
-	if s.idx <= laneBase {
-		l := int(laneBase - s.idx)
-		q.lanes[l].settled = false // the entry may be the lane's front
-		// The fresh sequence makes the new key later than the lane key even at an equal
-		// time, so the lane key stays a lower bound.
-		if at >= s.kat {
-			return true
-		}
-		// Earlier than its lane key: that key is dead now, and the entry goes where its
-		// new key keeps order.
-		s.kseq = 0
-		q.laneLive--
-		if q.lanes[l].fits(at, s.seq) {
-			q.laneInsert(l, h.slot, s)
-		} else {
-			q.heapInsert(h.slot, s)
-		}
+	// The fresh sequence makes the new key later than the entry's key even at an equal
+	// time, so that key stays a lower bound.
+	if at >= s.kat {
 		return true
 	}
-	i := int(s.idx)
-	if at >= q.heap[i].at {
-		return true
+	// Earlier than its key: that key is dead now, and the entry goes where its new key
+	// keeps order (a lane entry back to its lane if it fits there, else the heap).
+	was := s.where
+	q.bury(s)
+	if was >= 0 && q.lanes[was].fits(at, s.seq) {
+		q.laneInsert(int(was), h.slot, s)
+	} else {
+		q.heapInsert(h.slot, s)
 	}
-	q.heap[i].at, q.heap[i].seq = at, q.seq
-	q.up(i)
+	q.compact(was)
 	return true
 }
 
+// bury counts the key that stands for s as dead, where it is.
+func (q *Queue[T]) bury(s *slot[T]) {
+	if s.where == inHeap {
+		q.heapDead++
+	} else {
+		q.lanes[s.where].dead++
+	}
+}
+
+// compact compacts the heap or lane where (inHeap or a lane) if its dead keys outnumber
+// its live ones.
+func (q *Queue[T]) compact(where int32) {
+	if where == inHeap {
+		if q.heapDead >= minCompact && 2*q.heapDead > len(q.heap) {
+			q.compactHeap()
+		}
+		return
+	}
+	if l := &q.lanes[where]; l.dead >= minCompact && 2*l.dead > l.n {
+		q.compactLane(l)
+	}
+}
+
 // Cancel removes the entry h names and reports whether h was live; a stale handle is a
-// no-op.
+// no-op. Its key stays behind, dead, until it reaches the front or a compaction.
 func (q *Queue[T]) Cancel(h Handle) bool {
-	s := q.live(h)
+	s := q.liveSlot(h)
 	if s == nil {
 		return false
 	}
 	if q.log != nil {
 		q.log.op(OpCancel, h.slot, 0)
 	}
-	if s.idx <= laneBase {
-		// Its key stays behind, dead (the slot is free), until it reaches the head.
-		q.lanes[laneBase-s.idx].settled = false
-		q.laneLive--
-		q.release(h.slot)
-		return true
-	}
-	q.heapRemove(int(s.idx))
+	where := s.where
+	q.bury(s)
+	q.live--
 	q.release(h.slot)
+	q.compact(where)
 	return true
 }
 
-func (q *Queue[T]) heapRemove(i int) {
-	last := len(q.heap) - 1
-	if i != last {
-		q.heap[i] = q.heap[last]
-		q.slots[q.heap[i].slot].idx = int32(i)
-	}
-	q.heap = q.heap[:last]
-	if i != last {
-		if !q.up(i) {
-			q.down(i)
+// compactHeap drops the heap's dead keys and restores heap order. Keys are unique, so the
+// order of pops does not depend on the heap's shape.
+func (q *Queue[T]) compactHeap() {
+	h := q.heap
+	n := 0
+	for _, k := range h {
+		if q.slots[k.slot].kseq == k.seq {
+			h[n] = k
+			n++
 		}
 	}
+	clear(h[n:])
+	q.heap = h[:n]
+	q.heapDead = 0
+	q.compactions++
+	for i := (n - 2) / 4; i >= 0; i-- {
+		q.down(i)
+	}
+}
+
+// compactLane drops lane l's dead keys, keeping the others in order.
+func (q *Queue[T]) compactLane(l *lane) {
+	mask := len(l.keys) - 1
+	n := 0
+	for i := range l.n {
+		k := l.keys[(l.head+i)&mask]
+		if q.slots[k.slot].kseq == k.seq {
+			l.keys[(l.head+n)&mask] = k
+			n++
+		}
+	}
+	l.n, l.dead = n, 0
+	q.compactions++
 }
 
 // When reports the virtual time the entry h names is due, and whether h is live.
 func (q *Queue[T]) When(h Handle) (int64, bool) {
-	s := q.live(h)
+	s := q.liveSlot(h)
 	if s == nil {
 		return 0, false
 	}
 	return s.at, true
 }
 
-// Peek returns the earliest entry without removing it. It may re-key entries that were
-// reset later, which changes no observable order.
+// Peek returns the earliest entry without removing it. It may drop dead keys and re-key
+// entries that were reset later, which changes no observable order.
 func (q *Queue[T]) Peek() (at int64, v T, ok bool) {
 	src := q.settle()
 	if src == srcEmpty {
@@ -334,13 +376,13 @@ func (q *Queue[T]) Pop() (at int64, v T, ok bool) {
 		l := &q.lanes[src]
 		si = l.front().slot
 		l.popFront()
-		q.laneLive--
 	}
 	s := &q.slots[si]
 	at, v = s.at, s.v
 	if q.log != nil {
 		q.log.op(OpPop, si, at)
 	}
+	q.live--
 	q.release(si)
 	return at, v, true
 }
@@ -358,15 +400,11 @@ func (q *Queue[T]) frontKey(src int) *key {
 	return q.lanes[src].front()
 }
 
-// settle finds the earliest entry: it drops dead lane heads and re-keys whatever is at
-// the front with a stale key until the least front key is a true one, and reports where
-// that is.
+// settle finds the earliest entry and reports where it is. The least of the front keys
+// is a lower bound of every live entry's key; if it is live and true, it is the earliest
+// entry. Otherwise it is dropped (dead) or re-keyed (reset later) and settle looks again.
+// Only that one key's slot is read, the slot a Pop reads anyway.
 func (q *Queue[T]) settle() int {
-	for l := range q.lanes {
-		if !q.lanes[l].settled {
-			q.settleLane(l)
-		}
-	}
 	for {
 		src := srcEmpty
 		var best *key
@@ -379,40 +417,37 @@ func (q *Queue[T]) settle() int {
 				src, best = l, ln.front()
 			}
 		}
-		if src != srcHeap {
-			return src // a lane's front is settled: live and true
+		if src == srcEmpty {
+			return src
 		}
 		s := &q.slots[best.slot]
+		if s.kseq != best.seq {
+			// Dead: cancelled, reset earlier, or its slot reused.
+			if src == srcHeap {
+				q.popTop()
+				q.heapDead--
+			} else {
+				q.lanes[src].popFront()
+				q.lanes[src].dead--
+			}
+			continue
+		}
 		if best.at == s.at && best.seq == s.seq {
 			return src
 		}
-		// Reset later: re-key it and look again.
-		best.at, best.seq = s.at, s.seq
-		q.down(0)
-	}
-}
-
-// settleLane drops lane l's dead front keys and re-keys a front entry that was reset
-// later, until its front is live and true (or it is empty). Re-keying before the entry
-// is due changes no order: its key only moves to its true key.
-func (q *Queue[T]) settleLane(l int) {
-	ln := &q.lanes[l]
-	for ln.n > 0 {
-		k := ln.front()
-		s := &q.slots[k.slot]
-		if s.idx != int32(laneBase-l) || s.kseq != k.seq {
-			ln.popFront() // dead: cancelled, moved, or its slot reused
+		// Reset later: re-key it before it is due, which changes no order (its key only
+		// moves to its true key), and look again.
+		if src == srcHeap {
+			best.at, best.seq = s.at, s.seq
+			s.kat, s.kseq = s.at, s.seq
+			q.down(0)
 			continue
 		}
-		if k.at == s.at && k.seq == s.seq {
-			ln.settled = true
-			return
-		}
-		si := k.slot
+		si := best.slot
+		ln := &q.lanes[src]
 		ln.popFront()
-		q.laneLive--
 		if ln.fits(s.at, s.seq) {
-			q.laneInsert(l, si, s)
+			q.laneInsert(src, si, s)
 		} else {
 			q.heapInsert(si, s)
 		}
@@ -425,7 +460,7 @@ func (q *Queue[T]) release(si uint32) {
 	s := &q.slots[si]
 	var zero T
 	s.v = zero
-	s.idx = idxFree
+	s.where = isFree
 	s.kseq = 0
 	s.gen++
 	if s.gen == 0 { // keep Handle{} dead after wrap-around
@@ -465,16 +500,14 @@ func (q *Queue[T]) popTop() {
 			}
 		}
 		h[i] = h[m]
-		q.slots[h[i].slot].idx = int32(i)
 		i = m
 	}
 	h[i] = e
-	q.slots[e.slot].idx = int32(i)
 	q.up(i)
 }
 
-// up sifts the element at i toward the root and reports whether it moved.
-func (q *Queue[T]) up(i int) bool {
+// up sifts the key at i toward the root.
+func (q *Queue[T]) up(i int) {
 	h := q.heap
 	e := h[i]
 	start := i
@@ -484,18 +517,14 @@ func (q *Queue[T]) up(i int) bool {
 			break
 		}
 		h[i] = h[p]
-		q.slots[h[i].slot].idx = int32(i)
 		i = p
 	}
-	if i == start {
-		return false
+	if i != start {
+		h[i] = e
 	}
-	h[i] = e
-	q.slots[e.slot].idx = int32(i)
-	return true
 }
 
-// down sifts the element at i toward the leaves.
+// down sifts the key at i toward the leaves.
 func (q *Queue[T]) down(i int) {
 	h := q.heap
 	n := len(h)
@@ -518,11 +547,9 @@ func (q *Queue[T]) down(i int) {
 			break
 		}
 		h[i] = h[m]
-		q.slots[h[i].slot].idx = int32(i)
 		i = m
 	}
 	if i != start {
 		h[i] = e
-		q.slots[e.slot].idx = int32(i)
 	}
 }

@@ -275,7 +275,15 @@ func (r *refQueue) min() int {
 }
 
 func TestDifferentialAgainstReference(t *testing.T) {
-	for seed := uint64(1); seed <= 20; seed++ {
+	// Seeds past 20 churn: few pops, many cancels and resets, so that dead keys pile up
+	// and the heap and lanes are compacted under the reference's eye.
+	for seed := uint64(1); seed <= 26; seed++ {
+		churn := seed > 20
+		// Cumulative shares of push, reset, cancel and peek; the rest pops.
+		cuts := [4]int{35, 60, 70, 75}
+		if churn {
+			cuts = [4]int{40, 70, 94, 96}
+		}
 		r := rand.New(rand.NewPCG(seed, 0x5eed))
 		var q Queue[int]
 		var ref refQueue
@@ -291,7 +299,7 @@ func TestDifferentialAgainstReference(t *testing.T) {
 		}
 		for op := range 20000 {
 			switch k := r.IntN(100); {
-			case k < 35:
+			case k < cuts[0]:
 				id := len(handles)
 				if r.IntN(2) == 0 {
 					// A fixed-delay timer: into a lane when it keeps the lane in order.
@@ -303,7 +311,7 @@ func TestDifferentialAgainstReference(t *testing.T) {
 				at := now + r.Int64N(span)
 				handles = append(handles, q.Push(at, id))
 				ref.push(id, at, id)
-			case k < 60:
+			case k < cuts[1]:
 				if len(handles) == 0 {
 					continue
 				}
@@ -312,15 +320,18 @@ func TestDifferentialAgainstReference(t *testing.T) {
 				if got, want := q.Reset(handles[id], at), ref.reset(id, at); got != want {
 					t.Fatalf("seed %d op %d: Reset(%d) = %v, want %v", seed, op, id, got, want)
 				}
-			case k < 70:
+			case k < cuts[2]:
 				if len(handles) == 0 {
 					continue
 				}
 				id := r.IntN(len(handles))
+				if churn && len(ref.entries) > 0 {
+					id = ref.entries[r.IntN(len(ref.entries))].id // a live one
+				}
 				if got, want := q.Cancel(handles[id]), ref.cancel(id); got != want {
 					t.Fatalf("seed %d op %d: Cancel(%d) = %v, want %v", seed, op, id, got, want)
 				}
-			case k < 75:
+			case k < cuts[3]:
 				at, v, ok := q.Peek()
 				m := ref.min()
 				if ok != (m >= 0) || (ok && (at != ref.entries[m].at || v != ref.entries[m].v)) {
@@ -345,8 +356,14 @@ func TestDifferentialAgainstReference(t *testing.T) {
 			if q.Len() != len(ref.entries) {
 				t.Fatalf("seed %d op %d: Len = %d, want %d", seed, op, q.Len(), len(ref.entries))
 			}
+			if op%1000 == 0 {
+				q.checkInvariants(t)
+			}
 		}
 		q.checkInvariants(t)
+		if churn && q.compactions == 0 {
+			t.Fatalf("seed %d: churn compacted nothing", seed)
+		}
 		for len(ref.entries) > 0 {
 			m := ref.min()
 			at, v, _ := q.Pop()
@@ -358,22 +375,63 @@ func TestDifferentialAgainstReference(t *testing.T) {
 	}
 }
 
-// checkInvariants verifies the heap order on heap keys, the index back-links, and that
-// every heap key is a lower bound of its entry's true key.
+// checkInvariants verifies the heap order on heap keys, that lanes are sorted, that the
+// dead-key counts are exact, that every live entry has exactly one live key, which is a
+// lower bound of its true key, and that Len counts the live entries.
 func (q *Queue[T]) checkInvariants(t *testing.T) {
 	t.Helper()
+	keys := 0
+	check := func(k *key, where int32) bool {
+		s := &q.slots[k.slot]
+		if s.kseq != k.seq {
+			return false // dead
+		}
+		if s.where != where || s.kat != k.at {
+			t.Fatalf("live key of slot %d: where %d kat %d, want %d and %d", k.slot, s.where, s.kat, where, k.at)
+		}
+		if less(&key{at: s.at, seq: s.seq}, k) {
+			t.Fatalf("key of slot %d is later than its true key", k.slot)
+		}
+		keys++
+		return true
+	}
+	dead := 0
 	for i := range q.heap {
 		k := &q.heap[i]
 		if i > 0 && less(k, &q.heap[(i-1)/4]) {
 			t.Fatalf("heap order violated at %d", i)
 		}
-		s := &q.slots[k.slot]
-		if int(s.idx) != i {
-			t.Fatalf("slot %d idx = %d, want %d", k.slot, s.idx, i)
+		if !check(k, inHeap) {
+			dead++
 		}
-		if less(&key{at: s.at, seq: s.seq}, k) {
-			t.Fatalf("heap key of slot %d is later than its true key", k.slot)
+	}
+	if dead != q.heapDead {
+		t.Fatalf("heap holds %d dead keys, counted %d", dead, q.heapDead)
+	}
+	for l := range q.lanes {
+		ln := &q.lanes[l]
+		dead := 0
+		for i := range ln.n {
+			k := &ln.keys[(ln.head+i)&(len(ln.keys)-1)]
+			if i > 0 && !less(&ln.keys[(ln.head+i-1)&(len(ln.keys)-1)], k) {
+				t.Fatalf("lane %d out of order at %d", l, i)
+			}
+			if !check(k, int32(l)) {
+				dead++
+			}
 		}
+		if dead != ln.dead {
+			t.Fatalf("lane %d holds %d dead keys, counted %d", l, dead, ln.dead)
+		}
+	}
+	used := 0
+	for i := range q.slots {
+		if q.slots[i].where != isFree {
+			used++
+		}
+	}
+	if keys != used || used != q.Len() {
+		t.Fatalf("%d live keys, %d used slots, Len %d: want all equal", keys, used, q.Len())
 	}
 }
 
@@ -472,4 +530,62 @@ func drainTimes(q *Queue[int]) []int64 {
 		out = append(out, at)
 	}
 	return out
+}
+
+// Cancelled and reset-earlier keys stay behind dead; once they outnumber the live keys
+// of their heap or lane (and are at least minCompact), that heap or lane is compacted, so
+// a queue that is never popped does not grow with its churn.
+func TestDeadKeysStayBounded(t *testing.T) {
+	var q Queue[int]
+	var hs []Handle
+	for i := range 1000 {
+		hs = append(hs, q.Push(int64(1000+i), i))
+	}
+	// 600 cancels: the 501st finds 501 dead of 1000 keys and compacts to 499; the
+	// other 99 stay dead.
+	for i := range 600 {
+		q.Cancel(hs[i])
+	}
+	if len(q.heap) != 499 || q.heapDead != 99 || q.Len() != 400 || q.compactions != 1 {
+		t.Fatalf("after 600 cancels: %d heap keys, %d dead, Len %d, %d compactions; want 499, 99, 400, 1",
+			len(q.heap), q.heapDead, q.Len(), q.compactions)
+	}
+	q.checkInvariants(t)
+
+	// Reset earlier, over and over, leaves a dead key each time; the heap stays within
+	// twice its live entries (or minCompact dead keys).
+	r := rand.New(rand.NewPCG(3, 3))
+	at := int64(1000)
+	for range 100_000 {
+		at--
+		q.Reset(hs[600+r.IntN(400)], at)
+		if 2*q.heapDead > len(q.heap) && q.heapDead >= minCompact {
+			t.Fatalf("%d dead of %d heap keys", q.heapDead, len(q.heap))
+		}
+	}
+	if len(q.heap) > 2*400+1 || q.Len() != 400 {
+		t.Fatalf("%d heap keys for %d entries, want at most 801", len(q.heap), q.Len())
+	}
+	q.checkInvariants(t)
+
+	// A lane, likewise: 1000 timers a fixed delay ahead, 600 cancelled.
+	var lq Queue[int]
+	hs = hs[:0]
+	for i := range 1000 {
+		hs = append(hs, lq.PushAfter(int64(30+i), 30, i))
+	}
+	for i := range 600 {
+		lq.Cancel(hs[i])
+	}
+	ln := &lq.lanes[0]
+	if len(lq.heap) != 0 || ln.n != 499 || ln.dead != 99 || lq.Len() != 400 || lq.compactions != 1 {
+		t.Fatalf("lane after 600 cancels: %d keys, %d dead, Len %d, %d compactions, %d heap keys; want 499, 99, 400, 1, 0",
+			ln.n, ln.dead, lq.Len(), lq.compactions, len(lq.heap))
+	}
+	lq.checkInvariants(t)
+	// The survivors pop in order: the live 400, at 630..1029.
+	got := drainTimes(&lq)
+	if len(got) != 400 || got[0] != 630 || got[399] != 1029 || ln.n != 0 || ln.dead != 0 {
+		t.Fatalf("popped %v; lane keeps %d keys (%d dead)", got, ln.n, ln.dead)
+	}
 }
