@@ -99,7 +99,7 @@ func BenchmarkHeartbeat(b *testing.B) {
 			}
 			q.Reset(deadlines[ev.worker], now+hbTimeout)
 			q.Push(now+second, ev)
-			peak = max(peak, len(q.heap))
+			peak = max(peak, q.heapKeys())
 			events++
 		}
 		b.ReportMetric(float64(peak), "heap-entries")
@@ -126,7 +126,7 @@ func BenchmarkHeartbeat(b *testing.B) {
 			gens[ev.worker]++
 			q.Push(now+hbTimeout, hbEvent{deadline: true, worker: ev.worker, gen: gens[ev.worker]})
 			q.Push(now+second, ev)
-			peak = max(peak, len(q.heap))
+			peak = max(peak, q.heapKeys())
 			events++
 		}
 		b.ReportMetric(float64(peak), "heap-entries")

@@ -40,11 +40,13 @@
 // stale Handle is a harmless no-op: Reset and Cancel report false.
 //
 // Values are stored inline in the slot table and the heap and lanes hold small keys, so
-// sifting moves 24 bytes whatever T is, and no operation allocates once the slices have
+// sifting moves 16 bytes whatever T is, and no operation allocates once the slices have
 // grown (compaction works in place).
 //
 // A Queue is not safe for concurrent use; the simulator is single-goroutine by design.
 package eventq
+
+import "slices"
 
 // Handle names a queued entry. The zero Handle is never live.
 type Handle struct {
@@ -54,11 +56,23 @@ type Handle struct {
 
 // key is a heap or lane element: a lower bound (at, seq) of the key of the entry in slot,
 // or dead (see slot.kseq).
+//
+// A key is 16 bytes, so four siblings fill one 64-byte cache line: the heap array starts
+// with root (3) unused keys, which puts every node's four children at an index that is a
+// multiple of four, one line (once the array is large enough to be page-aligned), and a
+// sift reads one line per level. Sequences are 32 bits to fit; renumber keeps them so.
 type key struct {
 	at   int64
-	seq  uint64
+	seq  uint32
 	slot uint32
 }
+
+// root is the heap's root index; the keys before it are unused (see key).
+const root = 3
+
+// seqLimit is the last sequence number issued before renumber (a variable so that tests
+// can make renumbering frequent).
+var seqLimit uint32 = 1<<32 - 1
 
 // Where a slot's entry is kept (slot.where): the heap, free, or a lane (>= 0).
 const (
@@ -66,15 +80,18 @@ const (
 	isFree = -2
 )
 
+// A slot of the simulator's 24-byte event is 64 bytes with the padding after where and
+// gen: one cache line (the table is page-aligned once large), so reading a slot at a pop
+// misses once, not twice.
 type slot[T any] struct {
 	at  int64  // true time
-	seq uint64 // true sequence
+	seq uint32 // true sequence
 	// kat and kseq are the key that stands for this entry in the heap or its lane: any
 	// other key naming this slot is dead. kseq is 0 while the slot is free (sequences
 	// start at 1), so every key naming a free slot is dead.
-	kat   int64
-	kseq  uint64
+	kseq  uint32
 	where int32 // inHeap, isFree or a lane's index
+	kat   int64
 	gen   uint32
 	v     T
 }
@@ -99,7 +116,7 @@ func (l *lane) popFront() {
 
 // fits reports whether a key (at, seq) keeps the lane sorted at its tail. A re-keyed
 // entry's sequence can be older than the tail's, so both count.
-func (l *lane) fits(at int64, seq uint64) bool {
+func (l *lane) fits(at int64, seq uint32) bool {
 	if l.n == 0 {
 		return true
 	}
@@ -133,17 +150,17 @@ type Queue[T any] struct {
 	heapDead int // dead keys in heap
 	slots    []slot[T]
 	free     []uint32 // LIFO, so recently used (cache-warm) slots are reused first
-	seq      uint64
+	seq      uint32
 	lanes    []lane
 	live     int  // live entries
 	log      *Log // nil unless recording
-	// compactions counts compactions of the heap and lanes (tests check they happen).
-	compactions int
+	// compactions and renumbers count those rare events (tests check they happen).
+	compactions, renumbers int
 }
 
 // New returns an empty queue with room for n entries before it grows.
 func New[T any](n int) *Queue[T] {
-	return &Queue[T]{heap: make([]key, 0, n), slots: make([]slot[T], 0, n), free: make([]uint32, 0, n)}
+	return &Queue[T]{heap: make([]key, root, root+n), slots: make([]slot[T], 0, n), free: make([]uint32, 0, n)}
 }
 
 // Len reports the number of live entries.
@@ -151,6 +168,9 @@ func (q *Queue[T]) Len() int { return q.live }
 
 // alloc takes a free slot for a new entry at at with the next sequence number.
 func (q *Queue[T]) alloc(at int64, v T) (uint32, *slot[T]) {
+	if q.seq >= seqLimit {
+		q.renumber()
+	}
 	var si uint32
 	if n := len(q.free); n > 0 {
 		si = q.free[n-1]
@@ -210,6 +230,9 @@ func (q *Queue[T]) laneFor(delay int64) int {
 func (q *Queue[T]) heapInsert(si uint32, s *slot[T]) {
 	s.where = inHeap
 	s.kat, s.kseq = s.at, s.seq
+	if len(q.heap) == 0 {
+		q.heap = make([]key, root, root+64)
+	}
 	q.heap = append(q.heap, key{at: s.at, seq: s.seq, slot: si})
 	q.up(len(q.heap) - 1)
 }
@@ -245,6 +268,9 @@ func (q *Queue[T]) Reset(h Handle, at int64) bool {
 	if q.log != nil {
 		q.log.op(OpReset, h.slot, at)
 	}
+	if q.seq >= seqLimit {
+		q.renumber()
+	}
 	q.seq++
 	s.at, s.seq = at, q.seq
 	// The fresh sequence makes the new key later than the entry's key even at an equal
@@ -278,7 +304,7 @@ func (q *Queue[T]) bury(s *slot[T]) {
 // its live ones.
 func (q *Queue[T]) compact(where int32) {
 	if where == inHeap {
-		if q.heapDead >= minCompact && 2*q.heapDead > len(q.heap) {
+		if q.heapDead >= minCompact && 2*q.heapDead > len(q.heap)-root {
 			q.compactHeap()
 		}
 		return
@@ -310,8 +336,8 @@ func (q *Queue[T]) Cancel(h Handle) bool {
 // order of pops does not depend on the heap's shape.
 func (q *Queue[T]) compactHeap() {
 	h := q.heap
-	n := 0
-	for _, k := range h {
+	n := root
+	for _, k := range h[root:] {
 		if q.slots[k.slot].kseq == k.seq {
 			h[n] = k
 			n++
@@ -321,9 +347,60 @@ func (q *Queue[T]) compactHeap() {
 	q.heap = h[:n]
 	q.heapDead = 0
 	q.compactions++
-	for i := (n - 2) / 4; i >= 0; i-- {
-		q.down(i)
+	if n > root {
+		for i := parent(n - 1); i >= root; i-- {
+			q.down(i)
+		}
 	}
+}
+
+// renumber gives every sequence in use a new, small number in the same order, so that
+// 32-bit sequences never run out: it drops every dead key, then maps the entries' key and
+// true sequences to their ranks. Comparisons see only these sequences, so no order
+// changes. It runs once per ~4 billion pushes and resets, and allocates.
+func (q *Queue[T]) renumber() {
+	if q.heapDead > 0 {
+		q.compactHeap()
+	}
+	for l := range q.lanes {
+		if q.lanes[l].dead > 0 {
+			q.compactLane(&q.lanes[l])
+		}
+	}
+	seqs := make([]uint32, 0, 2*q.live)
+	for i := range q.slots {
+		if s := &q.slots[i]; s.where != isFree {
+			seqs = append(seqs, s.kseq)
+			if s.seq != s.kseq {
+				seqs = append(seqs, s.seq)
+			}
+		}
+	}
+	slices.Sort(seqs)
+	rank := func(seq uint32) uint32 {
+		i, _ := slices.BinarySearch(seqs, seq)
+		return uint32(i + 1) // sequences start at 1
+	}
+	if len(q.heap) > root {
+		for i := range q.heap[root:] {
+			k := &q.heap[root+i]
+			k.seq = rank(k.seq)
+		}
+	}
+	for l := range q.lanes {
+		ln := &q.lanes[l]
+		for i := range ln.n {
+			k := &ln.keys[(ln.head+i)&(len(ln.keys)-1)]
+			k.seq = rank(k.seq)
+		}
+	}
+	for i := range q.slots {
+		if s := &q.slots[i]; s.where != isFree {
+			s.seq, s.kseq = rank(s.seq), rank(s.kseq)
+		}
+	}
+	q.seq = uint32(len(seqs))
+	q.renumbers++
 }
 
 // compactLane drops lane l's dead keys, keeping the others in order.
@@ -370,7 +447,7 @@ func (q *Queue[T]) Pop() (at int64, v T, ok bool) {
 	}
 	var si uint32
 	if src == srcHeap {
-		si = q.heap[0].slot
+		si = q.heap[root].slot
 		q.popTop()
 	} else {
 		l := &q.lanes[src]
@@ -395,7 +472,7 @@ const (
 
 func (q *Queue[T]) frontKey(src int) *key {
 	if src == srcHeap {
-		return &q.heap[0]
+		return &q.heap[root]
 	}
 	return q.lanes[src].front()
 }
@@ -408,8 +485,8 @@ func (q *Queue[T]) settle() int {
 	for {
 		src := srcEmpty
 		var best *key
-		if len(q.heap) > 0 {
-			src, best = srcHeap, &q.heap[0]
+		if len(q.heap) > root {
+			src, best = srcHeap, &q.heap[root]
 		}
 		for l := range q.lanes {
 			ln := &q.lanes[l]
@@ -440,7 +517,7 @@ func (q *Queue[T]) settle() int {
 		if src == srcHeap {
 			best.at, best.seq = s.at, s.seq
 			s.kat, s.kseq = s.at, s.seq
-			q.down(0)
+			q.down(root)
 			continue
 		}
 		si := best.slot
@@ -473,6 +550,13 @@ func less(a, b *key) bool {
 	return a.at < b.at || (a.at == b.at && a.seq < b.seq)
 }
 
+// children returns the index of i's first child; parent is the inverse. With the root
+// at 3, children are 4i-8 .. 4i-5 (a multiple of four: one cache line) and the parent of
+// j is j/4 + 2.
+func children(i int) int { return 4*i - 8 }
+
+func parent(j int) int { return j/4 + 2 }
+
 // popTop removes the heap's root. The hole left at the root moves down along the smaller
 // children to a leaf, and the heap's last key fills it and sifts up: the last key
 // usually belongs near the leaves, so this costs one comparison per level fewer than
@@ -483,12 +567,12 @@ func (q *Queue[T]) popTop() {
 	e := h[last]
 	h = h[:last]
 	q.heap = h
-	if last == 0 {
+	if last == root {
 		return
 	}
-	i := 0
+	i := root
 	for {
-		c := 4*i + 1
+		c := children(i)
 		if c >= last {
 			break
 		}
@@ -511,8 +595,8 @@ func (q *Queue[T]) up(i int) {
 	h := q.heap
 	e := h[i]
 	start := i
-	for i > 0 {
-		p := (i - 1) / 4
+	for i > root {
+		p := parent(i)
 		if !less(&e, &h[p]) {
 			break
 		}
@@ -531,7 +615,7 @@ func (q *Queue[T]) down(i int) {
 	e := h[i]
 	start := i
 	for {
-		c := 4*i + 1
+		c := children(i)
 		if c >= n {
 			break
 		}

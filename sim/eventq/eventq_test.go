@@ -277,8 +277,15 @@ func (r *refQueue) min() int {
 func TestDifferentialAgainstReference(t *testing.T) {
 	// Seeds past 20 churn: few pops, many cancels and resets, so that dead keys pile up
 	// and the heap and lanes are compacted under the reference's eye.
+	// Every third seed runs out of sequence numbers every few thousand pushes and resets, so
+	// that renumbering happens often.
+	defer func(limit uint32) { seqLimit = limit }(seqLimit)
 	for seed := uint64(1); seed <= 26; seed++ {
 		churn := seed > 20
+		seqLimit = 1<<32 - 1
+		if seed%3 == 0 {
+			seqLimit = 4001
+		}
 		// Cumulative shares of push, reset, cancel and peek; the rest pops.
 		cuts := [4]int{35, 60, 70, 75}
 		if churn {
@@ -364,6 +371,9 @@ func TestDifferentialAgainstReference(t *testing.T) {
 		if churn && q.compactions == 0 {
 			t.Fatalf("seed %d: churn compacted nothing", seed)
 		}
+		if want := seed%3 == 0; (q.renumbers > 0) != want {
+			t.Fatalf("seed %d: %d renumberings", seed, q.renumbers)
+		}
 		for len(ref.entries) > 0 {
 			m := ref.min()
 			at, v, _ := q.Pop()
@@ -396,9 +406,9 @@ func (q *Queue[T]) checkInvariants(t *testing.T) {
 		return true
 	}
 	dead := 0
-	for i := range q.heap {
+	for i := root; i < len(q.heap); i++ {
 		k := &q.heap[i]
-		if i > 0 && less(k, &q.heap[(i-1)/4]) {
+		if i > root && less(k, &q.heap[parent(i)]) {
 			t.Fatalf("heap order violated at %d", i)
 		}
 		if !check(k, inHeap) {
@@ -546,9 +556,9 @@ func TestDeadKeysStayBounded(t *testing.T) {
 	for i := range 600 {
 		q.Cancel(hs[i])
 	}
-	if len(q.heap) != 499 || q.heapDead != 99 || q.Len() != 400 || q.compactions != 1 {
+	if q.heapKeys() != 499 || q.heapDead != 99 || q.Len() != 400 || q.compactions != 1 {
 		t.Fatalf("after 600 cancels: %d heap keys, %d dead, Len %d, %d compactions; want 499, 99, 400, 1",
-			len(q.heap), q.heapDead, q.Len(), q.compactions)
+			q.heapKeys(), q.heapDead, q.Len(), q.compactions)
 	}
 	q.checkInvariants(t)
 
@@ -559,12 +569,12 @@ func TestDeadKeysStayBounded(t *testing.T) {
 	for range 100_000 {
 		at--
 		q.Reset(hs[600+r.IntN(400)], at)
-		if 2*q.heapDead > len(q.heap) && q.heapDead >= minCompact {
-			t.Fatalf("%d dead of %d heap keys", q.heapDead, len(q.heap))
+		if 2*q.heapDead > q.heapKeys() && q.heapDead >= minCompact {
+			t.Fatalf("%d dead of %d heap keys", q.heapDead, q.heapKeys())
 		}
 	}
-	if len(q.heap) > 2*400+1 || q.Len() != 400 {
-		t.Fatalf("%d heap keys for %d entries, want at most 801", len(q.heap), q.Len())
+	if q.heapKeys() > 2*400+1 || q.Len() != 400 {
+		t.Fatalf("%d heap keys for %d entries, want at most 801", q.heapKeys(), q.Len())
 	}
 	q.checkInvariants(t)
 
@@ -578,14 +588,53 @@ func TestDeadKeysStayBounded(t *testing.T) {
 		lq.Cancel(hs[i])
 	}
 	ln := &lq.lanes[0]
-	if len(lq.heap) != 0 || ln.n != 499 || ln.dead != 99 || lq.Len() != 400 || lq.compactions != 1 {
+	if lq.heapKeys() != 0 || ln.n != 499 || ln.dead != 99 || lq.Len() != 400 || lq.compactions != 1 {
 		t.Fatalf("lane after 600 cancels: %d keys, %d dead, Len %d, %d compactions, %d heap keys; want 499, 99, 400, 1, 0",
-			ln.n, ln.dead, lq.Len(), lq.compactions, len(lq.heap))
+			ln.n, ln.dead, lq.Len(), lq.compactions, lq.heapKeys())
 	}
 	lq.checkInvariants(t)
 	// The survivors pop in order: the live 400, at 630..1029.
 	got := drainTimes(&lq)
 	if len(got) != 400 || got[0] != 630 || got[399] != 1029 || ln.n != 0 || ln.dead != 0 {
 		t.Fatalf("popped %v; lane keeps %d keys (%d dead)", got, ln.n, ln.dead)
+	}
+}
+
+// heapKeys is the number of keys in the heap, live and dead.
+func (q *Queue[T]) heapKeys() int { return max(len(q.heap)-root, 0) }
+
+// Running out of 32-bit sequence numbers renumbers them in order: same-instant entries
+// still pop in push order, and a reset one after those pushed before its Reset.
+func TestRenumberKeepsOrder(t *testing.T) {
+	defer func(limit uint32) { seqLimit = limit }(seqLimit)
+	seqLimit = 80
+	var q Queue[int]
+	var hs []Handle
+	for i := range 100 {
+		hs = append(hs, q.Push(7, i))
+		if i%2 == 1 {
+			q.Pop() // 0..49 pop: FIFO
+		}
+	}
+	q.Reset(hs[60], 7) // after 99 now
+	q.PushAfter(7, 0, 100)
+	// The 80th push renumbers the 40 live entries 1..40; 20 pushes, a Reset and a
+	// PushAfter take it to 62.
+	if q.renumbers != 1 || q.seq != 62 {
+		t.Fatalf("%d renumberings, seq %d; want 1 and 62", q.renumbers, q.seq)
+	}
+	var want []int
+	for i := 50; i <= 99; i++ {
+		if i != 60 {
+			want = append(want, i)
+		}
+	}
+	want = append(want, 60, 100)
+	var got []int
+	for _, p := range drain(&q) {
+		got = append(got, p.v)
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("order = %v, want %v", got, want)
 	}
 }
