@@ -277,33 +277,33 @@ func appendString(b []byte, tag byte, s string) []byte {
 	return append(appendTag(b, tag, len(s)), s...)
 }
 
-// Decode decodes b, encoded from a message of type t, into what the wire carries of it
-// (as Mapper's From methods give it), or reports false: then b is to be decoded on the
-// reference path, which also decides every error.
-func (d *Direct) Decode(t model.MsgType, b []byte) (model.Message, bool) {
+// Decode decodes b, encoded from a message of type t, into m: what the wire carries of
+// it, as Mapper's From methods give it (m's other fields zero). It reports false if it
+// does not take b: then b is to be decoded on the reference path, which also decides
+// every error, and m is garbage.
+func (d *Direct) Decode(t model.MsgType, b []byte, m *model.Message) bool {
 	if !d.on || d.codec.DecodeTimedNext() {
-		return model.Message{}, false
+		return false
 	}
-	var m model.Message
 	ok, reused := false, false
 	switch t {
 	case model.MsgHeartbeat:
-		m, ok = d.decodeHeartbeat(b)
+		ok = d.decodeHeartbeat(m, b)
 	case model.MsgHeartbeatReply:
-		m, ok = decodeHeartbeatReply(b)
+		ok = decodeHeartbeatReply(m, b)
 	case model.MsgAssignment:
-		m, ok = d.decodeAssignment(b)
-		reused = true
+		ok, reused = d.decodeAssignment(m, b), true
 	case model.MsgComplete:
-		m, ok, reused = d.decodeComplete(b)
+		ok, reused = d.decodeComplete(m, b)
 	case model.MsgCompleteReply:
-		m, ok = model.Message{Type: model.MsgCompleteReply}, len(b) == 0
+		*m = model.Message{Type: model.MsgCompleteReply}
+		ok = len(b) == 0
 	}
 	if !ok {
-		return model.Message{}, false
+		return false
 	}
 	d.codec.CountDecode(len(b), reused)
-	return m, true
+	return true
 }
 
 // field reads a length-delimited field's body at b[i:], after its tag.
@@ -364,14 +364,14 @@ func ownRun(v uint64) model.RunID {
 	return model.RunID(v)
 }
 
-func (d *Direct) decodeHeartbeat(b []byte) (model.Message, bool) {
-	m := model.Message{Type: model.MsgHeartbeat, Run: UnknownRun}
+func (d *Direct) decodeHeartbeat(m *model.Message, b []byte) bool {
+	*m = model.Message{Type: model.MsgHeartbeat, Run: UnknownRun}
 	var seen uint8
 	for i := 0; i < len(b); {
 		tag := b[i]
 		body, next, ok := field(b, i+1)
 		if !ok {
-			return m, false
+			return false
 		}
 		i = next
 		var v uint64
@@ -389,15 +389,15 @@ func (d *Direct) decodeHeartbeat(b []byte) (model.Message, bool) {
 			v, ok = parseDecimal(body)
 			m.Run = ownRun(v)
 		default:
-			return m, false
+			return false
 		}
 		if !ok || !once(&seen, tag) {
-			return m, false
+			return false
 		}
 	}
 	// Without a worker_id the reference path answers ErrInvalid; without a task_id its
 	// task is UnknownTask: both left to it.
-	return m, seen&(1<<1|1<<2) == 1<<1|1<<2
+	return seen&(1<<1|1<<2) == 1<<1|1<<2
 }
 
 // once marks field tag seen, reporting false if it was already: a field sent twice
@@ -411,14 +411,14 @@ func once(seen *uint8, tag byte) bool {
 	return true
 }
 
-func decodeHeartbeatReply(b []byte) (model.Message, bool) {
-	m := model.Message{Type: model.MsgHeartbeatReply}
+func decodeHeartbeatReply(m *model.Message, b []byte) bool {
+	*m = model.Message{Type: model.MsgHeartbeatReply}
 	var seen uint8
 	for i := 0; i < len(b); {
 		tag := b[i]
 		x, next, ok := varint(b, i+1)
 		if !ok {
-			return m, false
+			return false
 		}
 		i = next
 		switch tag {
@@ -427,17 +427,17 @@ func decodeHeartbeatReply(b []byte) (model.Message, bool) {
 		case 0x10:
 			m.Status = model.TaskStatus(pb.TaskStatus(x))
 		default:
-			return m, false
+			return false
 		}
 		if !once(&seen, tag) {
-			return m, false
+			return false
 		}
 	}
-	return m, true
+	return true
 }
 
-func (d *Direct) decodeAssignment(b []byte) (model.Message, bool) {
-	m := model.Message{Type: model.MsgAssignment}
+func (d *Direct) decodeAssignment(m *model.Message, b []byte) bool {
+	*m = model.Message{Type: model.MsgAssignment}
 	var seen uint8
 	for i := 0; i < len(b); {
 		tag := b[i]
@@ -445,32 +445,32 @@ func (d *Direct) decodeAssignment(b []byte) (model.Message, bool) {
 		var v uint64
 		if tag == 0x28 {
 			if v, i, ok = varint(b, i+1); !ok {
-				return m, false
+				return false
 			}
 			m.HeartbeatSecs = uint32(v)
 		} else {
 			var body []byte
 			if body, i, ok = field(b, i+1); !ok {
-				return m, false
+				return false
 			}
 			switch tag {
 			case 0xa:
 				v, ok = parseUUID(&d.task, body)
 				m.Task = model.TaskID(v)
 			case 0x12:
-				ok = d.decodeExecute(&m, body)
+				ok = d.decodeExecute(m, body)
 			case 0x22:
-				ok = d.decodeContext(&m, body)
+				ok = d.decodeContext(m, body)
 			default:
-				return m, false
+				return false
 			}
 		}
 		if !ok || !once(&seen, tag) {
-			return m, false
+			return false
 		}
 	}
 	// Task id, execute and context, each once; the rest to the reference path.
-	return m, seen&(1<<1|1<<2|1<<4) == 1<<1|1<<2|1<<4
+	return seen&(1<<1|1<<2|1<<4) == 1<<1|1<<2|1<<4
 }
 
 func (d *Direct) decodeContext(m *model.Message, b []byte) bool {
@@ -571,14 +571,14 @@ func decodeObservability(m *model.Message, b []byte) bool {
 	return true
 }
 
-func (d *Direct) decodeComplete(b []byte) (m model.Message, ok, reused bool) {
-	m = model.Message{Type: model.MsgComplete, Run: UnknownRun}
+func (d *Direct) decodeComplete(m *model.Message, b []byte) (ok, reused bool) {
+	*m = model.Message{Type: model.MsgComplete, Run: UnknownRun}
 	var seen uint8
 	for i := 0; i < len(b); {
 		tag := b[i]
 		var body []byte
 		if body, i, ok = field(b, i+1); !ok {
-			return m, false, false
+			return false, false
 		}
 		var v uint64
 		switch tag {
@@ -591,23 +591,23 @@ func (d *Direct) decodeComplete(b []byte) (m model.Message, ok, reused bool) {
 		case 0x12:
 			// A response with exactly a frozen output.
 			if len(body) == 0 || body[0] != 0xa {
-				return m, false, false
+				return false, false
 			}
 			out, j, found := field(body, 1)
 			ok = found && j == len(body) && d.codec.IsFrozenBody(out)
 			m.Result, reused = model.ResultResponse, true
 		case 0x1a:
-			ok = decodeTaskError(&m, body)
+			ok = decodeTaskError(m, body)
 			m.Result = model.ResultError
 		default:
-			return m, false, false
+			return false, false
 		}
 		if !ok || !once(&seen, tag) || seen&(1<<2|1<<3) == 1<<2|1<<3 {
 			// Twice the same field, or both results: the reference path decides.
-			return m, false, false
+			return false, false
 		}
 	}
-	return m, seen&(1<<1) != 0 && seen&(1<<2|1<<3) != 0, reused
+	return seen&(1<<1) != 0 && seen&(1<<2|1<<3) != 0, reused
 }
 
 // decodeTaskError reads a TaskError's code and message (valid UTF-8, as the reference

@@ -97,8 +97,8 @@ func TestDirectMatchesReference(t *testing.T) {
 			if err != nil {
 				t.Fatalf("reference decode of %+v: %v", m, err)
 			}
-			dec, ok := p.direct.Decode(m.Type, want)
-			if !ok {
+			var dec model.Message
+			if !p.direct.Decode(m.Type, want, &dec) {
 				t.Fatalf("Direct does not decode %+v (%x)", m, want)
 			}
 			if dec != ref {
@@ -131,7 +131,7 @@ func TestDirectDeclines(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := p.direct.Decode(model.MsgAssignment, data); ok {
+	if p.direct.Decode(model.MsgAssignment, data, new(model.Message)) {
 		t.Error("Direct decoded an assignment whose input is not frozen")
 	}
 
@@ -190,7 +190,7 @@ func TestDirectStats(t *testing.T) {
 			t.Fatalf("Direct does not encode %+v", m)
 		}
 		n += int64(len(b))
-		if _, ok := p.direct.Decode(m.Type, bytes.Clone(b)); !ok {
+		if !p.direct.Decode(m.Type, bytes.Clone(b), new(model.Message)) {
 			t.Fatalf("Direct does not decode %+v", m)
 		}
 	}
@@ -220,7 +220,8 @@ func FuzzDirectDecode(f *testing.F) {
 		types := []model.MsgType{model.MsgPullTasks, model.MsgAssignment, model.MsgHeartbeat,
 			model.MsgHeartbeatReply, model.MsgComplete, model.MsgCompleteReply}
 		mt := types[int(typ)%len(types)]
-		got, ok := p.direct.Decode(mt, bytes.Clone(data))
+		var got model.Message
+		ok := p.direct.Decode(mt, bytes.Clone(data), &got)
 		ref, err := p.rmp.Decode(p.rc, mt, bytes.Clone(data))
 		if !ok {
 			return
@@ -259,5 +260,51 @@ func TestUUIDRenderShape(t *testing.T) {
 				t.Errorf("Parse(%s) = %#x %v", got, v, ok)
 			}
 		}
+	}
+}
+
+// SameOnWire is Wire(a) == Wire(b), on messages that differ in one field or none, of
+// every type and every field the model has.
+func TestSameOnWireIsWireEquality(t *testing.T) {
+	base := []model.Message{}
+	for typ := model.MsgPullTasks; typ <= model.MsgCompleteReply; typ++ {
+		for _, disc := range []bool{false, true} {
+			for _, res := range []model.ResultKind{model.ResultResponse, model.ResultError, model.ResultListComponents} {
+				for _, code := range []model.Code{model.CodeOK, model.CodeOK + 1} {
+					base = append(base, model.Message{Type: typ, From: 1, To: 2, Call: 3, Worker: 4, Pool: 5, Task: 6, Run: 7,
+						Step: 8, Attempt: 9, Discovery: disc, Component: 10, PayloadBytes: 11, HeartbeatSecs: 12, Result: res,
+						ErrorCode: 13, Status: 14, ShouldAbort: true, Code: code, Delivery: 15, Truth: model.Truth{Step: 16, Attempt: 17}})
+				}
+			}
+		}
+	}
+	changes := []func(*model.Message){
+		func(*model.Message) {},
+		func(m *model.Message) { m.Type++ }, func(m *model.Message) { m.From++ }, func(m *model.Message) { m.To++ },
+		func(m *model.Message) { m.Call++ }, func(m *model.Message) { m.Worker++ }, func(m *model.Message) { m.Pool++ },
+		func(m *model.Message) { m.Task++ }, func(m *model.Message) { m.Run++ }, func(m *model.Message) { m.Step++ },
+		func(m *model.Message) { m.Attempt++ }, func(m *model.Message) { m.Discovery = !m.Discovery },
+		func(m *model.Message) { m.Component++ }, func(m *model.Message) { m.PayloadBytes++ },
+		func(m *model.Message) { m.HeartbeatSecs++ }, func(m *model.Message) { m.Result++ },
+		func(m *model.Message) { m.ErrorCode++ }, func(m *model.Message) { m.Status++ },
+		func(m *model.Message) { m.ShouldAbort = !m.ShouldAbort }, func(m *model.Message) { m.Code++ },
+		func(m *model.Message) { m.Delivery++ }, func(m *model.Message) { m.Truth.Attempt++ },
+	}
+	differ := 0
+	for _, a := range base {
+		for i, change := range changes {
+			b := a
+			change(&b)
+			want := Wire(a) == Wire(b)
+			if got := SameOnWire(&a, &b); got != want {
+				t.Errorf("change %d of %+v: SameOnWire %v, Wire equality %v", i, a, got, want)
+			}
+			if !want {
+				differ++
+			}
+		}
+	}
+	if differ == 0 {
+		t.Fatal("no change made two messages differ on the wire")
 	}
 }

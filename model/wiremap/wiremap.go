@@ -510,3 +510,31 @@ func (mp *Mapper) Decode(c *wire.Codec, t model.MsgType, b []byte) (model.Messag
 	}
 	return model.Message{}, fmt.Errorf("message type %v has no protobuf form", t)
 }
+
+// SameOnWire reports whether a and b carry the same on the wire, Wire(*a) == Wire(*b),
+// without building either: the simulator asks it of every message it delivers.
+func SameOnWire(a, b *model.Message) bool {
+	if a.Type != b.Type {
+		return false
+	}
+	switch a.Type {
+	case model.MsgPullTasks:
+		return a.Worker == b.Worker && a.Pool == b.Pool
+	case model.MsgAssignment:
+		if a.Task != b.Task || a.Run != b.Run || a.Discovery != b.Discovery {
+			return false
+		}
+		return a.Discovery || a.Component == b.Component && a.Step == b.Step && a.Attempt == b.Attempt &&
+			a.HeartbeatSecs == b.HeartbeatSecs
+	case model.MsgHeartbeat:
+		return a.Task == b.Task && a.Worker == b.Worker && a.Run == b.Run
+	case model.MsgHeartbeatReply:
+		return a.Code == b.Code && (a.Code != model.CodeOK || a.Status == b.Status && a.ShouldAbort == b.ShouldAbort)
+	case model.MsgComplete:
+		return a.Task == b.Task && a.Run == b.Run && a.Result == b.Result &&
+			(a.Result != model.ResultError || a.ErrorCode == b.ErrorCode)
+	case model.MsgCompleteReply:
+		return a.Code == b.Code
+	}
+	return true
+}
