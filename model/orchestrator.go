@@ -100,14 +100,18 @@ const (
 // noSlot marks an absent slot index.
 const noSlot int32 = -1
 
-// orchTask is one tracked task, in a dense slot of Orchestrator.tasks.
+// isDiscovery reports whether t is a list_components task (it belongs to no step).
+func (t *orchTask) isDiscovery() bool { return t.step == noSlot }
+
+// orchTask is one tracked task, in a dense slot of Orchestrator.tasks. It is 64 bytes, one
+// cache line, so a heartbeat (index entry, then task) touches two lines; a discovery task
+// is the one without a step (step == noSlot), which keeps a flag out of the line.
 type orchTask struct {
 	id        TaskID
 	step      int32 // slot in Orchestrator.steps; noSlot for discovery tasks
 	gen       uint32
 	attempt   uint32
 	phase     taskPhase
-	discovery bool
 	seen      bool // heartbeat from the claimant since the previous scan
 	hbTimer   bool // deadline detector: heartbeat deadline is live
 	execTimer bool // deadline detector: execution cap is live
@@ -336,7 +340,7 @@ func (o *Orchestrator) onHeartbeat(now time.Duration, m *Message, out *Effects) 
 	t := &o.tasks[slot]
 	// Attempt, the sender's, is not on the wire: the driver attaches it (AttachTruth).
 	ev := Event{Node: o.cfg.Node, Worker: m.Worker, Step: t.stepID, Run: t.run, Task: t.id,
-		CurrentAttempt: t.attempt, Component: t.component, Discovery: t.discovery}
+		CurrentAttempt: t.attempt, Component: t.component, Discovery: t.isDiscovery()}
 	switch {
 	case t.phase == phaseQueued:
 		t.phase = phaseExecuting
@@ -378,10 +382,10 @@ func (o *Orchestrator) onComplete(now time.Duration, m *Message, out *Effects) {
 	}
 	out.Events = append(out.Events, Event{Kind: EvCompleted, Node: o.cfg.Node, Worker: m.From,
 		Step: t.stepID, Run: t.run, Task: t.id, CurrentAttempt: t.attempt,
-		Component: t.component, ErrorCode: errCode, Discovery: t.discovery, LastSeen: t.lastSeen})
+		Component: t.component, ErrorCode: errCode, Discovery: t.isDiscovery(), LastSeen: t.lastSeen})
 	o.reply(m, MsgCompleteReply, CodeOK, StatusUnspecified, false, out)
 	o.removeTask(slot, out)
-	if t.discovery {
+	if t.isDiscovery() {
 		return
 	}
 	o.runResult(t.run)
@@ -437,8 +441,8 @@ func (o *Orchestrator) freeStep(slot int32) {
 	o.freeSteps = append(o.freeSteps, slot)
 }
 
-// addTask tracks a new Queued task and returns its slot.
-func (o *Orchestrator) addTask(id TaskID, step int32, attempt uint32, discovery bool,
+// addTask tracks a new Queued task and returns its slot; step noSlot makes it a discovery task.
+func (o *Orchestrator) addTask(id TaskID, step int32, attempt uint32,
 	stepID StepID, run RunID, component int32) int32 {
 	var slot int32
 	if n := len(o.freeTasks); n > 0 {
@@ -450,7 +454,7 @@ func (o *Orchestrator) addTask(id TaskID, step int32, attempt uint32, discovery 
 	}
 	t := &o.tasks[slot]
 	*t = orchTask{id: id, step: step, gen: t.gen + 1, attempt: attempt, phase: phaseQueued,
-		discovery: discovery, stepID: stepID, run: run, component: component, prev: noSlot, next: noSlot}
+		stepID: stepID, run: run, component: component, prev: noSlot, next: noSlot}
 	o.taskIndex.set(id, slot)
 	o.trackedTasks++
 	return slot

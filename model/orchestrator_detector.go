@@ -126,13 +126,13 @@ func (o *Orchestrator) failTask(now time.Duration, slot int32, reason uint8, dea
 	t := o.tasks[slot]
 	ev := Event{Kind: EvTimedOut, Reason: reason, Node: o.cfg.Node, Step: t.stepID, Run: t.run,
 		Task: t.id, Attempt: t.attempt, CurrentAttempt: t.attempt, DeadlineAttempt: deadlineAttempt,
-		Component: t.component, ErrorCode: ErrTimeout, Discovery: t.discovery}
+		Component: t.component, ErrorCode: ErrTimeout, Discovery: t.isDiscovery()}
 	if t.phase == phaseExecuting {
 		ev.Worker, ev.LastSeen = t.worker, t.lastSeen
 	}
 	out.Events = append(out.Events, ev)
 	o.removeTask(slot, out)
-	if !t.discovery {
+	if !t.isDiscovery() {
 		o.runResult(t.run)
 		o.stepFailed(now, t.step, ErrTimeout, out)
 		o.startWaiting(now, t.run, out)

@@ -58,7 +58,7 @@ func (o *Orchestrator) dispatch(now time.Duration, slot int32, reason uint8, out
 	}
 	s.attempt++
 	s.retryPending, s.retryJournaled = false, false
-	s.taskSlot = o.addTask(s.task, slot, s.attempt, false, s.id, s.run, s.component)
+	s.taskSlot = o.addTask(s.task, slot, s.attempt, s.id, s.run, s.component)
 	out.Events = append(out.Events, Event{Kind: EvDispatched, Reason: reason, Node: o.cfg.Node,
 		Step: s.id, Run: s.run, Task: s.task, Attempt: s.attempt, CurrentAttempt: s.attempt,
 		Component: s.component})
@@ -179,7 +179,7 @@ func (o *Orchestrator) Disconnect(_ time.Duration, worker NodeID, _ *Effects) {
 // dispatchDiscovery enqueues a list_components task on pool's FIFO. It settles nothing.
 func (o *Orchestrator) dispatchDiscovery(now time.Duration, pool int32, out *Effects) {
 	id := o.newTaskID()
-	o.addTask(id, noSlot, 1, true, 0, 0, -1)
+	o.addTask(id, noSlot, 1, 0, 0, -1)
 	out.Events = append(out.Events, Event{Kind: EvDispatched, Reason: DispatchFirst, Node: o.cfg.Node,
 		Task: id, Attempt: 1, CurrentAttempt: 1, Component: -1, Discovery: true})
 	o.armQueueDeadline(now, id, 1, o.cfg.DiscoveryQueueTimeout, out)

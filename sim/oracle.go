@@ -64,17 +64,22 @@ type oracle struct {
 	breakdown  breakdown
 }
 
+// stepTruth is 32 bytes, so a step's truth never straddles two cache lines.
 type stepTruth struct {
 	submitted  time.Duration
 	dispatched time.Duration
 	claimed    time.Duration
-	accepted   int
-	active     int
-	doubled    bool
+	active     uint32 // copies running now
+	// accepted counts the successful results, up to acceptedMax: only "none", "one" and
+	// "more than one" matter.
+	accepted uint8
+	doubled  bool
 	// reissued marks what made the step's task be handed out again (bits by DoubleCause):
 	// a second copy that starts is explained by the highest-priority one.
 	reissued uint16
 }
+
+const acceptedMax = 1<<8 - 1
 
 // DoubleCause is what explains a double execution: why a step was handed out again
 // while a copy of it still ran. The order is the priority when several apply.
@@ -382,7 +387,9 @@ func (o *oracle) observe(now time.Duration, e *model.Event) {
 			// An error result ends an attempt, not the step: a retry may follow.
 			return
 		}
-		st.accepted++
+		if st.accepted < acceptedMax {
+			st.accepted++
+		}
 		if st.accepted == 2 {
 			o.duplicateResults++
 			o.dupBits.set(e.Step)
