@@ -33,7 +33,10 @@ type Direct struct {
 	on           bool
 	task, worker uuidForm
 	errMessage   string
-	buf          []byte
+	// list is the body of a list_components result (every component's id and path),
+	// nil if some id or path is not valid UTF-8 (the reference path rejects those).
+	list []byte
+	buf  []byte
 }
 
 // uuidForm is a UUIDs space's rendering of id 0: what every id shares but its last 12
@@ -61,6 +64,28 @@ func NewDirect(mp *Mapper, codec *wire.Codec) *Direct {
 		copy(d.task[:], tasks.Render(&buf, 0))
 		copy(d.worker[:], workers.Render(&buf, 0))
 	}
+	d.list = []byte{}
+	for _, c := range mp.infos {
+		if !utf8.ValidString(c.ComponentId) || !utf8.ValidString(c.Path) || c.Description != nil ||
+			c.InputSchema != nil || c.OutputSchema != nil {
+			d.list = nil
+			break
+		}
+		n := 0
+		if len(c.ComponentId) > 0 {
+			n += lenField(len(c.ComponentId))
+		}
+		if len(c.Path) > 0 {
+			n += lenField(len(c.Path))
+		}
+		d.list = appendTag(d.list, 0xa, n)
+		if len(c.ComponentId) > 0 {
+			d.list = appendString(d.list, 0xa, c.ComponentId)
+		}
+		if len(c.Path) > 0 {
+			d.list = appendString(d.list, 0x2a, c.Path)
+		}
+	}
 	return d
 }
 
@@ -84,7 +109,8 @@ func (d *Direct) Encode(m *model.Message) ([]byte, bool) {
 		}
 	case model.MsgAssignment:
 		if m.Discovery {
-			return nil, false
+			b = d.discovery(b, m)
+			break
 		}
 		body, ok := d.codec.FrozenBody(d.mp.input(m))
 		if !ok {
@@ -94,7 +120,11 @@ func (d *Direct) Encode(m *model.Message) ([]byte, bool) {
 	case model.MsgComplete:
 		switch m.Result {
 		case model.ResultListComponents:
-			return nil, false
+			if d.list == nil {
+				return nil, false
+			}
+			b = d.completeHead(b, m)
+			b = append(appendTag(b, 0x2a, len(d.list)), d.list...)
 		case model.ResultError:
 			b = d.completeError(b, m)
 		default:
@@ -127,18 +157,9 @@ func (d *Direct) heartbeat(b []byte, m *model.Message) []byte {
 // task_id, context, heartbeat_interval_secs, then the oneof.
 func (d *Direct) assignment(b []byte, m *model.Message, input []byte) []byte {
 	run, step := uint64(m.Run), uint64(m.Step)
-	url := d.mp.OrchestratorURL
 	comp := d.mp.Components.Name(m.Component)
 	b = d.appendUUID(b, 0xa, &d.task, uint64(m.Task))
-	ctx := decimalField(run)
-	if len(url) > 0 {
-		ctx += lenField(len(url))
-	}
-	b = appendTag(b, 0x22, ctx)
-	if len(url) > 0 {
-		b = appendString(b, 0xa, url)
-	}
-	b = appendDecimal(b, 0x12, run)
+	b = d.appendContext(b, run)
 	if m.HeartbeatSecs != 0 {
 		b = appendVarint(append(b, 0x28), uint64(m.HeartbeatSecs))
 	}
@@ -161,6 +182,27 @@ func (d *Direct) assignment(b []byte, m *model.Message, input []byte) []byte {
 	b = appendTag(b, 0x22, obs)
 	b = appendDecimal(b, 0x1a, run)
 	return appendDecimal(b, 0x2a, step)
+}
+
+// discovery is the list_components branch of a TaskAssignment: task_id, context, and an
+// empty ListComponentsRequest (no heartbeat interval, as Mapper.Assignment sends none).
+func (d *Direct) discovery(b []byte, m *model.Message) []byte {
+	b = d.appendUUID(b, 0xa, &d.task, uint64(m.Task))
+	b = d.appendContext(b, uint64(m.Run))
+	return append(b, 0x1a, 0)
+}
+
+func (d *Direct) appendContext(b []byte, run uint64) []byte {
+	url := d.mp.OrchestratorURL
+	ctx := decimalField(run)
+	if len(url) > 0 {
+		ctx += lenField(len(url))
+	}
+	b = appendTag(b, 0x22, ctx)
+	if len(url) > 0 {
+		b = appendString(b, 0xa, url)
+	}
+	return appendDecimal(b, 0x12, run)
 }
 
 func (d *Direct) completeHead(b []byte, m *model.Message) []byte {
@@ -461,6 +503,11 @@ func (d *Direct) decodeAssignment(m *model.Message, b []byte) bool {
 				ok = d.decodeExecute(m, body)
 			case 0x22:
 				ok = d.decodeContext(m, body)
+			case 0x1a:
+				// list_components: an empty ListComponentsRequest (anything in it is
+				// unknown fields, the reference path's).
+				ok = len(body) == 0
+				m.Discovery = true
 			default:
 				return false
 			}
@@ -469,8 +516,16 @@ func (d *Direct) decodeAssignment(m *model.Message, b []byte) bool {
 			return false
 		}
 	}
-	// Task id, execute and context, each once; the rest to the reference path.
-	return seen&(1<<1|1<<2|1<<4) == 1<<1|1<<2|1<<4
+	// Task id, context and one of execute and list_components, each once; the rest to
+	// the reference path.
+	switch seen &^ (1 << 5) {
+	case 1<<1 | 1<<2 | 1<<4:
+		return true
+	case 1<<1 | 1<<3 | 1<<4:
+		m.Component, m.Attempt, m.Step = -1, 0, 0
+		return true
+	}
+	return false
 }
 
 func (d *Direct) decodeContext(m *model.Message, b []byte) bool {
@@ -599,15 +654,19 @@ func (d *Direct) decodeComplete(m *model.Message, b []byte) (ok, reused bool) {
 		case 0x1a:
 			ok = decodeTaskError(m, body)
 			m.Result = model.ResultError
+		case 0x2a:
+			// A list_components result: exactly the one this side would send.
+			ok = d.list != nil && string(body) == string(d.list)
+			m.Result, m.Discovery = model.ResultListComponents, true
 		default:
 			return false, false
 		}
-		if !ok || !once(&seen, tag) || seen&(1<<2|1<<3) == 1<<2|1<<3 {
-			// Twice the same field, or both results: the reference path decides.
+		if results := seen & (1<<2 | 1<<3 | 1<<5); !ok || !once(&seen, tag) || results != 0 && tag != 0xa && tag != 0x22 {
+			// Twice the same field, or two results: the reference path decides.
 			return false, false
 		}
 	}
-	return seen&(1<<1) != 0 && seen&(1<<2|1<<3) != 0, reused
+	return seen&(1<<1) != 0 && seen&(1<<2|1<<3|1<<5) != 0, reused
 }
 
 // decodeTaskError reads a TaskError's code and message (valid UTF-8, as the reference

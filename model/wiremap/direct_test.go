@@ -62,6 +62,8 @@ func directMessages() []model.Message {
 				msgs = append(msgs, model.Message{Type: model.MsgComplete, Task: task, Run: run, Result: model.ResultResponse, PayloadBytes: size})
 				msgs = append(msgs, model.Message{Type: model.MsgAssignment, Task: task, Run: run, Step: 1, Attempt: 1, PayloadBytes: size, HeartbeatSecs: 1})
 			}
+			msgs = append(msgs, model.Message{Type: model.MsgAssignment, Task: task, Run: run, Discovery: true, Component: -1},
+				model.Message{Type: model.MsgComplete, Task: task, Run: run, Result: model.ResultListComponents, Discovery: true})
 			for _, code := range []model.ErrorCode{0, model.ErrComponentFailed, 127, 128, 255} {
 				msgs = append(msgs, model.Message{Type: model.MsgComplete, Task: task, Run: run, Result: model.ResultError, ErrorCode: code})
 			}
@@ -108,18 +110,18 @@ func TestDirectMatchesReference(t *testing.T) {
 	}
 }
 
-// What Direct does not take it leaves to the reference path: discovery, a payload that
-// is not frozen, a Mapper with other id spaces, and calls the Codec times.
+// What Direct does not take it leaves to the reference path: a PullTasksRequest (one
+// per stream), a payload that is not frozen, a list_components result of components
+// whose ids are not UTF-8, a Mapper with other id spaces, and calls the Codec times.
 func TestDirectDeclines(t *testing.T) {
 	p := newDirectPair(t, "http://x")
-	for _, m := range []model.Message{
-		{Type: model.MsgAssignment, Task: 1, Discovery: true},
-		{Type: model.MsgComplete, Task: 1, Result: model.ResultListComponents, Discovery: true},
-		{Type: model.MsgPullTasks, Worker: 1},
-	} {
-		if _, ok := p.direct.Encode(&m); ok {
-			t.Errorf("Direct encoded %+v", m)
-		}
+	if m := (model.Message{Type: model.MsgPullTasks, Worker: 1}); func() bool { _, ok := p.direct.Encode(&m); return ok }() {
+		t.Errorf("Direct encoded %+v", m)
+	}
+	bad := New(nil, []string{"\xff"}, 0, "")
+	list := model.Message{Type: model.MsgComplete, Task: 1, Result: model.ResultListComponents, Discovery: true}
+	if _, ok := NewDirect(bad, wire.NewCodec()).Encode(&list); ok {
+		t.Error("Direct encoded a list_components result with a component id that is not UTF-8")
 	}
 	p.dmp.Inputs = []*structpb.Value{structpb.NewStringValue("not frozen")}
 	m := model.Message{Type: model.MsgAssignment, Task: 1, Run: 1, Step: 1, Attempt: 1, Component: 0, PayloadBytes: 64}
