@@ -135,16 +135,19 @@ func workerTimerID(exec uint32, kind workerTimerKind) TimerID {
 	return TimerID(uint64(exec)<<timerKindBits | uint64(kind))
 }
 
-// workerExec is one assignment the worker holds. Two copies of one task are two
-// executions. The fields find, awaiting and beatAwaiting compare come first, so scanning
-// the executions reads the start of each.
+// execution is one assignment the worker holds. Two copies of one task are two executions.
 type workerExec struct {
-	exec     uint32
-	waitCall uint32 // the claim or CompleteTask this execution waits for, if waitKind != rpcNone
-	// beatCall is the loop heartbeat whose answer a loop that waits for answers
-	// (BeatWaitsForAnswer) waits for, 0 for none; without a deadline it may wait for ever.
-	beatCall uint32
-	waitKind rpcKind
+	exec      uint32
+	task      TaskID
+	run       RunID
+	step      StepID
+	attempt   uint32
+	component int32
+	delivery  uint32
+	discovery bool
+	interval  time.Duration
+	// fromSource: the source delivered it (so it is acked with jetstream).
+	fromSource bool
 
 	phase    workerPhase
 	slot     bool // holds one of the Concurrency slots
@@ -152,29 +155,20 @@ type workerExec struct {
 	running  bool // the component runs (between EvExecStarted and EvExecEnded)
 	beating  bool // the heartbeat loop is on
 	acked    bool
-	// fromSource: the source delivered it (so it is acked with jetstream).
-	fromSource bool
-	discovery  bool
+
+	waitCall uint32 // the claim or CompleteTask this execution waits for, if waitKind != rpcNone
+	waitKind rpcKind
+	// beatCall is the loop heartbeat whose answer a loop that waits for answers
+	// (BeatWaitsForAnswer) waits for, 0 for none; without a deadline it may wait for ever.
+	beatCall uint32
+	tries    int // tries of the current claim or CompleteTask
+
+	result      ResultKind
+	errorCode   ErrorCode
+	outputBytes int32
 
 	beatLive, rpcLive, retryLive bool // which of its timers are set
-
-	result    ResultKind
-	errorCode ErrorCode
-	tries     int32 // tries of the current claim or CompleteTask
-
-	task        TaskID
-	run         RunID
-	step        StepID
-	attempt     uint32
-	component   int32
-	delivery    uint32
-	outputBytes int32
-	interval    time.Duration
 }
-
-// inlineExecs is how many executions a worker keeps inside itself: scale's workers hold
-// one or two. A worker that holds more moves them to the heap.
-const inlineExecs = 2
 
 // pendingBeat is a strict heartbeat that has not been answered and may still be.
 type pendingBeat struct {
@@ -187,18 +181,20 @@ type pendingBeat struct {
 // stream, claims them with a first heartbeat, runs the component (through the driver's
 // RunOps), heartbeats, and sends CompleteTask, each the way its Flavour does.
 type Worker struct {
-	// What every message and timer reads comes first, then the executions they look up
-	// (in inline while they fit), so one event touches few, adjacent cache lines.
+	cfg   WorkerConfig
+	pol   *FlavourPolicy // the flavour's row of the policy table
+	slots int            // Concurrency
+	free  int            // slots free
 
-	// exited: the process gave up reconnecting, or ended after SIGTERM (EvWorkerExited).
-	exited bool
-	// term is where a SIGTERM stands; graceLive: its grace timer is set.
-	term      terminatePhase
-	graceLive bool
+	held    int // assignments read from the source and not finished
+	running int // components running
+
 	// The read loop: reading means a read (Effects.Recv) is outstanding; streamUp means
 	// the worker has a stream (it sent PullTasks and saw it fail since).
 	reading  bool
 	streamUp bool
+	// connectFailures counts stream failures in a row (Reconnect says what resets it).
+	connectFailures int
 	// opened: the current stream has opened (StreamOpened, or an assignment came).
 	opened bool
 	// cleanEnd: a stream has ended with OK (python then exits on UNAVAILABLE).
@@ -208,28 +204,18 @@ type Worker struct {
 	broken        bool
 	brokenCode    Code
 	reconnectLive bool
+	// exited: the process gave up reconnecting, or ended after SIGTERM (EvWorkerExited).
+	exited bool
+	// term is where a SIGTERM stands; graceLive: its grace timer is set.
+	term      terminatePhase
+	graceLive bool
 
 	nextCall uint32
 	nextExec uint32
 
-	pol   *FlavourPolicy // the flavour's row of the policy table
-	execs []workerExec   // live executions, in no particular order (looked up by exec)
-
-	free    int // slots free
-	held    int // assignments read from the source and not finished
-	running int // components running
-	slots   int // Concurrency
-
-	waiting []uint32 // FIFO of executions waiting for a slot
+	execs   []workerExec // live executions, in no particular order (looked up by exec)
+	waiting []uint32     // FIFO of executions waiting for a slot
 	beats   []pendingBeat
-
-	cfg WorkerConfig
-	// connectFailures counts stream failures in a row (Reconnect says what resets it).
-	connectFailures int
-
-	// inline is execs' array while it fits. It holds no pointers and comes last, so the
-	// garbage collector's scan of a worker stops before it.
-	inline [inlineExecs]workerExec
 }
 
 // reconnectTimer is the worker's one process-wide timer: exec number 0 is never used by
@@ -248,9 +234,7 @@ func NewWorker(cfg WorkerConfig) *Worker {
 	if int(cfg.Flavour) < len(policies) {
 		pol = &policies[cfg.Flavour]
 	}
-	w := &Worker{cfg: cfg, pol: pol, slots: cfg.Concurrency, free: cfg.Concurrency}
-	w.execs = w.inline[:0]
-	return w
+	return &Worker{cfg: cfg, pol: pol, slots: cfg.Concurrency, free: cfg.Concurrency}
 }
 
 // Config returns the configuration with defaults filled in.

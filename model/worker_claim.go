@@ -114,7 +114,7 @@ func (w *Worker) claimAnswered(now time.Duration, i int, code Code, status TaskS
 	e := &w.execs[i]
 	claimed := code == CodeOK && !(abort && w.pol.ClaimRefusedOnAbort) &&
 		!(status == StatusAlreadyClaimed && w.pol.ClaimRefusedOnAlreadyClaimed)
-	pause, again := w.pol.Claim.Retry(code, int(e.tries))
+	pause, again := w.pol.Claim.Retry(code, e.tries)
 	switch {
 	case claimed:
 		w.started(now, i, out)

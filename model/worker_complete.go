@@ -83,7 +83,7 @@ func (w *Worker) completeReply(now time.Duration, m Message, out *Effects) {
 func (w *Worker) completeAnswered(now time.Duration, i int, code Code, out *Effects) {
 	e := &w.execs[i]
 	delivered := code == CodeOK || (code == CodeNotFound && w.pol.CompleteNotFoundDelivered)
-	pause, again := w.pol.Complete.Retry(code, int(e.tries))
+	pause, again := w.pol.Complete.Retry(code, e.tries)
 	switch {
 	case delivered:
 		w.finish(now, i, out)
