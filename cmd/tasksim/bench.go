@@ -37,7 +37,7 @@ func newBenchCmd() *cobra.Command {
 		Short: "Measure encoding and decoding of the task messages, variant by variant",
 		Long: `bench codec measures encode and decode of TaskAssignment, TaskHeartbeatRequest,
 TaskHeartbeatResponse and CompleteTaskRequest with every codec variant (proto,
-proto-append, vtproto, vtproto-unsafe, hyperpb, protojson, the simulator's own 'wire'
+proto-append, vtproto, vtproto-unsafe, protojson, the simulator's own 'wire'
 path, and a memmove of the same bytes as the floor). It prints a table, writes
 codec.json and a bar plot to --out, and with --baseline compares each row with a saved
 codec.json: each row is timed in short chunks alternating with its reference codec

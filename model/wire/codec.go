@@ -3,7 +3,7 @@
 // type, plus the sample messages that the bench and the tests share.
 //
 // Correct means: a decoded message equals what was encoded, for every message and
-// every codec it meets (protobuf-go, vtprotobuf, hyperpb); and the same message always
+// every codec it meets (protobuf-go, vtprotobuf); and the same message always
 // encodes to the same bytes, because the trace hash covers them. vtprotobuf's generated
 // Marshal fails the second test for TaskAssignment and CompleteTaskRequest (it ranges
 // over Go maps), protobuf-go's Deterministic mode passes it at several times the cost.
@@ -12,10 +12,7 @@
 // heartbeats in a single pass; the bytes are identical to
 // proto.MarshalOptions{Deterministic: true}. Decoding is vtprotobuf's UnmarshalVTUnsafe
 // into a message the Codec keeps per type (heartbeats by hand, without allocating),
-// falling back to protobuf-go for input the generated code rejects. hyperpb decodes
-// large messages faster still, but yields read-only reflection messages rather than the
-// generated types the participants use, and v0.1.3 mis-decodes some valid input (see
-// the fuzz tests).
+// falling back to protobuf-go for input the generated code rejects.
 package wire
 
 import (

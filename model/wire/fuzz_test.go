@@ -31,14 +31,9 @@ func fuzzDecode(f *testing.F, tmpl proto.Message) {
 	decs := wiretest.BinaryDecoders()
 	f.Fuzz(func(t *testing.T, data []byte) {
 		got := map[string]proto.Message{}
-		// hyperpb is not fuzzed: v0.1.3 dies with SIGSEGV, which no recover catches, on
-		// malformed input (FuzzDecodeTaskHeartbeatRequest/278940a9a6c45949) and even on
-		// input protobuf-go accepts (FuzzDecodeTaskAssignment/53d6904d8eb6876f,
-		// FuzzDecodeCompleteTaskRequest/3240a53f90e5003d); it also misreads a oneof whose
-		// case changes (FuzzDecodeCompleteTaskRequest/b400c202565cb6f1) and a Struct key
-		// (FuzzDecodeTaskAssignment/b2fa7271047dd1ba). It is a bench variant only, decoding
-		// the well-formed samples, and never on a decoding path. The corpus keeps those
-		// inputs so that every other variant is held to them.
+		// The corpus keeps the inputs on which hyperpb v0.1.3 (a bench variant until it
+		// was dropped) crashed or misread a oneof or a Struct key, so that every decoder
+		// here is held to them.
 		for _, name := range []string{"proto", "vtproto", "vtproto-unsafe", wire.SimVariant} {
 			dec := decs[name]
 			// Each decoder gets its own copy: the unsafe ones alias their input.

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"testing"
 
-	"buf.build/go/hyperpb"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
@@ -43,9 +42,6 @@ const (
 	// VariantVTProtoUnsafe is UnmarshalVTUnsafe into a pooled message: strings alias the
 	// input instead of being copied. Decode only.
 	VariantVTProtoUnsafe = "vtproto-unsafe"
-	// VariantHyperpb is buf.build/go/hyperpb's table-driven parser into an arena it
-	// reuses, aliasing the input. Decode only: hyperpb messages are read-only.
-	VariantHyperpb = "hyperpb"
 	// VariantProtojson is protojson.Marshal / Unmarshal: what a user might pick instead.
 	VariantProtojson = "protojson"
 	// VariantMemmove copies the encoded bytes: no codec can beat it.
@@ -56,7 +52,7 @@ const (
 
 // Variants lists every variant in the order tables and plots show them.
 var Variants = []string{VariantProto, VariantProtoAppend, VariantVTProto, VariantVTProtoUnsafe,
-	VariantHyperpb, VariantProtojson, VariantWire, VariantMemmove}
+	VariantProtojson, VariantWire, VariantMemmove}
 
 // Case is one measurement: a message, its payload size, a direction and a variant.
 type Case struct {
@@ -182,7 +178,6 @@ func messageCases[T any, P vtMessage[T]](s messageSpec[T, P]) ([]Case, error) {
 	if err != nil {
 		return nil, fmt.Errorf("codecbench: encode sample %s as JSON: %w", name, err)
 	}
-	hyperType := hyperpb.CompileMessageDescriptor(s.msg.ProtoReflect().Descriptor())
 	mk := func(op Op, variant string, setup func() (*state, error)) Case {
 		return Case{Message: name, PayloadBytes: s.payload, Op: op, Variant: variant,
 			SimPath: variant == VariantWire, WireBytes: len(wireBytes), setup: setup}
@@ -319,28 +314,6 @@ func messageCases[T any, P vtMessage[T]](s messageSpec[T, P]) ([]Case, error) {
 						m.ReturnToVTPool()
 						m = s.fromPool()
 						if err := m.UnmarshalVTUnsafe(wireBytes); err != nil {
-							return err
-						}
-					}
-					return nil
-				},
-				last: func() any { return m },
-			}, nil
-		}),
-		mk(Decode, VariantHyperpb, func() (*state, error) {
-			shared := new(hyperpb.Shared)
-			opts := []hyperpb.UnmarshalOption{hyperpb.WithAllowAlias(true)}
-			var m *hyperpb.Message
-			return &state{
-				op: func(n int) error {
-					for range n {
-						if m != nil {
-							// The previous result, kept until now for the tests. (Free on
-							// an unused Shared panics in hyperpb v0.1.3.)
-							shared.Free()
-						}
-						m = shared.NewMessage(hyperType)
-						if err := m.Unmarshal(wireBytes, opts...); err != nil {
 							return err
 						}
 					}

@@ -92,7 +92,7 @@ func TestCases(t *testing.T) {
 			sim[strings.TrimSuffix(c.Name(), c.Variant)]++
 		}
 	}
-	for _, want := range []string{"TaskHeartbeatRequest/encode/vtproto", "TaskAssignment/16KiB/decode/hyperpb",
+	for _, want := range []string{"TaskHeartbeatRequest/encode/vtproto", "TaskAssignment/16KiB/decode/vtproto-unsafe",
 		"TaskAssignment/512B/encode/memmove", "CompleteTaskRequest/512B/decode/wire", "TaskHeartbeatResponse/decode/vtproto-unsafe"} {
 		if !names[want] {
 			t.Errorf("no case %s", want)

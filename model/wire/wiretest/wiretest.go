@@ -1,8 +1,6 @@
 // Package wiretest holds what the tests of model/wire and the codec benchmark's share:
 // the codecs by the bench's variant names and the messages they are checked on (every
-// sample plus every oneof case, Value kind, empty field and unknown field). It is apart
-// from wire's tests so that the hyperpb cross-check can live with hyperpb in
-// reports/codecbench, keeping hyperpb out of wire's test binary and its fuzz build.
+// sample plus every oneof case, Value kind, empty field and unknown field).
 package wiretest
 
 import (
@@ -18,8 +16,7 @@ import (
 	"github.com/tasksim/tasksim/model/wire"
 )
 
-// The codecs under test, by the bench's variant names (hyperpb's decoder is in
-// reports/codecbench's tests, with hyperpb). They are spelled out here rather
+// The codecs under test, by the bench's variant names. They are spelled out here rather
 // than taken from reports/codecbench, which imports model/wire.
 
 type EncodeFunc func(m proto.Message) ([]byte, error)
