@@ -112,6 +112,7 @@ func serveAndWorkers(t *testing.T, bin, scenario string) {
 // The live commands as separate processes on loopback: serve and workers with a worker
 // crash, restarts and an orchestrator restart; serve ending on SIGTERM.
 func TestLiveCommands(t *testing.T) {
+	t.Parallel() // real time, mostly waiting: beside the JetStream runs, not after them
 	bin := buildTasksim(t)
 	t.Run("serve and workers", func(t *testing.T) { serveAndWorkers(t, bin, "testdata/live/small.yaml") })
 	t.Run("serve ends on SIGTERM", func(t *testing.T) { serveEndsOnSIGTERM(t, bin) })
