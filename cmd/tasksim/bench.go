@@ -44,8 +44,8 @@ codec.json: each row is timed in short chunks alternating with its reference cod
 (protobuf-go; vtprotobuf for protobuf-go itself), and judged by its time relative to
 the reference with a Mann-Whitney U test over the samples, so that a busier machine
 slowing both does not count; it exits 1 only on a significant slowdown larger than
---threshold. Each case takes --time (the 78 cases at the default payloads about 1.1
-times 78 x --time in all), in --count samples.
+--threshold. Each case takes --time (the 72 cases at the default payloads about 1.1
+times 72 x --time in all), in --count samples.
 
 --against BINARY is the gate that a busy machine cannot fool: it times every case on
 BINARY (another tasksim, e.g. built from main) and on this tasksim alternately, in

@@ -32,8 +32,8 @@ type Options struct {
 	Wrap func(c Case, op func(n int) error) func(n int) error
 }
 
-// The defaults of Options: 20 samples of 50ms per case, about 90 seconds for the
-// default payloads' 78 cases.
+// The defaults of Options: 20 samples of 50ms per case, about 85 seconds for the
+// default payloads' 72 cases.
 const (
 	DefaultTime  = time.Second
 	DefaultCount = 20
