@@ -263,10 +263,10 @@ func (c *Codec) EncodePullTasksRequest(m *pb.PullTasksRequest) ([]byte, error) {
 	unknown := unknown(m, offPullTasks)
 	b := c.grow(2*maxHeader + len(m.QueueName) + len(m.WorkerId) + len(unknown))[:0]
 	if len(m.QueueName) > 0 {
-		b = appendString(b, 0xa, m.QueueName)
+		b = AppendString(b, 0xa, m.QueueName)
 	}
 	if len(m.WorkerId) > 0 {
-		b = appendString(b, 0x12, m.WorkerId)
+		b = AppendString(b, 0x12, m.WorkerId)
 	}
 	b = append(b, unknown...)
 	c.encoded(start, len(b))
@@ -282,19 +282,19 @@ func (c *Codec) EncodeTaskHeartbeatRequest(m *pb.TaskHeartbeatRequest) ([]byte, 
 	// Exact size first, then plain stores: cheaper than append's checks at this size.
 	n := len(unknown)
 	if l := len(m.TaskId); l > 0 {
-		n += lenField(l)
+		n += LenField(l)
 	}
 	if l := len(m.WorkerId); l > 0 {
-		n += lenField(l)
+		n += LenField(l)
 	}
 	if m.Progress != nil {
 		n += 5
 	}
 	if m.StatusMessage != nil {
-		n += lenField(len(*m.StatusMessage))
+		n += LenField(len(*m.StatusMessage))
 	}
 	if m.RunId != nil {
-		n += lenField(len(*m.RunId))
+		n += LenField(len(*m.RunId))
 	}
 	b := c.grow(n)
 	i := 0
@@ -372,7 +372,7 @@ func (c *Codec) EncodeTaskHeartbeatResponse(m *pb.TaskHeartbeatResponse) ([]byte
 		b = append(b, 0x8, 1)
 	}
 	if m.Status != 0 {
-		b = appendVarint(append(b, 0x10), uint64(m.Status))
+		b = AppendVarint(append(b, 0x10), uint64(m.Status))
 	}
 	b = append(b, unknown...)
 	c.encoded(start, len(b))

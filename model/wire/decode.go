@@ -106,8 +106,10 @@ func (a *valueArena) newMap() map[string]*structpb.Value {
 	return m
 }
 
-// readBytes reads a length-prefixed field body at b[i:].
-func readBytes(b []byte, i int) (body []byte, next int, ok bool) {
+// ReadBytes reads a length-prefixed field body at b[i:], after its tag; next is the
+// index after it. It is for every hand-written decoder of these messages (wiremap's
+// Direct too), so that they bound lengths the same way.
+func ReadBytes(b []byte, i int) (body []byte, next int, ok bool) {
 	n, w := binary.Uvarint(b[i:])
 	if w <= 0 || n > uint64(len(b)-i-w) {
 		return nil, 0, false
@@ -118,7 +120,7 @@ func readBytes(b []byte, i int) (body []byte, next int, ok bool) {
 
 // readString reads a length-prefixed string at b[i:], aliasing b.
 func readString(b []byte, i int) (s string, next int, ok bool) {
-	body, next, ok := readBytes(b, i)
+	body, next, ok := ReadBytes(b, i)
 	if !ok {
 		return "", 0, false
 	}
@@ -128,7 +130,8 @@ func readString(b []byte, i int) (s string, next int, ok bool) {
 	return s, next, true
 }
 
-func readVarint(b []byte, i int) (x uint64, next int, ok bool) {
+// ReadVarint reads a varint at b[i:]; next is the index after it.
+func ReadVarint(b []byte, i int) (x uint64, next int, ok bool) {
 	x, w := binary.Uvarint(b[i:])
 	if w <= 0 {
 		return 0, 0, false
@@ -152,7 +155,7 @@ func (a *valueArena) value(b []byte, depth int) (*structpb.Value, bool) {
 		switch tag {
 		case 0x8:
 			var x uint64
-			if x, i, ok = readVarint(b, i); !ok {
+			if x, i, ok = ReadVarint(b, i); !ok {
 				return nil, false
 			}
 			k := a.nulls.next()
@@ -174,7 +177,7 @@ func (a *valueArena) value(b []byte, depth int) (*structpb.Value, bool) {
 			v.Kind = k
 		case 0x20:
 			var x uint64
-			if x, i, ok = readVarint(b, i); !ok {
+			if x, i, ok = ReadVarint(b, i); !ok {
 				return nil, false
 			}
 			k := a.bools.next()
@@ -182,7 +185,7 @@ func (a *valueArena) value(b []byte, depth int) (*structpb.Value, bool) {
 			v.Kind = k
 		case 0x2a:
 			var body []byte
-			if body, i, ok = readBytes(b, i); !ok {
+			if body, i, ok = ReadBytes(b, i); !ok {
 				return nil, false
 			}
 			k := a.structVals.next()
@@ -192,7 +195,7 @@ func (a *valueArena) value(b []byte, depth int) (*structpb.Value, bool) {
 			v.Kind = k
 		case 0x32:
 			var body []byte
-			if body, i, ok = readBytes(b, i); !ok {
+			if body, i, ok = ReadBytes(b, i); !ok {
 				return nil, false
 			}
 			k := a.listVals.next()
@@ -218,7 +221,7 @@ func (a *valueArena) structFields(b []byte, depth int) (*structpb.Struct, bool) 
 		if b[i] != 0xa {
 			return nil, false
 		}
-		entry, next, ok := readBytes(b, i+1)
+		entry, next, ok := ReadBytes(b, i+1)
 		if !ok {
 			return nil, false
 		}
@@ -231,7 +234,7 @@ func (a *valueArena) structFields(b []byte, depth int) (*structpb.Struct, bool) 
 		if !ok || j >= len(entry) || entry[j] != 0x12 {
 			return nil, false
 		}
-		body, j, ok := readBytes(entry, j+1)
+		body, j, ok := ReadBytes(entry, j+1)
 		if !ok || j != len(entry) {
 			return nil, false
 		}
@@ -255,7 +258,7 @@ func (a *valueArena) list(b []byte, depth int) (*structpb.ListValue, bool) {
 		if b[i] != 0xa {
 			return nil, false
 		}
-		_, next, ok := readBytes(b, i+1)
+		_, next, ok := ReadBytes(b, i+1)
 		if !ok {
 			return nil, false
 		}
@@ -268,7 +271,7 @@ func (a *valueArena) list(b []byte, depth int) (*structpb.ListValue, bool) {
 	}
 	l.Values = a.ptrs.take(n)
 	for i, k := 0, 0; i < len(b); k++ {
-		body, next, _ := readBytes(b, i+1) // checked above
+		body, next, _ := ReadBytes(b, i+1) // checked above
 		i = next
 		v, ok := a.value(body, depth+1)
 		if !ok {
@@ -305,7 +308,7 @@ func (c *Codec) decodeAssignment(m *pb.TaskAssignment, b []byte) bool {
 			}
 		case 0x12:
 			var body []byte
-			if body, i, ok = readBytes(b, i); !ok || m.Task != nil {
+			if body, i, ok = ReadBytes(b, i); !ok || m.Task != nil {
 				return false
 			}
 			p.execute.Reset()
@@ -316,7 +319,7 @@ func (c *Codec) decodeAssignment(m *pb.TaskAssignment, b []byte) bool {
 			m.Task = &p.wrap
 		case 0x22:
 			var body []byte
-			if body, i, ok = readBytes(b, i); !ok || m.Context != nil {
+			if body, i, ok = ReadBytes(b, i); !ok || m.Context != nil {
 				return false
 			}
 			// Two plain strings: the generated code allocates nothing here.
@@ -327,7 +330,7 @@ func (c *Codec) decodeAssignment(m *pb.TaskAssignment, b []byte) bool {
 			m.Context = &p.context
 		case 0x28:
 			var x uint64
-			if x, i, ok = readVarint(b, i); !ok {
+			if x, i, ok = ReadVarint(b, i); !ok {
 				return false
 			}
 			m.HeartbeatIntervalSecs = uint32(x)
@@ -352,7 +355,7 @@ func (c *Codec) decodeExecute(m *pb.ComponentExecuteRequest, b []byte) bool {
 			}
 		case 0x12:
 			var body []byte
-			if body, i, ok = readBytes(b, i); !ok || m.Input != nil {
+			if body, i, ok = ReadBytes(b, i); !ok || m.Input != nil {
 				return false
 			}
 			if m.Input, ok = c.decodeTopValue(&p.arena, body); !ok {
@@ -360,13 +363,13 @@ func (c *Codec) decodeExecute(m *pb.ComponentExecuteRequest, b []byte) bool {
 			}
 		case 0x18:
 			var x uint64
-			if x, i, ok = readVarint(b, i); !ok {
+			if x, i, ok = ReadVarint(b, i); !ok {
 				return false
 			}
 			m.Attempt = uint32(x)
 		case 0x22:
 			var body []byte
-			if body, i, ok = readBytes(b, i); !ok || m.Observability != nil {
+			if body, i, ok = ReadBytes(b, i); !ok || m.Observability != nil {
 				return false
 			}
 			if !c.decodeObservability(body) {
@@ -375,7 +378,7 @@ func (c *Codec) decodeExecute(m *pb.ComponentExecuteRequest, b []byte) bool {
 			m.Observability = &p.obs
 		case 0x2a:
 			var entry []byte
-			if entry, i, ok = readBytes(b, i); !ok {
+			if entry, i, ok = ReadBytes(b, i); !ok {
 				return false
 			}
 			if m.PathParams == nil {
@@ -462,7 +465,7 @@ func (c *Codec) decodeCompletion(m *pb.CompleteTaskRequest, b []byte) bool {
 			}
 		case 0x12:
 			var body []byte
-			if body, i, ok = readBytes(b, i); !ok || m.Result != nil {
+			if body, i, ok = ReadBytes(b, i); !ok || m.Result != nil {
 				return false
 			}
 			r := &p.response
@@ -471,7 +474,7 @@ func (c *Codec) decodeCompletion(m *pb.CompleteTaskRequest, b []byte) bool {
 				if body[0] != 0xa {
 					return false
 				}
-				out, j, ok := readBytes(body, 1)
+				out, j, ok := ReadBytes(body, 1)
 				if !ok || j != len(body) {
 					return false
 				}

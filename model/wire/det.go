@@ -120,15 +120,21 @@ func (e *encoder) reset() {
 
 func sov(x int) int { return protohelpers.SizeOfVarint(uint64(x)) }
 
-// lenField is the encoded size of a length-delimited field with a 1-byte tag.
-func lenField(n int) int {
+// SizeVarint is the encoded size of x as a varint.
+func SizeVarint(x uint64) int { return protohelpers.SizeOfVarint(x) }
+
+// LenField is the encoded size of a length-delimited field of n bytes with a 1-byte tag.
+// LenField and the Append functions are shared by every hand-written encoder of these
+// messages (wiremap's Direct too).
+func LenField(n int) int {
 	if uint(n) < 0x80 {
 		return n + 2
 	}
 	return 1 + sov(n) + n
 }
 
-func appendVarint(b []byte, v uint64) []byte {
+// AppendVarint appends v as a varint.
+func AppendVarint(b []byte, v uint64) []byte {
 	for v >= 0x80 {
 		b = append(b, byte(v)|0x80)
 		v >>= 7
@@ -136,22 +142,24 @@ func appendVarint(b []byte, v uint64) []byte {
 	return append(b, byte(v))
 }
 
-func appendString(b []byte, tag byte, s string) []byte {
+// AppendString appends a length-delimited string field with a 1-byte tag.
+func AppendString(b []byte, tag byte, s string) []byte {
 	b = append(b, tag)
 	if len(s) < 0x80 {
 		b = append(b, byte(len(s)))
 	} else {
-		b = appendVarint(b, uint64(len(s)))
+		b = AppendVarint(b, uint64(len(s)))
 	}
 	return append(b, s...)
 }
 
-func appendLen(b []byte, tag byte, n int) []byte {
+// AppendLen appends a 1-byte tag and the length n of the field body that follows.
+func AppendLen(b []byte, tag byte, n int) []byte {
 	b = append(b, tag)
 	if n < 0x80 {
 		return append(b, byte(n))
 	}
-	return appendVarint(b, uint64(n))
+	return AppendVarint(b, uint64(n))
 }
 
 // vtSized is the generated code of a map-free message.
@@ -196,16 +204,16 @@ func (e *encoder) sizeValue(v *structpb.Value, depth int) int {
 	case *structpb.Value_NumberValue:
 		n = 9
 	case *structpb.Value_StringValue:
-		n = lenField(len(k.StringValue))
+		n = LenField(len(k.StringValue))
 	case *structpb.Value_BoolValue:
 		n = 2
 	case *structpb.Value_StructValue:
 		if k.StructValue != nil {
-			n = lenField(e.sizeStruct(k.StructValue, depth+1))
+			n = LenField(e.sizeStruct(k.StructValue, depth+1))
 		}
 	case *structpb.Value_ListValue:
 		if k.ListValue != nil {
-			n = lenField(e.sizeList(k.ListValue, depth+1))
+			n = LenField(e.sizeList(k.ListValue, depth+1))
 		}
 	}
 	e.sizes[slot] = n
@@ -232,7 +240,7 @@ func (e *encoder) sizeStruct(s *structpb.Struct, depth int) int {
 		if p.v != nil {
 			vn = e.sizeValue(p.v, depth+2) // inside its map entry
 		}
-		n += lenField(lenField(len(p.k)) + lenField(vn))
+		n += LenField(LenField(len(p.k)) + LenField(vn))
 	}
 	e.sizes[slot] = n
 	return n
@@ -250,7 +258,7 @@ func (e *encoder) sizeList(l *structpb.ListValue, depth int) int {
 		if v != nil {
 			vn = e.sizeValue(v, depth+1)
 		}
-		n += lenField(vn)
+		n += LenField(vn)
 	}
 	e.sizes[slot] = n
 	return n
@@ -258,16 +266,16 @@ func (e *encoder) sizeList(l *structpb.ListValue, depth int) int {
 
 // appendValue appends v as field tag; its size is the next one recorded.
 func (e *encoder) appendValue(b []byte, tag byte, v *structpb.Value) []byte {
-	b = appendLen(b, tag, e.pop())
+	b = AppendLen(b, tag, e.pop())
 	switch k := v.Kind.(type) {
 	case *structpb.Value_NullValue:
 		b = append(b, 0x8)
-		b = appendVarint(b, uint64(k.NullValue))
+		b = AppendVarint(b, uint64(k.NullValue))
 	case *structpb.Value_NumberValue:
 		b = append(b, 0x11)
 		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(k.NumberValue))
 	case *structpb.Value_StringValue:
-		b = appendString(b, 0x1a, k.StringValue)
+		b = AppendString(b, 0x1a, k.StringValue)
 	case *structpb.Value_BoolValue:
 		if k.BoolValue {
 			b = append(b, 0x20, 1)
@@ -280,7 +288,7 @@ func (e *encoder) appendValue(b []byte, tag byte, v *structpb.Value) []byte {
 		}
 	case *structpb.Value_ListValue:
 		if k.ListValue != nil {
-			b = appendLen(b, 0x32, e.pop())
+			b = AppendLen(b, 0x32, e.pop())
 			for _, v := range k.ListValue.Values {
 				if v != nil {
 					b = e.appendValue(b, 0xa, v)
@@ -294,21 +302,21 @@ func (e *encoder) appendValue(b []byte, tag byte, v *structpb.Value) []byte {
 }
 
 func (e *encoder) appendStruct(b []byte, tag byte, s *structpb.Struct) []byte {
-	b = appendLen(b, tag, e.pop())
+	b = AppendLen(b, tag, e.pop())
 	start, end := e.pi, e.pi+len(s.Fields)
 	e.pi = end
 	for i := start; i < end; i++ {
 		p := e.pairs[i]
 		if p.v == nil {
 			// A nil Value is written as an empty one, as the generated code does.
-			b = appendLen(b, 0xa, lenField(len(p.k))+2)
-			b = appendString(b, 0xa, p.k)
+			b = AppendLen(b, 0xa, LenField(len(p.k))+2)
+			b = AppendString(b, 0xa, p.k)
 			b = append(b, 0x12, 0)
 			continue
 		}
 		vn := e.sizes[e.si] // appendValue pops it
-		b = appendLen(b, 0xa, lenField(len(p.k))+lenField(vn))
-		b = appendString(b, 0xa, p.k)
+		b = AppendLen(b, 0xa, LenField(len(p.k))+LenField(vn))
+		b = AppendString(b, 0xa, p.k)
 		b = e.appendValue(b, 0x12, p.v)
 	}
 	return b
@@ -318,10 +326,10 @@ func (e *encoder) appendStruct(b []byte, tag byte, s *structpb.Struct) []byte {
 func (e *encoder) sizeTaskAssignment(m *pb.TaskAssignment) int {
 	n := 0
 	if l := len(m.TaskId); l > 0 {
-		n += lenField(l)
+		n += LenField(l)
 	}
 	if m.Context != nil {
-		n += lenField(m.Context.SizeVT())
+		n += LenField(m.Context.SizeVT())
 	}
 	if m.HeartbeatIntervalSecs != 0 {
 		n += 1 + sov(int(m.HeartbeatIntervalSecs))
@@ -329,11 +337,11 @@ func (e *encoder) sizeTaskAssignment(m *pb.TaskAssignment) int {
 	switch t := m.Task.(type) {
 	case *pb.TaskAssignment_Execute:
 		if t.Execute != nil {
-			n += lenField(e.sizeExecute(t.Execute))
+			n += LenField(e.sizeExecute(t.Execute))
 		}
 	case *pb.TaskAssignment_ListComponents:
 		if t.ListComponents != nil {
-			n += lenField(t.ListComponents.SizeVT())
+			n += LenField(t.ListComponents.SizeVT())
 		}
 	}
 	return n + len(unknown(m, offAssignment))
@@ -343,20 +351,20 @@ func (e *encoder) sizeExecute(m *pb.ComponentExecuteRequest) int {
 	slot := e.push()
 	n := 0
 	if l := len(m.ComponentId); l > 0 {
-		n += lenField(l)
+		n += LenField(l)
 	}
 	if m.Input != nil {
-		n += lenField(e.sizeTopValue(m.Input))
+		n += LenField(e.sizeTopValue(m.Input))
 	}
 	if m.Attempt != 0 {
 		n += 1 + sov(int(m.Attempt))
 	}
 	if m.Observability != nil {
-		n += lenField(m.Observability.SizeVT())
+		n += LenField(m.Observability.SizeVT())
 	}
 	for k, v := range m.PathParams {
 		e.params = append(e.params, param{k, v})
-		n += lenField(lenField(len(k)) + lenField(len(v)))
+		n += LenField(LenField(len(k)) + LenField(len(v)))
 	}
 	slices.SortFunc(e.params, func(a, b param) int { return cmp.Compare(a.k, b.k) })
 	n += len(unknown(m, offExecute))
@@ -367,16 +375,16 @@ func (e *encoder) sizeExecute(m *pb.ComponentExecuteRequest) int {
 func (e *encoder) appendTaskAssignment(b []byte, m *pb.TaskAssignment) ([]byte, error) {
 	var err error
 	if len(m.TaskId) > 0 {
-		b = appendString(b, 0xa, m.TaskId)
+		b = AppendString(b, 0xa, m.TaskId)
 	}
 	if m.Context != nil {
 		n := m.Context.SizeVT()
-		if b, err = appendVT(appendLen(b, 0x22, n), m.Context, n); err != nil {
+		if b, err = appendVT(AppendLen(b, 0x22, n), m.Context, n); err != nil {
 			return nil, err
 		}
 	}
 	if m.HeartbeatIntervalSecs != 0 {
-		b = appendVarint(append(b, 0x28), uint64(m.HeartbeatIntervalSecs))
+		b = AppendVarint(append(b, 0x28), uint64(m.HeartbeatIntervalSecs))
 	}
 	switch t := m.Task.(type) {
 	case *pb.TaskAssignment_Execute:
@@ -388,7 +396,7 @@ func (e *encoder) appendTaskAssignment(b []byte, m *pb.TaskAssignment) ([]byte, 
 	case *pb.TaskAssignment_ListComponents:
 		if t.ListComponents != nil {
 			n := t.ListComponents.SizeVT()
-			if b, err = appendVT(appendLen(b, 0x1a, n), t.ListComponents, n); err != nil {
+			if b, err = appendVT(AppendLen(b, 0x1a, n), t.ListComponents, n); err != nil {
 				return nil, err
 			}
 		}
@@ -398,26 +406,26 @@ func (e *encoder) appendTaskAssignment(b []byte, m *pb.TaskAssignment) ([]byte, 
 
 func (e *encoder) appendExecute(b []byte, m *pb.ComponentExecuteRequest) ([]byte, error) {
 	var err error
-	b = appendLen(b, 0x12, e.pop())
+	b = AppendLen(b, 0x12, e.pop())
 	if len(m.ComponentId) > 0 {
-		b = appendString(b, 0xa, m.ComponentId)
+		b = AppendString(b, 0xa, m.ComponentId)
 	}
 	if m.Input != nil {
 		b = e.appendTopValue(b, 0x12, m.Input)
 	}
 	if m.Attempt != 0 {
-		b = appendVarint(append(b, 0x18), uint64(m.Attempt))
+		b = AppendVarint(append(b, 0x18), uint64(m.Attempt))
 	}
 	if m.Observability != nil {
 		n := m.Observability.SizeVT()
-		if b, err = appendVT(appendLen(b, 0x22, n), m.Observability, n); err != nil {
+		if b, err = appendVT(AppendLen(b, 0x22, n), m.Observability, n); err != nil {
 			return nil, err
 		}
 	}
 	for _, p := range e.params {
-		b = appendLen(b, 0x2a, lenField(len(p.k))+lenField(len(p.v)))
-		b = appendString(b, 0xa, p.k)
-		b = appendString(b, 0x12, p.v)
+		b = AppendLen(b, 0x2a, LenField(len(p.k))+LenField(len(p.v)))
+		b = AppendString(b, 0xa, p.k)
+		b = AppendString(b, 0x12, p.v)
 	}
 	return append(b, unknown(m, offExecute)...), nil
 }
@@ -426,10 +434,10 @@ func (e *encoder) appendExecute(b []byte, m *pb.ComponentExecuteRequest) ([]byte
 func (e *encoder) sizeCompleteTaskRequest(m *pb.CompleteTaskRequest) int {
 	n := 0
 	if l := len(m.TaskId); l > 0 {
-		n += lenField(l)
+		n += LenField(l)
 	}
 	if m.RunId != nil {
-		n += lenField(len(*m.RunId))
+		n += LenField(len(*m.RunId))
 	}
 	switch r := m.Result.(type) {
 	case *pb.CompleteTaskRequest_Response:
@@ -437,11 +445,11 @@ func (e *encoder) sizeCompleteTaskRequest(m *pb.CompleteTaskRequest) int {
 			slot := e.push()
 			rn := 0
 			if r.Response.Output != nil {
-				rn = lenField(e.sizeTopValue(r.Response.Output))
+				rn = LenField(e.sizeTopValue(r.Response.Output))
 			}
 			rn += len(unknown(r.Response, offResponse))
 			e.sizes[slot] = rn
-			n += lenField(rn)
+			n += LenField(rn)
 		}
 	case *pb.CompleteTaskRequest_Error:
 		if r.Error != nil {
@@ -451,18 +459,18 @@ func (e *encoder) sizeCompleteTaskRequest(m *pb.CompleteTaskRequest) int {
 				en += 1 + sov(int(r.Error.Code))
 			}
 			if l := len(r.Error.Message); l > 0 {
-				en += lenField(l)
+				en += LenField(l)
 			}
 			if r.Error.Data != nil {
-				en += lenField(e.sizeStruct(r.Error.Data, 3))
+				en += LenField(e.sizeStruct(r.Error.Data, 3))
 			}
 			en += len(unknown(r.Error, offTaskError))
 			e.sizes[slot] = en
-			n += lenField(en)
+			n += LenField(en)
 		}
 	case *pb.CompleteTaskRequest_ListComponents:
 		if r.ListComponents != nil {
-			n += lenField(r.ListComponents.SizeVT())
+			n += LenField(r.ListComponents.SizeVT())
 		}
 	}
 	return n + len(unknown(m, offComplete))
@@ -471,15 +479,15 @@ func (e *encoder) sizeCompleteTaskRequest(m *pb.CompleteTaskRequest) int {
 func (e *encoder) appendCompleteTaskRequest(b []byte, m *pb.CompleteTaskRequest) ([]byte, error) {
 	var err error
 	if len(m.TaskId) > 0 {
-		b = appendString(b, 0xa, m.TaskId)
+		b = AppendString(b, 0xa, m.TaskId)
 	}
 	if m.RunId != nil {
-		b = appendString(b, 0x22, *m.RunId)
+		b = AppendString(b, 0x22, *m.RunId)
 	}
 	switch r := m.Result.(type) {
 	case *pb.CompleteTaskRequest_Response:
 		if r.Response != nil {
-			b = appendLen(b, 0x12, e.pop())
+			b = AppendLen(b, 0x12, e.pop())
 			if r.Response.Output != nil {
 				b = e.appendTopValue(b, 0xa, r.Response.Output)
 			}
@@ -487,12 +495,12 @@ func (e *encoder) appendCompleteTaskRequest(b []byte, m *pb.CompleteTaskRequest)
 		}
 	case *pb.CompleteTaskRequest_Error:
 		if r.Error != nil {
-			b = appendLen(b, 0x1a, e.pop())
+			b = AppendLen(b, 0x1a, e.pop())
 			if r.Error.Code != 0 {
-				b = appendVarint(append(b, 0x8), uint64(r.Error.Code))
+				b = AppendVarint(append(b, 0x8), uint64(r.Error.Code))
 			}
 			if len(r.Error.Message) > 0 {
-				b = appendString(b, 0x12, r.Error.Message)
+				b = AppendString(b, 0x12, r.Error.Message)
 			}
 			if r.Error.Data != nil {
 				b = e.appendStruct(b, 0x1a, r.Error.Data)
@@ -502,7 +510,7 @@ func (e *encoder) appendCompleteTaskRequest(b []byte, m *pb.CompleteTaskRequest)
 	case *pb.CompleteTaskRequest_ListComponents:
 		if r.ListComponents != nil {
 			n := r.ListComponents.SizeVT()
-			if b, err = appendVT(appendLen(b, 0x2a, n), r.ListComponents, n); err != nil {
+			if b, err = appendVT(AppendLen(b, 0x2a, n), r.ListComponents, n); err != nil {
 				return nil, err
 			}
 		}

@@ -94,7 +94,7 @@ func (e *encoder) sizeTopValue(v *structpb.Value) int {
 // appendTopValue is appendValue for the Value sizeTopValue sized.
 func (e *encoder) appendTopValue(b []byte, tag byte, v *structpb.Value) []byte {
 	if body, ok := e.frozenBody(v); ok {
-		b = appendLen(b, tag, e.pop())
+		b = AppendLen(b, tag, e.pop())
 		return append(b, body...)
 	}
 	return e.appendValue(b, tag, v)

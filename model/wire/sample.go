@@ -41,13 +41,13 @@ func SampleValue(payloadBytes int) *structpb.Value {
 	items := &structpb.ListValue{}
 	s.Fields["items"] = structpb.NewListValue(items)
 	sizeWith := func(listBody int) int {
-		itemsValue := lenField(listBody)                       // Value.list_value
-		entry := lenField(len("items")) + lenField(itemsValue) // the Struct's map entry
-		return lenField(others + lenField(entry))              // Value.struct_value
+		itemsValue := LenField(listBody)                       // Value.list_value
+		entry := LenField(len("items")) + LenField(itemsValue) // the Struct's map entry
+		return LenField(others + LenField(entry))              // Value.struct_value
 	}
 	for n, listBody := 0, 0; ; n++ {
 		item := sampleItem(n)
-		listBody += lenField(proto.Size(item))
+		listBody += LenField(proto.Size(item))
 		if sizeWith(listBody) > payloadBytes {
 			break
 		}

@@ -1,7 +1,6 @@
 package wiremap
 
 import (
-	"encoding/binary"
 	"unicode/utf8"
 
 	"github.com/tasksim/tasksim/model"
@@ -73,17 +72,17 @@ func NewDirect(mp *Mapper, codec *wire.Codec) *Direct {
 		}
 		n := 0
 		if len(c.ComponentId) > 0 {
-			n += lenField(len(c.ComponentId))
+			n += wire.LenField(len(c.ComponentId))
 		}
 		if len(c.Path) > 0 {
-			n += lenField(len(c.Path))
+			n += wire.LenField(len(c.Path))
 		}
-		d.list = appendTag(d.list, 0xa, n)
+		d.list = wire.AppendLen(d.list, 0xa, n)
 		if len(c.ComponentId) > 0 {
-			d.list = appendString(d.list, 0xa, c.ComponentId)
+			d.list = wire.AppendString(d.list, 0xa, c.ComponentId)
 		}
 		if len(c.Path) > 0 {
-			d.list = appendString(d.list, 0x2a, c.Path)
+			d.list = wire.AppendString(d.list, 0x2a, c.Path)
 		}
 	}
 	return d
@@ -105,7 +104,7 @@ func (d *Direct) Encode(m *model.Message) ([]byte, bool) {
 			b = append(b, 0x8, 1)
 		}
 		if s := pb.TaskStatus(m.Status); s != 0 {
-			b = appendVarint(append(b, 0x10), uint64(s))
+			b = wire.AppendVarint(append(b, 0x10), uint64(s))
 		}
 	case model.MsgAssignment:
 		if m.Discovery {
@@ -124,7 +123,7 @@ func (d *Direct) Encode(m *model.Message) ([]byte, bool) {
 				return nil, false
 			}
 			b = d.completeHead(b, m)
-			b = append(appendTag(b, 0x2a, len(d.list)), d.list...)
+			b = append(wire.AppendLen(b, 0x2a, len(d.list)), d.list...)
 		case model.ResultError:
 			b = d.completeError(b, m)
 		default:
@@ -161,25 +160,25 @@ func (d *Direct) assignment(b []byte, m *model.Message, input []byte) []byte {
 	b = d.appendUUID(b, 0xa, &d.task, uint64(m.Task))
 	b = d.appendContext(b, run)
 	if m.HeartbeatSecs != 0 {
-		b = appendVarint(append(b, 0x28), uint64(m.HeartbeatSecs))
+		b = wire.AppendVarint(append(b, 0x28), uint64(m.HeartbeatSecs))
 	}
 	obs := decimalField(run) + decimalField(step)
-	exec := lenField(len(input)) + lenField(obs)
+	exec := wire.LenField(len(input)) + wire.LenField(obs)
 	if len(comp) > 0 {
-		exec += lenField(len(comp))
+		exec += wire.LenField(len(comp))
 	}
 	if m.Attempt != 0 {
-		exec += 1 + varintLen(uint64(m.Attempt))
+		exec += 1 + wire.SizeVarint(uint64(m.Attempt))
 	}
-	b = appendTag(b, 0x12, exec)
+	b = wire.AppendLen(b, 0x12, exec)
 	if len(comp) > 0 {
-		b = appendString(b, 0xa, comp)
+		b = wire.AppendString(b, 0xa, comp)
 	}
-	b = append(appendTag(b, 0x12, len(input)), input...)
+	b = append(wire.AppendLen(b, 0x12, len(input)), input...)
 	if m.Attempt != 0 {
-		b = appendVarint(append(b, 0x18), uint64(m.Attempt))
+		b = wire.AppendVarint(append(b, 0x18), uint64(m.Attempt))
 	}
-	b = appendTag(b, 0x22, obs)
+	b = wire.AppendLen(b, 0x22, obs)
 	b = appendDecimal(b, 0x1a, run)
 	return appendDecimal(b, 0x2a, step)
 }
@@ -196,11 +195,11 @@ func (d *Direct) appendContext(b []byte, run uint64) []byte {
 	url := d.mp.OrchestratorURL
 	ctx := decimalField(run)
 	if len(url) > 0 {
-		ctx += lenField(len(url))
+		ctx += wire.LenField(len(url))
 	}
-	b = appendTag(b, 0x22, ctx)
+	b = wire.AppendLen(b, 0x22, ctx)
 	if len(url) > 0 {
-		b = appendString(b, 0xa, url)
+		b = wire.AppendString(b, 0xa, url)
 	}
 	return appendDecimal(b, 0x12, run)
 }
@@ -215,8 +214,8 @@ func (d *Direct) completeHead(b []byte, m *model.Message) []byte {
 
 func (d *Direct) completeResponse(b []byte, m *model.Message, output []byte) []byte {
 	b = d.completeHead(b, m)
-	b = appendTag(b, 0x12, lenField(len(output)))
-	return append(appendTag(b, 0xa, len(output)), output...)
+	b = wire.AppendLen(b, 0x12, wire.LenField(len(output)))
+	return append(wire.AppendLen(b, 0xa, len(output)), output...)
 }
 
 func (d *Direct) completeError(b []byte, m *model.Message) []byte {
@@ -224,17 +223,17 @@ func (d *Direct) completeError(b []byte, m *model.Message) []byte {
 	code := uint64(pb.TaskErrorCode(m.ErrorCode))
 	n := 0
 	if code != 0 {
-		n += 1 + varintLen(code)
+		n += 1 + wire.SizeVarint(code)
 	}
 	if len(d.errMessage) > 0 {
-		n += lenField(len(d.errMessage))
+		n += wire.LenField(len(d.errMessage))
 	}
-	b = appendTag(b, 0x1a, n)
+	b = wire.AppendLen(b, 0x1a, n)
 	if code != 0 {
-		b = appendVarint(append(b, 0x8), code)
+		b = wire.AppendVarint(append(b, 0x8), code)
 	}
 	if len(d.errMessage) > 0 {
-		b = appendString(b, 0x12, d.errMessage)
+		b = wire.AppendString(b, 0x12, d.errMessage)
 	}
 	return b
 }
@@ -291,34 +290,6 @@ func appendDecimal(b []byte, tag byte, x uint64) []byte {
 	return b
 }
 
-func varintLen(x uint64) int {
-	n := 1
-	for x >= 0x80 {
-		x >>= 7
-		n++
-	}
-	return n
-}
-
-func appendVarint(b []byte, x uint64) []byte {
-	for x >= 0x80 {
-		b = append(b, byte(x)|0x80)
-		x >>= 7
-	}
-	return append(b, byte(x))
-}
-
-// lenField is the encoded size of a length-delimited field of n bytes with a 1-byte tag.
-func lenField(n int) int { return 1 + varintLen(uint64(n)) + n }
-
-func appendTag(b []byte, tag byte, n int) []byte {
-	return appendVarint(append(b, tag), uint64(n))
-}
-
-func appendString(b []byte, tag byte, s string) []byte {
-	return append(appendTag(b, tag, len(s)), s...)
-}
-
 // Decode decodes b, encoded from a message of type t, into m: what the wire carries of
 // it, as Mapper's From methods give it (m's other fields zero). It reports false if it
 // does not take b: then b is to be decoded on the reference path, which also decides
@@ -346,24 +317,6 @@ func (d *Direct) Decode(t model.MsgType, b []byte, m *model.Message) bool {
 	}
 	d.codec.CountDecode(len(b), reused)
 	return true
-}
-
-// field reads a length-delimited field's body at b[i:], after its tag.
-func field(b []byte, i int) (body []byte, next int, ok bool) {
-	n, w := binary.Uvarint(b[i:])
-	if w <= 0 || n > uint64(len(b)-i-w) {
-		return nil, 0, false
-	}
-	i += w
-	return b[i : i+int(n)], i + int(n), true
-}
-
-func varint(b []byte, i int) (x uint64, next int, ok bool) {
-	x, w := binary.Uvarint(b[i:])
-	if w <= 0 {
-		return 0, 0, false
-	}
-	return x, i + w, true
 }
 
 // parseUUID reads the id of a UUID rendered in form: the first 24 bytes exactly form's
@@ -411,7 +364,7 @@ func (d *Direct) decodeHeartbeat(m *model.Message, b []byte) bool {
 	var seen uint8
 	for i := 0; i < len(b); {
 		tag := b[i]
-		body, next, ok := field(b, i+1)
+		body, next, ok := wire.ReadBytes(b, i+1)
 		if !ok {
 			return false
 		}
@@ -458,7 +411,7 @@ func decodeHeartbeatReply(m *model.Message, b []byte) bool {
 	var seen uint8
 	for i := 0; i < len(b); {
 		tag := b[i]
-		x, next, ok := varint(b, i+1)
+		x, next, ok := wire.ReadVarint(b, i+1)
 		if !ok {
 			return false
 		}
@@ -486,13 +439,13 @@ func (d *Direct) decodeAssignment(m *model.Message, b []byte) bool {
 		var ok bool
 		var v uint64
 		if tag == 0x28 {
-			if v, i, ok = varint(b, i+1); !ok {
+			if v, i, ok = wire.ReadVarint(b, i+1); !ok {
 				return false
 			}
 			m.HeartbeatSecs = uint32(v)
 		} else {
 			var body []byte
-			if body, i, ok = field(b, i+1); !ok {
+			if body, i, ok = wire.ReadBytes(b, i+1); !ok {
 				return false
 			}
 			switch tag {
@@ -532,7 +485,7 @@ func (d *Direct) decodeContext(m *model.Message, b []byte) bool {
 	var seen uint8
 	for i := 0; i < len(b); {
 		tag := b[i]
-		body, next, ok := field(b, i+1)
+		body, next, ok := wire.ReadBytes(b, i+1)
 		if !ok {
 			return false
 		}
@@ -563,13 +516,13 @@ func (d *Direct) decodeExecute(m *model.Message, b []byte) bool {
 		var ok bool
 		if tag == 0x18 {
 			var v uint64
-			if v, i, ok = varint(b, i+1); !ok {
+			if v, i, ok = wire.ReadVarint(b, i+1); !ok {
 				return false
 			}
 			m.Attempt = uint32(v)
 		} else {
 			var body []byte
-			if body, i, ok = field(b, i+1); !ok {
+			if body, i, ok = wire.ReadBytes(b, i+1); !ok {
 				return false
 			}
 			switch tag {
@@ -604,7 +557,7 @@ func decodeObservability(m *model.Message, b []byte) bool {
 	var seen uint8
 	for i := 0; i < len(b); {
 		tag := b[i]
-		body, next, ok := field(b, i+1)
+		body, next, ok := wire.ReadBytes(b, i+1)
 		if !ok {
 			return false
 		}
@@ -632,7 +585,7 @@ func (d *Direct) decodeComplete(m *model.Message, b []byte) (ok, reused bool) {
 	for i := 0; i < len(b); {
 		tag := b[i]
 		var body []byte
-		if body, i, ok = field(b, i+1); !ok {
+		if body, i, ok = wire.ReadBytes(b, i+1); !ok {
 			return false, false
 		}
 		var v uint64
@@ -648,7 +601,7 @@ func (d *Direct) decodeComplete(m *model.Message, b []byte) (ok, reused bool) {
 			if len(body) == 0 || body[0] != 0xa {
 				return false, false
 			}
-			out, j, found := field(body, 1)
+			out, j, found := wire.ReadBytes(body, 1)
 			ok = found && j == len(body) && d.codec.IsFrozenBody(out)
 			m.Result, reused = model.ResultResponse, true
 		case 0x1a:
@@ -678,13 +631,13 @@ func decodeTaskError(m *model.Message, b []byte) bool {
 		var ok bool
 		if tag == 0x8 {
 			var v uint64
-			if v, i, ok = varint(b, i+1); !ok {
+			if v, i, ok = wire.ReadVarint(b, i+1); !ok {
 				return false
 			}
 			m.ErrorCode = model.ErrorCode(pb.TaskErrorCode(v))
 		} else if tag == 0x12 {
 			var body []byte
-			if body, i, ok = field(b, i+1); !ok {
+			if body, i, ok = wire.ReadBytes(b, i+1); !ok {
 				return false
 			}
 			ok = utf8.Valid(body)
