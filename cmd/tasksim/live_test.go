@@ -11,17 +11,6 @@ import (
 	"testing"
 )
 
-// buildTasksim builds the CLI once per test into a temporary directory: the live tests
-// run it as separate processes, as users do.
-func buildTasksim(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "tasksim")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // startServe starts `tasksim serve` on a free loopback port and returns the process and
 // the address from its first stdout line. The process is killed when the test ends.
 func startServe(t *testing.T, bin string, args ...string) (*exec.Cmd, string) {
@@ -113,7 +102,7 @@ func serveAndWorkers(t *testing.T, bin, scenario string) {
 // crash, restarts and an orchestrator restart; serve ending on SIGTERM.
 func TestLiveCommands(t *testing.T) {
 	t.Parallel() // real time, mostly waiting: beside the JetStream runs, not after them
-	bin := buildTasksim(t)
+	bin := tasksimLink(t)
 	t.Run("serve and workers", func(t *testing.T) { serveAndWorkers(t, bin, "testdata/live/small.yaml") })
 	t.Run("serve ends on SIGTERM", func(t *testing.T) { serveEndsOnSIGTERM(t, bin) })
 }
@@ -124,7 +113,7 @@ func TestServeAndWorkersAtScale(t *testing.T) {
 	if os.Getenv("TASKSIM_LIVE_SCALE") == "" {
 		t.Skip("set TASKSIM_LIVE_SCALE=1 to run the 1,000-worker live check")
 	}
-	serveAndWorkers(t, buildTasksim(t), "testdata/live/scale.yaml")
+	serveAndWorkers(t, tasksimLink(t), "testdata/live/scale.yaml")
 }
 
 // serve ends on SIGTERM and still writes its outputs.
