@@ -12,3 +12,11 @@ func TestEventFitsTheQueueSlot(t *testing.T) {
 		t.Fatalf("event is %d bytes, want 24 (a queue slot of one cache line)", n)
 	}
 }
+
+// A message slot is three whole cache lines: its header, the message and a short
+// encoding, read together by a delivery (msgs' backing array is page-aligned).
+func TestInflightIsThreeCacheLines(t *testing.T) {
+	if n := unsafe.Sizeof(inflight{}); n != 192 {
+		t.Fatalf("inflight is %d bytes, want 192", n)
+	}
+}

@@ -154,11 +154,17 @@ func (w *world) stash(m *model.Message, data []byte) uint32 {
 		w.freeMsgs = w.freeMsgs[:n-1]
 	} else {
 		w.msgs = append(w.msgs, inflight{})
+		w.msgWire = append(w.msgWire, nil)
 		slot = uint32(len(w.msgs) - 1)
 	}
 	f := &w.msgs[slot]
 	f.m = *m
-	f.wire = append(f.wire[:0], data...)
+	f.n = uint32(len(data))
+	if len(data) <= inflightShort {
+		copy(f.short[:], data)
+	} else {
+		w.msgWire[slot] = append(w.msgWire[slot][:0], data...)
+	}
 	f.epoch, f.local = 0, false
 	if p := w.workerEnd(m); p != nil {
 		f.epoch = p.epoch
@@ -225,14 +231,15 @@ func (w *world) deliver(slot uint32) error {
 			return nil
 		}
 	}
-	if len(f.wire) > 0 {
-		w.noteDecode(m, f.wire)
-		if err := w.bridge.check(m, f.wire); err != nil {
+	if f.n > 0 {
+		data := w.wireOf(slot)
+		w.noteDecode(m, data)
+		if err := w.bridge.check(m, data); err != nil {
 			return fmt.Errorf("deliver %v to node %d: %w", m.Type, to, err)
 		}
 	}
 	w.hash.Event(int64(w.now), hashDeliver, int32(to), uint64(m.Task), m.TrueAttempt(), uint8(m.Type), nil)
-	w.traceDeliver(m, len(f.wire))
+	w.traceDeliver(m, int(f.n))
 	w.freeMsgs = append(w.freeMsgs, slot)
 	var part model.Participant
 	if p != nil {

@@ -84,15 +84,34 @@ type event struct {
 	timer model.TimerID
 }
 
-// inflight is a message on the network.
+// inflight is a message on the network: a slot of world.msgs, three cache lines. What a
+// delivery reads first (epoch, the message) and the bytes of a short encoding (heartbeats,
+// answers, PullTasks) lie together, so a delivery touches the slot's lines only, not a
+// separate buffer as well; a longer encoding (assignments, completions) goes to the
+// slot's buffer in world.msgWire.
 type inflight struct {
-	m    model.Message
-	wire []byte
 	// epoch is the connection it was sent on (worker <-> orchestrator messages).
 	epoch uint32
+	// n is the length of its encoding (0: none).
+	n uint32
+	m model.Message
 	// local: an outcome the worker's own gRPC library reports (a broken connection's
 	// UNAVAILABLE); it never crossed the network, so no partition holds it.
 	local bool
+	short [inflightShort]byte
+}
+
+// inflightShort is the room for an encoding inside an inflight: what makes the slot 192
+// bytes.
+const inflightShort = 192 - 8 - 8*10 - 1
+
+// wireOf returns the encoding of the message in slot.
+func (w *world) wireOf(slot uint32) []byte {
+	f := &w.msgs[slot]
+	if f.n <= inflightShort {
+		return f.short[:f.n]
+	}
+	return w.msgWire[slot][:f.n]
 }
 
 // world is one run's whole state. It is single-threaded and deterministic.
@@ -132,7 +151,10 @@ type world struct {
 	pausing          bool
 	hbLossOn, dupOn  bool
 
-	msgs     []inflight
+	msgs []inflight
+	// msgWire[slot] holds the encoding of the message in msgs[slot] when it is longer than
+	// an inflight's own room; its capacity is kept for the slot's next message.
+	msgWire  [][]byte
 	freeMsgs []uint32
 
 	out model.Effects

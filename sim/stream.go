@@ -120,14 +120,15 @@ func (w *world) pipeArrive(node model.NodeID, gen uint32) error {
 	}
 	f := &w.msgs[e.msg]
 	m := &f.m // valid to the hand-over: nothing before it stashes a message
-	if len(f.wire) > 0 {
-		w.noteDecode(m, f.wire)
-		if err := w.bridge.check(m, f.wire); err != nil {
+	if f.n > 0 {
+		data := w.wireOf(e.msg)
+		w.noteDecode(m, data)
+		if err := w.bridge.check(m, data); err != nil {
 			return fmt.Errorf("deliver %v to node %d: %w", m.Type, node, err)
 		}
 	}
 	w.hash.Event(int64(w.now), hashDeliver, int32(node), uint64(m.Task), m.TrueAttempt(), uint8(m.Type), nil)
-	w.traceDeliver(m, len(f.wire))
+	w.traceDeliver(m, int(f.n))
 	w.freeMsgs = append(w.freeMsgs, e.msg)
 	w.out.Reset()
 	w.noteReceive(node, m)
