@@ -40,8 +40,7 @@ func (w *world) callSent(m *model.Message) {
 		return
 	}
 	if p := w.proc(m.From); p != nil {
-		p.calls = append(p.calls, pendingCall{call: m.Call, reply: reply, task: m.Task,
-			run: m.Run, truth: m.Truth})
+		p.addCall(pendingCall{call: m.Call, reply: reply, task: m.Task, run: m.Run, truth: m.Truth})
 	}
 }
 
@@ -68,10 +67,11 @@ func (w *world) callGoneAt(p *proc, m *model.Message) {
 }
 
 func forgetCall(p *proc, call uint32) {
-	for i := range p.calls {
-		if p.calls[i].call == call {
-			p.calls[i] = p.calls[len(p.calls)-1]
-			p.calls = p.calls[:len(p.calls)-1]
+	cs := p.callList()
+	for i := range cs {
+		if cs[i].call == call {
+			cs[i] = cs[len(cs)-1]
+			p.setCalls(cs[:len(cs)-1])
 			return
 		}
 	}
@@ -91,14 +91,15 @@ func (w *world) breakConnection(p *proc, delay time.Duration) error {
 		return nil
 	}
 	p.epoch++
-	w.hash.Event(int64(w.now), hashConnBroken, int32(p.node), uint64(len(p.calls)), 0, 0, nil)
-	w.traceConnectionBroken(p, len(p.calls))
+	calls := p.callList()
+	w.hash.Event(int64(w.now), hashConnBroken, int32(p.node), uint64(len(calls)), 0, 0, nil)
+	w.traceConnectionBroken(p, len(calls))
 	// In call order, so that the answers arrive in a reproducible order.
-	sortCalls(p.calls)
-	for _, c := range p.calls {
+	sortCalls(calls)
+	for _, c := range calls {
 		w.failCall(p, c, delay)
 	}
-	p.calls = p.calls[:0]
+	p.setCalls(calls[:0])
 	if w.queue == nil {
 		return w.breakStream(p, delay)
 	}

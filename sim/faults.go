@@ -171,10 +171,10 @@ func (w *world) processGone(p *proc) {
 	p.alive = false
 	w.nodes[p.node].down = true
 	w.nodes[p.node].timers.discard(w.q)
-	for _, x := range p.execs {
+	for _, x := range p.execList() {
 		w.q.Cancel(x.h)
 	}
-	p.execs = nil
+	p.clearExecs()
 }
 
 // crash kills a worker process: it does nothing more, and whatever reaches it is lost.

@@ -235,33 +235,137 @@ func (w *world) addNode(n nodeEntry) model.NodeID {
 	return model.NodeID(len(w.nodes) - 1)
 }
 
-// proc is one worker process: everything the kernel keeps for it, in one record, the
-// fields every delivery, timer and execution end reads first. Its pending calls, running
-// executions and timers start in small arrays inside the record (a worker has one or two
-// of each at a time) and spill to the heap only beyond them. A proc never moves (see
-// world.procBlocks): those slices may point into it.
+// proc is one worker process: everything the kernel keeps for it, in one record of five
+// whole cache lines (the blocks of world.procBlocks are page-aligned), laid out by what an
+// event reads: the first line has what every event of the process reads (alive, its
+// connection's epoch, the counts below); the second its timers; the third its pending
+// calls; the fourth its running executions; the fifth its pull stream. A heartbeat's
+// timer, its send and its answer's delivery touch the first three lines, not the record's
+// every line. Calls, executions and timers live in the record's own arrays (a worker has
+// at most a few of each at a time) and spill to the heap only beyond them. A proc never
+// moves (see world.procBlocks): slots and fault targets point at it.
 type proc struct {
 	w     *model.Worker
-	alive bool
+	slot  *slot
+	drift float64
 	// epoch names its current connection to the orchestrator; it moves on when that
 	// connection breaks, so a message sent on an older one is lost with it.
 	epoch uint32
 	node  model.NodeID
 	pool  int32
-	// calls are its RPCs to the orchestrator that have no answer yet: a connection that
-	// breaks fails each of them with UNAVAILABLE.
-	calls []pendingCall
-	// execs (by exec number) are the worker's running components' queue entries.
-	execs []handleOf
+	alive bool
+	// ncalls and nexecs count the entries of callBuf and execBuf; spilled: the entries
+	// are in spill instead.
+	ncalls, nexecs uint8
+	spill          *procSpill
 	// timers are the process's live timers (it lives once: one incarnation).
-	timers   timerTable
-	callBuf  [2]pendingCall
-	execBuf  [2]handleOf
-	timerBuf [4]handleOf
-	slot     *slot
-	drift    float64
+	timers timerTable
+	// callBuf holds its RPCs to the orchestrator that have no answer yet: a connection
+	// that breaks fails each of them with UNAVAILABLE.
+	callBuf [2]pendingCall
+	// execBuf holds (by exec number) the worker's running components' queue entries.
+	execBuf [4]handleOf
 	// pipe is its PullTasks stream (pull queue only).
 	pipe pipe
+}
+
+// spilled in proc.ncalls or proc.nexecs: that list has outgrown the record's array and is
+// in proc.spill.
+const spilled = 0xff
+
+// procSpill holds a process's calls or executions beyond the room in its record.
+type procSpill struct {
+	calls []pendingCall
+	execs []handleOf
+}
+
+func (p *proc) spillRecord() *procSpill {
+	if p.spill == nil {
+		p.spill = &procSpill{}
+	}
+	return p.spill
+}
+
+// callList is p's pending calls; the slice is valid until the next change of them.
+func (p *proc) callList() []pendingCall {
+	if p.ncalls == spilled {
+		return p.spill.calls
+	}
+	return p.callBuf[:p.ncalls]
+}
+
+func (p *proc) addCall(c pendingCall) {
+	switch {
+	case p.ncalls < uint8(len(p.callBuf)):
+		p.callBuf[p.ncalls] = c
+		p.ncalls++
+	case p.ncalls == spilled:
+		p.spill.calls = append(p.spill.calls, c)
+	default:
+		sp := p.spillRecord()
+		sp.calls = append(append(sp.calls[:0], p.callBuf[:]...), c)
+		p.ncalls = spilled
+	}
+}
+
+// setCalls makes cs, a prefix of callList(), p's pending calls; a spilled list that fits
+// the record again moves back into it.
+func (p *proc) setCalls(cs []pendingCall) {
+	switch {
+	case p.ncalls != spilled:
+		p.ncalls = uint8(len(cs))
+	case len(cs) <= len(p.callBuf):
+		copy(p.callBuf[:], cs)
+		p.ncalls = uint8(len(cs))
+		p.spill.calls = cs[:0]
+	default:
+		p.spill.calls = cs
+	}
+}
+
+// execList is p's running executions; the slice is valid until the next change of them.
+func (p *proc) execList() []handleOf {
+	if p.nexecs == spilled {
+		return p.spill.execs
+	}
+	return p.execBuf[:p.nexecs]
+}
+
+func (p *proc) addExec(h handleOf) {
+	switch {
+	case p.nexecs < uint8(len(p.execBuf)):
+		p.execBuf[p.nexecs] = h
+		p.nexecs++
+	case p.nexecs == spilled:
+		p.spill.execs = append(p.spill.execs, h)
+	default:
+		sp := p.spillRecord()
+		sp.execs = append(append(sp.execs[:0], p.execBuf[:]...), h)
+		p.nexecs = spilled
+	}
+}
+
+// dropExec forgets the i-th of execList().
+func (p *proc) dropExec(i int) {
+	hs := dropHandle(p.execList(), i)
+	switch {
+	case p.nexecs != spilled:
+		p.nexecs = uint8(len(hs))
+	case len(hs) <= len(p.execBuf):
+		copy(p.execBuf[:], hs)
+		p.nexecs = uint8(len(hs))
+		p.spill.execs = hs[:0]
+	default:
+		p.spill.execs = hs
+	}
+}
+
+// clearExecs forgets every execution.
+func (p *proc) clearExecs() {
+	p.nexecs = 0
+	if p.spill != nil {
+		p.spill.execs = nil
+	}
 }
 
 // procBlockBits sizes the blocks of world.procBlocks.
@@ -274,11 +378,7 @@ func (w *world) newProc() *proc {
 		w.procBlocks = append(w.procBlocks, make([]proc, 1<<procBlockBits))
 	}
 	w.nprocs++
-	p := &w.procBlocks[i>>procBlockBits][i&(1<<procBlockBits-1)]
-	p.calls = p.callBuf[:0]
-	p.execs = p.execBuf[:0]
-	p.timers.few = p.timerBuf[:0]
-	return p
+	return &w.procBlocks[i>>procBlockBits][i&(1<<procBlockBits-1)]
 }
 
 // slot is one worker position in a pool; a crashed worker restarts in its slot as a new
@@ -672,15 +772,15 @@ func (w *world) execDone(e event) error {
 	if p == nil || !p.alive {
 		return nil
 	}
-	i := findHandle(p.execs, uint64(e.a))
+	i := findHandle(p.execList(), uint64(e.a))
 	if w.procPaused(p, e) {
 		if i >= 0 {
-			p.execs[i].h = w.lastPush
+			p.execList()[i].h = w.lastPush
 		}
 		return nil
 	}
 	if i >= 0 {
-		p.execs = dropHandle(p.execs, i)
+		p.dropExec(i)
 	}
 	w.hash.Event(int64(w.now), uint8(evExecDone), int32(e.node), uint64(e.a), 0, 0, nil)
 	w.out.Reset()
@@ -773,9 +873,9 @@ func (w *world) timer(node model.NodeID, t model.TimerOp) {
 func (w *world) run(node model.NodeID, r model.RunOp) {
 	p := w.proc(node)
 	if r.Stop {
-		if i := findHandle(p.execs, uint64(r.Exec)); i >= 0 {
-			w.q.Cancel(p.execs[i].h)
-			p.execs = dropHandle(p.execs, i)
+		if i := findHandle(p.execList(), uint64(r.Exec)); i >= 0 {
+			w.q.Cancel(p.execList()[i].h)
+			p.dropExec(i)
 		}
 		return
 	}
@@ -786,7 +886,7 @@ func (w *world) run(node model.NodeID, r model.RunOp) {
 		raised = 1 + uint8(c.RaisedKind(w.rService.Float64))
 	}
 	h := w.push(w.now+d, event{kind: evExecDone, node: node, a: r.Exec, raised: raised, comp: r.Component})
-	p.execs = append(p.execs, handleOf{uint64(r.Exec), h})
+	p.addExec(handleOf{uint64(r.Exec), h})
 }
 
 // finish closes the trace and computes the summary.

@@ -13,12 +13,15 @@ import (
 // a Reset of a stale one. Each timer event carries the incarnation that armed it, and
 // fire runs only events of the current one.
 //
-// Workers hold a handful of timers, searched linearly in a slice; the orchestrator and
-// the queue hold one per tracked task, in a dense table (see manyTimers).
+// Workers hold a handful of timers, searched linearly in the table's own array (a worker
+// process's table is in its proc record); the orchestrator and the queue hold one per
+// tracked task, in a dense table (see manyTimers), which a worker's table also moves to
+// if it ever outgrows its array.
 type timerTable struct {
 	incarnation uint32
-	few         []handleOf
+	n           uint8 // entries in few
 	many        *manyTimers
+	few         [4]handleOf
 }
 
 // newTimerTable returns an empty table for incarnation; many selects the dense storage.
@@ -34,7 +37,7 @@ func (t *timerTable) get(id model.TimerID) (eventq.Handle, bool) {
 	if t.many != nil {
 		return t.many.get(id)
 	}
-	if i := findHandle(t.few, uint64(id)); i >= 0 {
+	if i := findHandle(t.few[:t.n], uint64(id)); i >= 0 {
 		return t.few[i].h, true
 	}
 	return eventq.Handle{}, false
@@ -45,11 +48,22 @@ func (t *timerTable) put(id model.TimerID, h eventq.Handle) {
 		t.many.put(id, h)
 		return
 	}
-	if i := findHandle(t.few, uint64(id)); i >= 0 {
+	if i := findHandle(t.few[:t.n], uint64(id)); i >= 0 {
 		t.few[i].h = h
 		return
 	}
-	t.few = append(t.few, handleOf{uint64(id), h})
+	if int(t.n) < len(t.few) {
+		t.few[t.n] = handleOf{uint64(id), h}
+		t.n++
+		return
+	}
+	// Outgrown: every timer moves to the dense table, for good.
+	t.many = &manyTimers{}
+	for _, x := range t.few {
+		t.many.put(model.TimerID(x.id), x.h)
+	}
+	t.n = 0
+	t.many.put(id, h)
 }
 
 func (t *timerTable) drop(id model.TimerID) {
@@ -57,8 +71,8 @@ func (t *timerTable) drop(id model.TimerID) {
 		t.many.drop(id)
 		return
 	}
-	if i := findHandle(t.few, uint64(id)); i >= 0 {
-		t.few = dropHandle(t.few, i)
+	if i := findHandle(t.few[:t.n], uint64(id)); i >= 0 {
+		t.n = uint8(len(dropHandle(t.few[:t.n], i)))
 	}
 }
 
@@ -70,10 +84,10 @@ func (t *timerTable) discard(q *eventq.Queue[event]) {
 	if t.many != nil {
 		t.many.each(func(h eventq.Handle) { q.Cancel(h) })
 	}
-	for _, x := range t.few {
+	for _, x := range t.few[:t.n] {
 		q.Cancel(x.h)
 	}
-	t.many, t.few = nil, nil
+	t.many, t.n = nil, 0
 }
 
 // manyTimers holds many timers by id without hashing. Participants with many timers
