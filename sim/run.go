@@ -295,32 +295,44 @@ func (p *proc) callList() []pendingCall {
 }
 
 func (p *proc) addCall(c pendingCall) {
-	switch {
-	case p.ncalls < uint8(len(p.callBuf)):
+	if p.ncalls < uint8(len(p.callBuf)) {
 		p.callBuf[p.ncalls] = c
 		p.ncalls++
-	case p.ncalls == spilled:
-		p.spill.calls = append(p.spill.calls, c)
-	default:
-		sp := p.spillRecord()
-		sp.calls = append(append(sp.calls[:0], p.callBuf[:]...), c)
-		p.ncalls = spilled
+		return
 	}
+	spillAdd(p.callBuf[:], &p.ncalls, &p.spillRecord().calls, c)
 }
 
 // setCalls makes cs, a prefix of callList(), p's pending calls; a spilled list that fits
 // the record again moves back into it.
 func (p *proc) setCalls(cs []pendingCall) {
-	switch {
-	case p.ncalls != spilled:
+	if p.ncalls != spilled {
 		p.ncalls = uint8(len(cs))
-	case len(cs) <= len(p.callBuf):
-		copy(p.callBuf[:], cs)
-		p.ncalls = uint8(len(cs))
-		p.spill.calls = cs[:0]
-	default:
-		p.spill.calls = cs
+		return
 	}
+	spillSet(p.callBuf[:], &p.ncalls, &p.spill.calls, cs)
+}
+
+// spillAdd appends v to a list of a record that its array buf (n entries, or spilled)
+// cannot hold: the list moves to spill first if it is still in buf.
+func spillAdd[T any](buf []T, n *uint8, spill *[]T, v T) {
+	if *n != spilled {
+		*spill = append((*spill)[:0], buf...)
+		*n = spilled
+	}
+	*spill = append(*spill, v)
+}
+
+// spillSet makes list, a prefix of the spilled list in spill, the list; one that fits
+// the record's array buf again moves back into it.
+func spillSet[T any](buf []T, n *uint8, spill *[]T, list []T) {
+	if len(list) <= len(buf) {
+		copy(buf, list)
+		*n = uint8(len(list))
+		*spill = list[:0]
+		return
+	}
+	*spill = list
 }
 
 // execList is p's running executions; the slice is valid until the next change of them.
@@ -332,32 +344,22 @@ func (p *proc) execList() []handleOf {
 }
 
 func (p *proc) addExec(h handleOf) {
-	switch {
-	case p.nexecs < uint8(len(p.execBuf)):
+	if p.nexecs < uint8(len(p.execBuf)) {
 		p.execBuf[p.nexecs] = h
 		p.nexecs++
-	case p.nexecs == spilled:
-		p.spill.execs = append(p.spill.execs, h)
-	default:
-		sp := p.spillRecord()
-		sp.execs = append(append(sp.execs[:0], p.execBuf[:]...), h)
-		p.nexecs = spilled
+		return
 	}
+	spillAdd(p.execBuf[:], &p.nexecs, &p.spillRecord().execs, h)
 }
 
 // dropExec forgets the i-th of execList().
 func (p *proc) dropExec(i int) {
 	hs := dropHandle(p.execList(), i)
-	switch {
-	case p.nexecs != spilled:
+	if p.nexecs != spilled {
 		p.nexecs = uint8(len(hs))
-	case len(hs) <= len(p.execBuf):
-		copy(p.execBuf[:], hs)
-		p.nexecs = uint8(len(hs))
-		p.spill.execs = hs[:0]
-	default:
-		p.spill.execs = hs
+		return
 	}
+	spillSet(p.execBuf[:], &p.nexecs, &p.spill.execs, hs)
 }
 
 // clearExecs forgets every execution.
