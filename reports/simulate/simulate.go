@@ -13,10 +13,16 @@ import (
 )
 
 // Run simulates cfg and fills the wall-clock figures of summary.perf. It sets opts.Clock
-// (for the codec's timed sample); the rest of opts is passed on as given.
+// (for the codec's timed sample) and, where the kernel gives huge pages on request, asks
+// for them for the heap as it grows (see hugepages_linux.go); the caller's Progress is
+// still called every ProgressEvery events.
 func Run(cfg *sim.Config, opts sim.Options) (*sim.Result, error) {
 	start := time.Now()
 	opts.Clock = func() time.Duration { return time.Since(start) }
+	if adv := newHeapAdvisor(); adv != nil {
+		adv.advise()
+		opts = adviseAsItGrows(opts, adv)
+	}
 	res, err := sim.Run(cfg, opts)
 	if err != nil {
 		return nil, fmt.Errorf("simulate %s: %w", cfg.Name, err)
@@ -30,6 +36,30 @@ func Run(cfg *sim.Config, opts sim.Options) (*sim.Result, error) {
 	}
 	p.PeakHeapBytes = heapSys()
 	return res, nil
+}
+
+// adviseAsItGrows makes opts advise the heap every adviseEvery events, beside the
+// caller's own Progress.
+func adviseAsItGrows(opts sim.Options, adv *heapAdvisor) sim.Options {
+	user, every := opts.Progress, opts.ProgressEvery
+	if user != nil && (every <= 0 || every%adviseEvery != 0) {
+		// Keep the caller's cadence.
+		opts.Progress = func(virtual time.Duration, settled, submitted int64) {
+			adv.advise()
+			user(virtual, settled, submitted)
+		}
+		return opts
+	}
+	var events int64
+	opts.ProgressEvery = adviseEvery
+	opts.Progress = func(virtual time.Duration, settled, submitted int64) {
+		adv.advise()
+		events += adviseEvery
+		if user != nil && events%every == 0 {
+			user(virtual, settled, submitted)
+		}
+	}
+	return opts
 }
 
 // heapSys is the heap memory obtained from the OS (MemStats.HeapSys), read without

@@ -3,8 +3,10 @@ package simulate
 import (
 	"runtime"
 	"testing"
+	"time"
 
 	"github.com/tasksim/tasksim/scenarios"
+	"github.com/tasksim/tasksim/sim"
 )
 
 func TestCheckedTimesTheRunAndChecksExpectations(t *testing.T) {
@@ -42,5 +44,35 @@ func TestHeapSysIsMemStatsHeapSys(t *testing.T) {
 	// a few pages; a wrong sum (stacks counted, a class left out) is off by far more.
 	if d := got - int64(ms.HeapSys); d < -64<<10 || d > 64<<10 {
 		t.Errorf("heapSys %d, MemStats.HeapSys %d", got, ms.HeapSys)
+	}
+}
+
+// The advice rides on Progress; the caller's Progress is still called at its cadence.
+func TestAdviceKeepsTheCallersProgress(t *testing.T) {
+	for _, c := range []struct {
+		every      int64
+		wantEvery  int64 // the run's cadence
+		callsPer16 int   // the caller's calls in 16 of the run's
+	}{
+		{1 << 18, adviseEvery, 4},      // a multiple: advice more often, the caller at its own
+		{1000, 1000, 16},               // not a multiple: both at the caller's
+		{0, adviseEvery, 0},            // no Progress of the caller's
+		{adviseEvery, adviseEvery, 16}, // the same
+	} {
+		calls := 0
+		opts := sim.Options{ProgressEvery: c.every}
+		if c.every != 0 {
+			opts.Progress = func(time.Duration, int64, int64) { calls++ }
+		}
+		got := adviseAsItGrows(opts, &heapAdvisor{})
+		if got.ProgressEvery != c.wantEvery {
+			t.Errorf("every %d: the run's ProgressEvery %d, want %d", c.every, got.ProgressEvery, c.wantEvery)
+		}
+		for range 16 {
+			got.Progress(0, 0, 0)
+		}
+		if calls != c.callsPer16 {
+			t.Errorf("every %d: the caller's Progress called %d times in 16, want %d", c.every, calls, c.callsPer16)
+		}
 	}
 }

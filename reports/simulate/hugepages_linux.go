@@ -1,0 +1,150 @@
+//go:build linux
+
+package simulate
+
+import (
+	"bytes"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"unsafe"
+)
+
+// Transparent huge pages. A large run is bound by memory latency: at 100,000 workers its
+// tables take about 1 GiB, touched all over, and with 4 KiB pages nearly every touch that
+// misses the cache also misses the TLB. Where the kernel backs only memory that asks for
+// it with huge pages (transparent_hugepage "madvise", the default of many distributions),
+// the Go runtime does not ask, so a run asks for the Go heap: madvise(MADV_HUGEPAGE) on
+// the mappings that hold it, at the start and again as the heap grows (a mapping the
+// runtime adds later does not inherit the advice). It changes no result of a run, only
+// how fast its memory is reached. GODEBUG=disablethp=1, Go's own switch against huge
+// pages, turns it off.
+
+// adviseEvery is how many events a run does between two looks at its mappings: at about
+// 1 µs an event, a look every ~65 ms, so that little of the heap grows and is first
+// touched (as small pages, for good) before it is advised.
+const adviseEvery = 1 << 16
+
+// madvCollapse is MADV_COLLAPSE (Linux 6.1), which package syscall does not name.
+const madvCollapse = 25
+
+var thpWanted = sync.OnceValue(func() bool {
+	if strings.Contains(os.Getenv("GODEBUG"), "disablethp=1") {
+		return false
+	}
+	mode, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled")
+	// "always" needs no advice and "never" ignores it.
+	return err == nil && bytes.Contains(mode, []byte("[madvise]"))
+})
+
+// heapAdvisor advises the mappings that hold the Go heap.
+type heapAdvisor struct {
+	probe uintptr // an address in the Go heap
+	buf   []byte
+	// advised is the last range advised, so that a look that finds no new mapping
+	// makes no system call.
+	advised [2]uintptr
+}
+
+// heapProbe is a heap object whose address finds the heap's mappings.
+var heapProbe = new([4096]byte)
+
+// newHeapAdvisor returns an advisor, or nil where advice would do nothing.
+func newHeapAdvisor() *heapAdvisor {
+	if !thpWanted() {
+		return nil
+	}
+	return &heapAdvisor{probe: uintptr(unsafe.Pointer(heapProbe))}
+}
+
+// advise advises the Go heap's mappings, if they changed since the last time. Errors are
+// ignored: advice is only advice.
+func (a *heapAdvisor) advise() {
+	f, err := os.Open("/proc/self/maps")
+	if err != nil {
+		return
+	}
+	a.buf = a.buf[:0]
+	for {
+		if len(a.buf) == cap(a.buf) {
+			a.buf = append(a.buf, 0)[:len(a.buf)]
+		}
+		n, err := f.Read(a.buf[len(a.buf):cap(a.buf)])
+		a.buf = a.buf[:len(a.buf)+n]
+		if err != nil || n == 0 {
+			break
+		}
+	}
+	f.Close()
+	start, end := heapRange(a.buf, a.probe)
+	if start == end || [2]uintptr{start, end} == a.advised {
+		return
+	}
+	if _, _, errno := syscall.Syscall(syscall.SYS_MADVISE, start, end-start, syscall.MADV_HUGEPAGE); errno != 0 {
+		return
+	}
+	// What the heap touched before this advice stays in small pages (a slice that grows
+	// maps and fills its new array within one event), so the new part is collapsed into
+	// huge pages now.
+	lo, hi := start, end
+	if old := a.advised; old[0] <= start && start < old[1] {
+		lo = old[1]
+	}
+	if lo < hi {
+		syscall.Syscall(syscall.SYS_MADVISE, lo, hi-lo, madvCollapse)
+	}
+	a.advised = [2]uintptr{start, end}
+}
+
+// heapRange returns the span of anonymous, private, read-write mappings in maps (the text
+// of /proc/self/maps) that are contiguous with the one holding addr: the Go heap grows
+// by mapping the address space next to it. It returns start == end if no such mapping
+// holds addr.
+func heapRange(maps []byte, addr uintptr) (start, end uintptr) {
+	inRun, holds := false, false
+	for len(maps) > 0 {
+		line := maps
+		if i := bytes.IndexByte(maps, '\n'); i >= 0 {
+			line, maps = maps[:i], maps[i+1:]
+		} else {
+			maps = nil
+		}
+		lo, hi, ok := anonymousReadWrite(line)
+		if ok && inRun && lo == end {
+			end = hi
+		} else {
+			if holds {
+				return start, end
+			}
+			start, end, inRun = lo, hi, ok
+		}
+		if ok && lo <= addr && addr < hi {
+			holds = true
+		}
+	}
+	if !holds {
+		return 0, 0
+	}
+	return start, end
+}
+
+// anonymousReadWrite parses one line of /proc/self/maps, "lo-hi perms offset dev inode
+// [name]", and reports its range if it is an anonymous private read-write mapping.
+func anonymousReadWrite(line []byte) (lo, hi uintptr, ok bool) {
+	f := bytes.Fields(line)
+	if len(f) != 5 || string(f[1]) != "rw-p" || string(f[4]) != "0" {
+		return 0, 0, false
+	}
+	r := bytes.IndexByte(f[0], '-')
+	if r < 0 {
+		return 0, 0, false
+	}
+	l, err1 := strconv.ParseUint(string(f[0][:r]), 16, 64)
+	h, err2 := strconv.ParseUint(string(f[0][r+1:]), 16, 64)
+	if err1 != nil || err2 != nil || h <= l {
+		return 0, 0, false
+	}
+	return uintptr(l), uintptr(h), true
+}
