@@ -41,22 +41,21 @@ var thpWanted = sync.OnceValue(func() bool {
 
 // heapAdvisor advises the mappings that hold the Go heap.
 type heapAdvisor struct {
-	probe uintptr // an address in the Go heap
+	probe *[64]byte // an object in the Go heap, whose address finds its mappings
 	buf   []byte
 	// advised is the last range advised, so that a look that finds no new mapping
 	// makes no system call.
 	advised [2]uintptr
 }
 
-// heapProbe is a heap object whose address finds the heap's mappings.
-var heapProbe = new([4096]byte)
-
 // newHeapAdvisor returns an advisor, or nil where advice would do nothing.
 func newHeapAdvisor() *heapAdvisor {
 	if !thpWanted() {
 		return nil
 	}
-	return &heapAdvisor{probe: uintptr(unsafe.Pointer(heapProbe))}
+	// The advisor escapes, and its probe with it: both are in the heap, not on the stack
+	// nor (as a package variable's could be) in the binary's data.
+	return &heapAdvisor{probe: new([64]byte)}
 }
 
 // advise advises the Go heap's mappings, if they changed since the last time. Errors are
@@ -78,7 +77,7 @@ func (a *heapAdvisor) advise() {
 		}
 	}
 	f.Close()
-	start, end := heapRange(a.buf, a.probe)
+	start, end := heapRange(a.buf, uintptr(unsafe.Pointer(a.probe)))
 	if start == end || [2]uintptr{start, end} == a.advised {
 		return
 	}

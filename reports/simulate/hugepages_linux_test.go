@@ -52,9 +52,12 @@ c010000000-c014000000 rw-p 00000000 00:00 0
 // /proc/self/smaps), whatever the system's setting: the flag is recorded even where
 // the kernel would not act on it.
 func TestAdviseMarksTheHeap(t *testing.T) {
+	a := newHeapAdvisor()
+	if a == nil {
+		a = &heapAdvisor{probe: new([64]byte)} // the advice is recorded whatever the setting
+	}
 	big := make([]byte, 64<<20)
 	addr := uintptr(unsafe.Pointer(&big[len(big)/2]))
-	a := &heapAdvisor{probe: addr}
 	a.advise()
 	if a.advised == [2]uintptr{} {
 		t.Skip("madvise(MADV_HUGEPAGE) refused: a kernel without transparent huge pages")
