@@ -22,11 +22,6 @@ import (
 // how fast its memory is reached. GODEBUG=disablethp=1, Go's own switch against huge
 // pages, turns it off.
 
-// adviseEvery is how many events a run does between two looks at its mappings: at about
-// 1 µs an event, a look every ~65 ms, so that little of the heap grows and is first
-// touched (as small pages, for good) before it is advised.
-const adviseEvery = 1 << 16
-
 // madvCollapse is MADV_COLLAPSE (Linux 6.1), which package syscall does not name.
 const madvCollapse = 25
 
@@ -42,7 +37,6 @@ var thpWanted = sync.OnceValue(func() bool {
 // heapAdvisor advises the mappings that hold the Go heap.
 type heapAdvisor struct {
 	probe *[64]byte // an object in the Go heap, whose address finds its mappings
-	buf   []byte
 	// advised is the last range advised, so that a look that finds no new mapping
 	// makes no system call.
 	advised [2]uintptr
@@ -61,23 +55,11 @@ func newHeapAdvisor() *heapAdvisor {
 // advise advises the Go heap's mappings, if they changed since the last time. Errors are
 // ignored: advice is only advice.
 func (a *heapAdvisor) advise() {
-	f, err := os.Open("/proc/self/maps")
+	maps, err := os.ReadFile("/proc/self/maps")
 	if err != nil {
 		return
 	}
-	a.buf = a.buf[:0]
-	for {
-		if len(a.buf) == cap(a.buf) {
-			a.buf = append(a.buf, 0)[:len(a.buf)]
-		}
-		n, err := f.Read(a.buf[len(a.buf):cap(a.buf)])
-		a.buf = a.buf[:len(a.buf)+n]
-		if err != nil || n == 0 {
-			break
-		}
-	}
-	f.Close()
-	start, end := heapRange(a.buf, uintptr(unsafe.Pointer(a.probe)))
+	start, end := heapRange(maps, uintptr(unsafe.Pointer(a.probe)))
 	if start == end || [2]uintptr{start, end} == a.advised {
 		return
 	}
@@ -136,14 +118,20 @@ func anonymousReadWrite(line []byte) (lo, hi uintptr, ok bool) {
 	if len(f) != 5 || string(f[1]) != "rw-p" || string(f[4]) != "0" {
 		return 0, 0, false
 	}
-	r := bytes.IndexByte(f[0], '-')
-	if r < 0 {
+	return mappingRange(f[0])
+}
+
+// mappingRange parses a mapping's range, "lo-hi" in hexadecimal, as /proc/self/maps and
+// smaps write it.
+func mappingRange(field []byte) (lo, hi uintptr, ok bool) {
+	l, h, ok := bytes.Cut(field, []byte("-"))
+	if !ok {
 		return 0, 0, false
 	}
-	l, err1 := strconv.ParseUint(string(f[0][:r]), 16, 64)
-	h, err2 := strconv.ParseUint(string(f[0][r+1:]), 16, 64)
-	if err1 != nil || err2 != nil || h <= l {
+	lo64, err1 := strconv.ParseUint(string(l), 16, 64)
+	hi64, err2 := strconv.ParseUint(string(h), 16, 64)
+	if err1 != nil || err2 != nil || hi64 <= lo64 {
 		return 0, 0, false
 	}
-	return uintptr(l), uintptr(h), true
+	return uintptr(lo64), uintptr(hi64), true
 }

@@ -6,7 +6,6 @@ import (
 	"bufio"
 	"bytes"
 	"os"
-	"strconv"
 	"strings"
 	"testing"
 	"unsafe"
@@ -91,10 +90,8 @@ func vmFlags(t *testing.T, addr uintptr) string {
 		// A mapping's header is "lo-hi perms offset dev inode [name]"; its details are
 		// "Key: value" lines.
 		if f := bytes.Fields(line); len(f) >= 5 && !bytes.HasSuffix(f[0], []byte(":")) {
-			if lo, hi, ok := bytes.Cut(f[0], []byte("-")); ok {
-				l, err1 := strconv.ParseUint(string(lo), 16, 64)
-				h, err2 := strconv.ParseUint(string(hi), 16, 64)
-				holds = err1 == nil && err2 == nil && uintptr(l) <= addr && addr < uintptr(h)
+			if lo, hi, ok := mappingRange(f[0]); ok {
+				holds = lo <= addr && addr < hi
 				continue
 			}
 		}

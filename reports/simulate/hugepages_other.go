@@ -2,9 +2,7 @@
 
 package simulate
 
-// adviseEvery: see hugepages_linux.go; elsewhere there is no advice to give.
-const adviseEvery = 1 << 16
-
+// Elsewhere than on Linux there is no advice to give (see hugepages_linux.go).
 type heapAdvisor struct{}
 
 func newHeapAdvisor() *heapAdvisor { return nil }

@@ -38,6 +38,11 @@ func Run(cfg *sim.Config, opts sim.Options) (*sim.Result, error) {
 	return res, nil
 }
 
+// adviseEvery is how many events a run does between two looks at its mappings: at about
+// 1 µs an event, a look every ~65 ms, so that little of the heap grows and is first
+// touched (as small pages, for good) before it is advised.
+const adviseEvery = 1 << 16
+
 // adviseAsItGrows makes opts advise the heap every adviseEvery events, beside the
 // caller's own Progress.
 func adviseAsItGrows(opts sim.Options, adv *heapAdvisor) sim.Options {
